@@ -1,0 +1,156 @@
+"""The settings API below HTTP: the one implementation both the server and the direct
+client use (issue 2, items 5-6), so a socket and no socket behave the same.
+
+Every write validates against the model first (DESIGN §6): a bad PATCH leaves the
+datastore byte-for-byte unchanged. Commits re-validate the merged tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kindling.appliers import ApplyOutcome, run_appliers
+from kindling.datastore import Datastore, check_tx_name
+from kindling.dotted import format_key, parse_key
+from kindling.errors import InputError, NotFoundError
+from kindling.host import Host
+from kindling.settings import validate_settings
+
+__all__ = ["CommitReport", "SettingsService", "select"]
+
+
+@dataclass(frozen=True)
+class CommitReport:
+    """What a commit changed and, if applied, what each applier did."""
+
+    changed: list[str]
+    applied: list[ApplyOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.applied)
+
+
+def _strip_settings(segments: list[str]) -> list[str]:
+    if not segments or segments[0] != "settings":
+        raise InputError("keys must start with 'settings'", source="keys")
+    return segments[1:]
+
+
+def select(tree: dict[str, Any], key: str) -> dict[str, Any]:
+    """The part of `tree` under dotted `key` (with `settings.`), re-rooted; {} if absent."""
+    segments = _strip_settings(parse_key(key, source="keys"))
+    node: Any = tree
+    for segment in segments:
+        if not isinstance(node, dict) or segment not in node:
+            return {}
+        node = node[segment]
+    out: Any = node
+    for segment in reversed(segments):
+        out = {segment: out}
+    return out if isinstance(out, dict) else {}
+
+
+class SettingsService:
+    """Settings operations on one Host's datastore."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    def _store(self) -> Datastore:
+        return Datastore(self.host)
+
+    # -- reads -----------------------------------------------------------------------
+    def get_settings(
+        self, *, keys: list[str] | None = None, prefix: str | None = None
+    ) -> dict[str, Any]:
+        """Live settings without the outer key; filtered by full keys or a prefix."""
+        from kindling.merge import merge
+
+        with self._store() as store:
+            live = store.live()
+        if not keys and not prefix:
+            return live
+        out: dict[str, Any] = {}
+        for key in [*(keys or []), *([prefix] if prefix else [])]:
+            out = merge(out, select(live, key))
+        return out
+
+    def get_tx(self, tx: str) -> dict[str, Any]:
+        check_tx_name(tx)
+        with self._store() as store:
+            return store.pending(tx)
+
+    def transactions(self) -> list[str]:
+        with self._store() as store:
+            return store.transactions()
+
+    # -- writes ----------------------------------------------------------------------
+    def patch(self, tx: str, body: Any, *, source: str = "request body") -> int:
+        """Validate a partial tree and lay it over transaction `tx`."""
+        check_tx_name(tx)
+        tree = validate_settings(body, source=source)
+        with self._store() as store:
+            return store.patch(tx, tree)
+
+    def delete_tx(self, tx: str) -> list[str]:
+        check_tx_name(tx)
+        with self._store() as store:
+            return [f"settings.{k}" for k in store.delete_tx(tx)]
+
+    def commit(self, tx: str) -> list[str]:
+        """Make `tx` live; returns the changed keys (with `settings.`)."""
+        check_tx_name(tx)
+        with self._store() as store:
+            changed = store.commit(tx, lambda tree: validate_settings(tree, source=f"tx {tx}"))
+        return [f"settings.{k}" for k in changed]
+
+    def apply(self, keys: list[str] | None = None) -> list[ApplyOutcome]:
+        """Run the appliers affected by `keys` (all of them when None)."""
+        for key in keys or []:
+            _strip_settings(parse_key(key, source="keys"))
+        return run_appliers(self.host, self.get_settings(), keys)
+
+    def commit_and_apply(self, tx: str) -> CommitReport:
+        changed = self.commit(tx)
+        applied = self.apply(changed) if changed else []
+        return CommitReport(changed, applied)
+
+    def set_tree(self, tree: Any, *, tx: str, source: str) -> CommitReport:
+        """PATCH + commit + apply in one call (apiclient set/apply, early-boot-config).
+
+        Validation happens before anything is written, and a failed commit drops the
+        transaction, so bad input leaves no trace.
+        """
+        self.patch(tx, tree, source=source)
+        try:
+            return self.commit_and_apply(tx)
+        except Exception:
+            try:
+                self.delete_tx(tx)
+            except NotFoundError:
+                pass
+            raise
+
+    def os_info(self) -> dict[str, str]:
+        """GET /os: the host's os-release plus Kindling's version."""
+        import platform
+
+        from kindling import __version__
+
+        info: dict[str, str] = {"kindling_version": __version__, "arch": platform.machine()}
+        text = self.host.read_optional("/etc/os-release") or ""
+        wanted = {"ID": "id", "VERSION_ID": "version_id", "PRETTY_NAME": "pretty_name"}
+        for line in text.splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name in wanted:
+                info[wanted[name]] = value.strip().strip('"')
+        return info
+
+
+def keys_of(tree: dict[str, Any]) -> list[str]:
+    """Dotted `settings.` keys of every leaf in `tree` (for reports, never values)."""
+    from kindling.merge import flatten
+
+    return [format_key(("settings", *p)) for p, _ in flatten(tree)]

@@ -1,0 +1,76 @@
+"""Appliers: render live settings into the files services read (Bottlerocket's
+settings-applier / thar-be-settings, DESIGN §4 `apply`).
+
+A service registers an `Applier` under the entry-point group `kindling.appliers`
+with the settings prefixes it consumes. After a commit, `apply` runs exactly the
+appliers whose prefixes intersect the changed keys (Bottlerocket's "affected
+services"); with no keys it runs them all (boot). One failing applier does not stop
+the others; the report says which failed and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kindling.dotted import parse_key
+from kindling.errors import KindlingError
+from kindling.host import Host
+
+__all__ = ["ApplyOutcome", "Applier", "affected", "load_appliers", "run_appliers"]
+
+
+@dataclass(frozen=True)
+class Applier:
+    """`apply(host, settings)` writes files from the live tree; returns what it did."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    apply: Callable[[Host, dict[str, Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    name: str
+    ok: bool
+    detail: str
+
+
+def load_appliers() -> list[Applier]:
+    from kindling.registry import load
+
+    found = [a for a in load("kindling.appliers") if isinstance(a, Applier)]
+    return sorted(found, key=lambda a: a.name)
+
+
+def _touches(prefix: str, key: str) -> bool:
+    p, k = parse_key(prefix), parse_key(key)
+    n = min(len(p), len(k))
+    return p[:n] == k[:n]
+
+
+def affected(appliers: list[Applier], changed: list[str] | None) -> list[Applier]:
+    """The appliers to run for `changed` dotted keys (None: all of them)."""
+    if changed is None:
+        return list(appliers)
+    keys = [k.removeprefix("settings.") for k in changed]
+    return [a for a in appliers if any(_touches(p, k) for p in a.prefixes for k in keys)]
+
+
+def run_appliers(
+    host: Host,
+    settings: dict[str, Any],
+    changed: list[str] | None,
+    appliers: list[Applier] | None = None,
+) -> list[ApplyOutcome]:
+    """Run the affected appliers in name order; collect each one's outcome."""
+    outcomes: list[ApplyOutcome] = []
+    for applier in affected(appliers if appliers is not None else load_appliers(), changed):
+        try:
+            done = applier.apply(host, settings)
+        except KindlingError as exc:
+            outcomes.append(ApplyOutcome(applier.name, False, str(exc)))
+            continue
+        outcomes.append(ApplyOutcome(applier.name, True, "; ".join(done) or "unchanged"))
+    return outcomes

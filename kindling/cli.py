@@ -1,0 +1,80 @@
+"""`kindling <command> …`: lazy dispatch by name (DESIGN §1, §4, §8).
+
+The table below names the module of each command; nothing is imported until a
+command is chosen, so `kindling --help` costs little more than the interpreter. The
+CLI is the only place that catches every `KindlingError`: it prints the message and
+exits 1 (usage errors: 2).
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["COMMANDS", "main"]
+
+# command -> (module with `main(argv) -> int`, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "boot": ("kindling.boot_cli", "run every boot stage in order (--plan, --json)"),
+    "analyze": ("kindling.analyze", "show the last boot timeline (--svg FILE)"),
+    "apiserver": ("kindling.api.server", "serve the settings API on the Unix socket"),
+    "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
+    "units": ("kindling.units", "install the systemd units shipped with Kindling"),
+}
+
+
+def _usage() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = [
+        "usage: kindling <command> [options]",
+        "",
+        "Boot and platform services for container hosts (Bottlerocket's, for any node).",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()),
+        "",
+        "Every command takes --root DIR (env KINDLING_ROOT); commands that act take --plan.",
+        "Run 'kindling <command> --help' for a command's options.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_usage())
+        return 0 if args else 2
+    if args[0] == "--version":
+        from kindling import __version__
+
+        sys.stdout.write(f"kindling {__version__}\n")
+        return 0
+    entry = COMMANDS.get(args[0])
+    if entry is None:
+        sys.stderr.write(f"kindling: unknown command {args[0]!r}\n" + _usage())
+        return 2
+    import importlib
+
+    from kindling.errors import KindlingError, UsageError
+
+    try:
+        module = importlib.import_module(entry[0])
+        code: int = module.main(args[1:])
+        return code
+    except UsageError as exc:
+        sys.stderr.write(f"kindling {args[0]}: {_scrub(str(exc))}\n")
+        return 2
+    except KindlingError as exc:
+        sys.stderr.write(f"kindling {args[0]}: {_scrub(str(exc))}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _scrub(text: str) -> str:
+    from kindling.log import scrub
+
+    return scrub(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

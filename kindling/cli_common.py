@@ -1,0 +1,46 @@
+"""Options every command takes (`--root`, `--plan`, `--json`, logging) and the Host
+they build (DESIGN §4). Service CLIs call `add_common` and `host_from_args`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from kindling.host import Host
+
+__all__ = ["add_common", "emit_json", "host_from_args", "setup_logging"]
+
+
+def add_common(parser: argparse.ArgumentParser, *, acts: bool = True, prints: bool = True) -> None:
+    """Add --root (and --plan for commands that act, --json for commands that print)."""
+    parser.add_argument("--root", help="root prefix for every path (env KINDLING_ROOT)")
+    if acts:
+        parser.add_argument(
+            "--plan", "--dry-run", dest="plan", action="store_true",
+            help="print what would be done and do nothing",
+        )
+    if prints:
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), default="info"
+    )
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    from kindling import log
+
+    log.configure(level=args.log_level, fmt=args.log_format)
+
+
+def host_from_args(args: argparse.Namespace) -> Host:
+    from kindling.host import host_from_env
+
+    setup_logging(args)
+    return host_from_env(args.root, plan=bool(getattr(args, "plan", False)))
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False) + "\n")

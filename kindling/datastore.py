@@ -1,0 +1,250 @@
+"""The settings datastore: SQLite in WAL mode, a live tree and named pending transactions.
+
+Layout (DESIGN §3, `/var/lib/kindling/datastore.sqlite3`, mode 0600, dir 0700):
+- `live(key, value)`: one row per leaf, `key` the dotted path below `settings`,
+  `value` its JSON. Lists are leaves, so they are replaced whole (DESIGN §5).
+- `pending(tx, key, value)`: the same, per named transaction (Bottlerocket's
+  `bottlerocket-launch` becomes `kindling-launch`).
+- `commits(id, tx, at, keys)`: what each commit changed, for appliers and audit.
+
+A commit is one SQLite transaction (`BEGIN IMMEDIATE`, `synchronous=FULL`): a process
+killed at any instant leaves the live tree exactly as before or exactly as after.
+Concurrent writers queue on SQLite's lock (busy timeout), never interleave. A
+`RecordingHost` (`--plan`) opens the file read-only and records what it would write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kindling.dotted import format_key, parse_key
+from kindling.errors import HostError, InputError, NotFoundError
+from kindling.host import Host
+from kindling.merge import flatten, merge, unflatten
+
+__all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "check_tx_name"]
+
+DATASTORE_PATH = "/var/lib/kindling/datastore.sqlite3"
+DEFAULT_TX = "default"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS live (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (
+    tx TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (tx, key));
+CREATE TABLE IF NOT EXISTS commits (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, tx TEXT NOT NULL, at REAL NOT NULL,
+    keys TEXT NOT NULL);
+"""
+
+
+def check_tx_name(tx: str) -> str:
+    """Transaction names are short printable identifiers (they appear in URLs and logs)."""
+    if not tx or len(tx) > 64 or not all(c.isalnum() or c in "-_." for c in tx):
+        raise InputError("transaction name must be 1-64 characters of [A-Za-z0-9._-]", source="tx")
+    return tx
+
+
+def _segments(key: str) -> tuple[str, ...]:
+    return tuple(parse_key(key))
+
+
+class Datastore:
+    """One connection to the datastore under `host`'s root."""
+
+    def __init__(self, host: Host, *, path: str = DATASTORE_PATH) -> None:
+        self.host = host
+        self.rel_path = path
+        self.file = host.path(path)
+        self.read_only = host.recording
+        self._planned: dict[str, dict[str, Any]] = {}
+        self._conn = self._open()
+
+    # -- connection ---------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection | None:
+        if self.read_only:
+            if not self.file.exists():
+                return None
+            uri = f"file:{self.file}?mode=ro"
+            return self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
+        try:
+            self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.file.exists():
+                os.close(os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            conn = sqlite3.connect(self.file, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise HostError(f"{self.rel_path}: cannot open datastore: {exc}") from exc
+        conn = self._configure(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
+        return conn
+
+    @staticmethod
+    def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Datastore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[str, str]]:
+        if self._conn is None:
+            return []
+        try:
+            return [(str(k), str(v)) for k, v in self._conn.execute(sql, tuple(args))]
+        except sqlite3.Error as exc:
+            raise HostError(f"{self.rel_path}: {exc}") from exc
+
+    # -- reading ------------------------------------------------------------------
+    def live(self) -> dict[str, Any]:
+        """The whole live settings tree (without the outer `settings` key)."""
+        rows = self._rows("SELECT key, value FROM live ORDER BY key")
+        return unflatten([(_segments(k), json.loads(v)) for k, v in rows])
+
+    def transactions(self) -> list[str]:
+        if self._conn is None:
+            return []
+        return [str(r[0]) for r in self._conn.execute("SELECT DISTINCT tx FROM pending ORDER BY tx")]
+
+    def pending(self, tx: str) -> dict[str, Any]:
+        """The pending tree of `tx`; `NotFoundError` when no such transaction exists."""
+        rows = self._rows("SELECT key, value FROM pending WHERE tx = ? ORDER BY key", (tx,))
+        if not rows and tx not in self._planned:
+            raise NotFoundError(f"transaction {tx!r} not found")
+        tree = unflatten([(_segments(k), json.loads(v)) for k, v in rows])
+        return merge(tree, self._planned.get(tx, {}))
+
+    def last_commit_keys(self) -> list[str]:
+        if self._conn is None:
+            return []
+        row = self._conn.execute("SELECT keys FROM commits ORDER BY id DESC LIMIT 1").fetchone()
+        return list(json.loads(row[0])) if row else []
+
+    # -- writing ------------------------------------------------------------------
+    def _write(self, action: str, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `work` in one IMMEDIATE transaction; a recording host only records."""
+        if self.read_only or self._conn is None:
+            self.host.actions.append(f"datastore: {action}")
+            return None
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise HostError(f"{self.rel_path}: {exc}") from exc
+        self.host.actions.append(f"datastore: {action}")
+        return result
+
+    def patch(self, tx: str, tree: dict[str, Any]) -> int:
+        """Lay a validated partial tree over transaction `tx`; returns leaves written."""
+        check_tx_name(tx)
+        leaves = [(format_key(p), json.dumps(v, sort_keys=True)) for p, v in flatten(tree)]
+
+        if self.read_only or self._conn is None:
+            self._planned[tx] = merge(self._planned.get(tx, {}), tree)
+
+        def work(conn: sqlite3.Connection) -> int:
+            for key, value in leaves:
+                segments = _segments(key)
+                for cut in range(1, len(segments)):
+                    conn.execute(
+                        "DELETE FROM pending WHERE tx = ? AND key = ?",
+                        (tx, format_key(segments[:cut])),
+                    )
+                # A new leaf replaces any leaf it shadows (a map replaced by a list or
+                # the reverse), as a merge of trees would.
+                conn.execute(
+                    "DELETE FROM pending WHERE tx = ? AND (key LIKE ? ESCAPE '\\')",
+                    (tx, _like_prefix(key)),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO pending (tx, key, value) VALUES (?, ?, ?)",
+                    (tx, key, value),
+                )
+            return len(leaves)
+
+        written: int | None = self._write(f"patch {tx} ({len(leaves)} keys)", work)
+        return written if written is not None else len(leaves)
+
+    def delete_tx(self, tx: str) -> list[str]:
+        """Drop a pending transaction; returns the keys it held."""
+        keys = [k for k, _ in self._rows("SELECT key, value FROM pending WHERE tx = ?", (tx,))]
+        planned = self._planned.pop(tx, None)
+        keys += [format_key(p) for p, _ in flatten(planned or {})]
+        if not keys:
+            raise NotFoundError(f"transaction {tx!r} not found")
+        self._write(f"delete {tx}", lambda c: c.execute("DELETE FROM pending WHERE tx = ?", (tx,)))
+        return keys
+
+    def commit(
+        self, tx: str, validate: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> list[str]:
+        """Make `tx` live atomically; returns the dotted keys whose values changed.
+
+        `validate` sees the whole merged tree (live + pending) inside the
+        transaction, so a commit can never leave an invalid live tree, even if the
+        model changed since the PATCH.
+        """
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            rows = list(conn.execute("SELECT key, value FROM pending WHERE tx = ?", (tx,)))
+            if not rows:
+                raise NotFoundError(f"transaction {tx!r} not found")
+            live_rows = dict(conn.execute("SELECT key, value FROM live"))
+            pending_tree = unflatten([(_segments(k), json.loads(v)) for k, v in rows])
+            live_tree = unflatten([(_segments(k), json.loads(v)) for k, v in live_rows.items()])
+            merged = validate(merge(live_tree, pending_tree))
+            new_rows = {format_key(p): json.dumps(v, sort_keys=True) for p, v in flatten(merged)}
+            changed = sorted(
+                k for k in set(new_rows) | set(live_rows) if new_rows.get(k) != live_rows.get(k)
+            )
+            for key in set(live_rows) - set(new_rows):
+                conn.execute("DELETE FROM live WHERE key = ?", (key,))
+            for key in changed:
+                if key in new_rows:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO live (key, value) VALUES (?, ?)",
+                        (key, new_rows[key]),
+                    )
+            conn.execute("DELETE FROM pending WHERE tx = ?", (tx,))
+            conn.execute(
+                "INSERT INTO commits (tx, at, keys) VALUES (?, ?, ?)",
+                (tx, self.host.clock.time(), json.dumps(changed)),
+            )
+            return changed
+
+        if self.read_only or self._conn is None:
+            # Plan: compute what would change without writing anything.
+            pending_tree = self.pending(tx)
+            merged = validate(merge(self.live(), pending_tree))
+            live_rows = {format_key(p): json.dumps(v, sort_keys=True) for p, v in flatten(self.live())}
+            new_rows = {format_key(p): json.dumps(v, sort_keys=True) for p, v in flatten(merged)}
+            changed = sorted(
+                k for k in set(new_rows) | set(live_rows) if new_rows.get(k) != live_rows.get(k)
+            )
+            self._planned.pop(tx, None)
+            self.host.actions.append(f"datastore: commit {tx} ({len(changed)} keys change)")
+            return changed
+        result: list[str] = self._write(f"commit {tx}", work)
+        return result
+
+
+def _like_prefix(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + ".%"

@@ -1,0 +1,78 @@
+"""The one exception hierarchy of Kindling (STYLE: Errors).
+
+    KindlingError                 anything Kindling reports on purpose (CLI exit 1)
+    ├── UsageError                bad command line (CLI exit 2)
+    ├── InputError                bad input: names its source and key, never the value
+    │   └── SettingsError         settings that fail the model (carries the dotted key)
+    ├── NotFoundError             a thing asked for does not exist (API 404)
+    ├── ConflictError             state forbids the request (API 409)
+    └── HostError                 a side effect failed: a command, a file, the kernel
+        └── CommandError          a program exited non-zero or timed out
+
+Service packages derive their own errors from these in their `errors.py`. Messages
+name the source and key (`imds: settings.network.hostname: not a valid Linux
+hostname`); values are never echoed because user data carries credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CommandError",
+    "ConflictError",
+    "HostError",
+    "InputError",
+    "KindlingError",
+    "NotFoundError",
+    "SettingsError",
+    "UsageError",
+]
+
+
+class KindlingError(Exception):
+    """Root of every error Kindling raises on purpose."""
+
+
+class UsageError(KindlingError):
+    """The command line itself is wrong (exit status 2)."""
+
+
+class InputError(KindlingError):
+    """Input that fails parsing or validation; `source` says where it came from."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class SettingsError(InputError):
+    """A settings value fails the model; `key` is the full dotted path."""
+
+    def __init__(self, key: str, rule: str, *, source: str | None = None) -> None:
+        self.key = key
+        self.rule = rule
+        super().__init__(f"{key}: {rule}", source=source)
+
+
+class NotFoundError(KindlingError):
+    """The named thing (transaction, key, file) does not exist."""
+
+
+class ConflictError(KindlingError):
+    """The request is well formed but the current state forbids it."""
+
+
+class HostError(KindlingError):
+    """A side effect through the Host failed."""
+
+
+class CommandError(HostError):
+    """A program run through the Host runner failed."""
+
+    def __init__(self, argv: list[str], returncode: int | None, stderr: str) -> None:
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+        what = "timed out" if returncode is None else f"exited {returncode}"
+        tail = stderr.strip().splitlines()[-1:] if stderr.strip() else []
+        detail = f": {tail[0][:300]}" if tail else ""
+        super().__init__(f"{argv[0]} {what}{detail}")

@@ -1,0 +1,53 @@
+"""Per-leaf merge of settings trees (DESIGN §5, Bottlerocket's PATCH semantics).
+
+Later wins per leaf key; maps merge key by key; lists are leaves and are replaced
+whole. `flatten`/`unflatten` give the leaf view the datastore stores, so a PATCH and
+a merge are the same operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["flatten", "merge", "unflatten"]
+
+Leaf = tuple[tuple[str, ...], Any]
+
+
+def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """A new tree: `base` with `patch` laid over it; neither input is changed."""
+    out: dict[str, Any] = dict(base)
+    for key, value in patch.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = merge(old, value)
+        elif isinstance(value, Mapping):
+            out[key] = merge({}, value)
+        else:
+            out[key] = value
+    return out
+
+
+def flatten(tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[Leaf]:
+    """Every leaf as (path segments, value); empty maps yield nothing."""
+    for key, value in tree.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping):
+            yield from flatten(value, path)
+        else:
+            yield path, value
+
+
+def unflatten(leaves: Iterator[Leaf] | list[Leaf]) -> dict[str, Any]:
+    """Rebuild a tree from leaves; a later leaf wins over an earlier one."""
+    tree: dict[str, Any] = {}
+    for path, value in leaves:
+        node = tree
+        for segment in path[:-1]:
+            child = node.get(segment)
+            if not isinstance(child, dict):
+                child = node[segment] = {}
+            node = child
+        node[path[-1]] = value
+    return tree
