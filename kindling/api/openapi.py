@@ -46,6 +46,8 @@ _TX = {
     "description": "transaction name (default 'default')",
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
 }
+_KEY_PATTERN = r"^settings(\.[A-Za-z0-9_-]+)*$"
+_KEYS_PATTERN = r"^settings(\.[A-Za-z0-9_-]+)*(,settings(\.[A-Za-z0-9_-]+)*)*$"
 _KEYS = {"type": "array", "items": {"type": "string"}}
 _OUTCOMES = {
     "type": "array",
@@ -77,10 +79,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "live settings",
                     "parameters": [
                         {"name": "keys", "in": "query", "required": False,
-                         "schema": {"type": "string"},
+                         "schema": {"type": "string", "pattern": _KEYS_PATTERN},
                          "description": "comma-separated full keys, e.g. settings.motd"},
                         {"name": "prefix", "in": "query", "required": False,
-                         "schema": {"type": "string"}},
+                         "schema": {"type": "string", "pattern": _KEY_PATTERN}},
                     ],
                     "responses": {"200": _json(settings, "settings"), **_errors(400)},
                 },

@@ -96,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed request lines get JSON too, never the stdlib's HTML page."""
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # answer with a status line, not a bare body
         try:
             self._send(Response(code, {"error": message or "bad request"}))
         except OSError:
