@@ -17,7 +17,7 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import HostError
 from kindling.host import Host
 
-__all__ = ["UNIT_DIR", "install_units", "kindling_executable", "shipped_units", "main"]
+__all__ = ["UNIT_DIR", "install_units", "kindling_executable", "main", "shipped_units"]
 
 UNIT_DIR = "/etc/systemd/system"
 _SUFFIXES = (".service", ".target", ".mount", ".path", ".timer", ".socket")

@@ -120,7 +120,7 @@ def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str
     tx = f"apiclient-{os.getpid()}"
     _check(client.request("PATCH", f"/settings?tx={tx}", tree), what)
     resp = client.request("POST", f"/tx/commit_and_apply?tx={tx}")
-    if resp.status == 404 or resp.status == 400:
+    if resp.status in {400, 404}:
         client.request("DELETE", f"/tx?tx={tx}")
     result: dict[str, Any] = _check(resp, what)
     return result
@@ -161,6 +161,8 @@ def main(argv: list[str]) -> int:
     r.add_argument("-m", "--method", default="GET")
     r.add_argument("-u", "--uri", required=True)
     r.add_argument("-d", "--data")
+    for verb_parser in (g, s, a, r):
+        add_common(verb_parser, acts=False, prints=False, sub=True)
     args = parser.parse_args(argv)
     host = host_from_args(args)
     client = ApiClient(host, socket_path=args.socket_path, mode="direct" if args.direct else "auto")
@@ -181,10 +183,10 @@ def main(argv: list[str]) -> int:
         _commit_tree(client, tree, "set")
         return 0
     if args.verb == "apply":
-        tree: dict[str, Any] = {}
+        doc: dict[str, Any] = {}
         for name in args.files:
-            tree = merge(tree, _load_document(name))
-        _commit_tree(client, tree, "apply")
+            doc = merge(doc, _load_document(name))
+        _commit_tree(client, doc, "apply")
         return 0
     method = args.method.upper()
     resp = client.request(method, args.uri, args.data.encode() if args.data is not None else None)

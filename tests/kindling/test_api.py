@@ -14,7 +14,6 @@ import pytest
 
 from kindling.api.client import ApiClient
 from kindling.host import Host
-
 from tests.kindling.apiserver_rig import live_apiserver
 
 
@@ -34,14 +33,14 @@ def raw(root: Path, request: bytes) -> tuple[int, dict[str, str], Any]:
         data += chunk
         if b"\r\n\r\n" in data:
             head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n")
-                           if l.lower().startswith(b"content-length")), 0)
+            length = next((int(h.split(b":")[1]) for h in head.split(b"\r\n")
+                           if h.lower().startswith(b"content-length")), 0)
             if len(body) >= length:
                 break
     s.close()
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
-    headers = dict(l.split(": ", 1) for l in lines[1:])
+    headers = dict(h.split(": ", 1) for h in lines[1:])
     return int(lines[0].split()[1]), headers, json.loads(body) if body.strip() else None
 
 

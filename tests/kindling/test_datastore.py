@@ -133,8 +133,7 @@ def test_sigkill_mid_commit_leaves_live_consistent(root: Path) -> None:
     """A real child commits 3000-key generations; SIGKILL at many instants never
     leaves a mix of generations, and the next writer recovers."""
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    kills = 0
-    for attempt in range(8):
+    for kills, attempt in enumerate(range(8), start=1):
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(root)], stdout=subprocess.PIPE,
                                 env=env)
         assert proc.stdout is not None
@@ -143,7 +142,6 @@ def test_sigkill_mid_commit_leaves_live_consistent(root: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
-        kills += 1
         with Datastore(Host(root)) as ds:
             values = set(ds.live()["kernel"]["sysctl"].values())
             assert len(values) == 1, f"torn commit after kill {kills}: {len(values)} generations"

@@ -46,7 +46,7 @@ def test_maps_merge_lists_replace() -> None:
 leaves = st.integers() | st.lists(st.integers(), max_size=2)
 trees = st.recursive(
     st.dictionaries(st.sampled_from("xy"), leaves, max_size=2),
-    lambda c: st.builds(lambda t, l: {**t, **l},
+    lambda c: st.builds(lambda tables, plain: {**tables, **plain},
                         st.dictionaries(st.sampled_from("ab"), c, max_size=2),
                         st.dictionaries(st.sampled_from("xy"), leaves, max_size=2)),
     max_leaves=8,
