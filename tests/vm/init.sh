@@ -1,0 +1,39 @@
+#!/bin/sh
+# /init of the Kindling VM test guest (busybox sh). Generic: the scenario is the test's
+# guest.sh, read from the host over 9p and run chrooted into the host's root (so the
+# checkout, the venv and the host's tools are all there, read-only). Every line the
+# host waits for starts with "vmtest:".
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+. /etc/vmtest.env
+export VMTEST_DIR
+phase=boot
+[ -e /proc/vmcore ] && phase=crash
+echo "vmtest: init phase=$phase kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
+
+while read -r mod; do
+    insmod "$mod" || echo "vmtest: insmod $mod failed"
+done < /etc/modules.order
+
+finish() {
+    sync
+    echo "vmtest: $1"
+    if [ "$phase" = crash ]; then reboot -f; else poweroff -f; fi
+    sleep 60
+}
+
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host \
+    || finish "FAILED: 9p mount of the host root"
+mount -t proc proc /host/proc || echo "vmtest: proc mount failed"
+mount -t sysfs sysfs /host/sys
+mount -t devtmpfs devtmpfs /host/dev
+mount -t tmpfs -o mode=0755 tmpfs /host/run
+
+# Partitions of virtio disks appear asynchronously after insmod: wait (bounded).
+i=0
+while [ ! -b /dev/vda1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+
+chroot /host /bin/sh "$VMTEST_GUEST" "$phase"
+finish "guest.sh exit $? phase=$phase"
