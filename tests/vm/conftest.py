@@ -148,18 +148,17 @@ def vm(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest)
     commands, stages = _capabilities()
     boot_steps, crash_steps, missing = _plan_steps(commands, stages)
     initrd = build_initramfs(kernel, workdir, {
-        "VMTEST_DIR": str(workdir),
         "VMTEST_GUEST": str(Path(__file__).with_name("guest.sh")),
+        "PY": sys.executable,
+        "REPO": str(REPO),
+        "BOOT_STEPS": " ".join(boot_steps),
+        "CRASH_STEPS": " ".join(crash_steps),
+        "PANIC": "1" if crash_steps else "0",
     })
     skeleton = _skeleton(workdir / "skel", kernel.vmlinuz, kernel.release, initrd)
     disk = make_disk(workdir / "disk.img", skeleton, disk_mib=DISK_MIB, part_mib=PART_MIB)
     shutil.rmtree(skeleton)
     iso = make_ovf_iso(workdir / "ovf.iso", USER_DATA)
-    (workdir / "scenario.env").write_text(
-        f"PY='{sys.executable}'\nREPO='{REPO}'\n"
-        f"BOOT_STEPS='{' '.join(boot_steps)}'\nCRASH_STEPS='{' '.join(crash_steps)}'\n"
-        f"PANIC={1 if crash_steps else 0}\n"
-    )
     build_seconds = time.monotonic() - started
     guest = run_guest(
         kernel=kernel.vmlinuz, initrd=initrd, disk=disk.path, cdrom=iso, console=workdir / "console.log",

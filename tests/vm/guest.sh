@@ -7,7 +7,7 @@
 # for the host to read from the image afterwards; the console gets a short echo.
 set -u
 phase=$1
-. "$VMTEST_DIR/scenario.env"
+# PY, REPO, BOOT_STEPS, CRASH_STEPS, PANIC: exported by /init from /etc/vmtest.env.
 export PYTHONPATH="$REPO" PYTHONDONTWRITEBYTECODE=1 TMPDIR=/run HOME=/run
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 R=/run/vmdisk

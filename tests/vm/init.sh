@@ -1,14 +1,15 @@
 #!/bin/sh
 # /init of the Kindling VM test guest (busybox sh). Generic: the scenario is the test's
 # guest.sh, read from the host over 9p and run chrooted into the host's root (so the
-# checkout, the venv and the host's tools are all there, read-only). Every line the
-# host waits for starts with "vmtest:".
+# checkout, the venv and the host's tools are all there, read-only); its settings come
+# from /etc/vmtest.env in this initramfs. Console lines for the test start "vmtest:".
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+set -a  # the scenario (steps, python, checkout) for guest.sh
 . /etc/vmtest.env
-export VMTEST_DIR
+set +a
 phase=boot
 [ -e /proc/vmcore ] && phase=crash
 echo "vmtest: init phase=$phase kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
@@ -30,6 +31,8 @@ mount -t proc proc /host/proc || echo "vmtest: proc mount failed"
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
 mount -t tmpfs -o mode=0755 tmpfs /host/run
+# Tools such as makedumpfile write to /tmp whatever TMPDIR says.
+mount -t tmpfs -o mode=1777 tmpfs /host/tmp
 
 # Partitions of virtio disks appear asynchronously after insmod: wait (bounded).
 i=0
