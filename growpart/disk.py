@@ -1,0 +1,170 @@
+"""The disk being grown: a block device or an image file, opened once and locked.
+
+A real device is an absolute path (`--device /dev/loop3`): the documented exception
+of the Host seam (DESIGN §2). The Host still decides what happens: `open_disk` gives
+a `RecordingDisk` under `--plan`, which reads for real and records every write, sync
+and ioctl in `host.actions` instead of doing it — logic never asks whether it plans.
+
+The whole disk is locked with `flock(LOCK_EX | LOCK_NB)` while we work on it: the
+convention systemd-udevd and the partitioners follow ("Locking Block Device Access",
+systemd.io/BLOCK_DEVICE_LOCKING), so udev does not probe a half-written table and a
+disk someone else holds is refused as busy instead of waited for.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+import stat
+import struct
+
+from growpart.errors import DeviceBusyError
+from growpart.gpt import probe_sector_size
+from kindling.errors import HostError
+from kindling.host import Host
+
+__all__ = ["Disk", "RecordingDisk", "open_disk"]
+
+_BLKSSZGET = 0x1268
+_BLKGETSIZE64 = 0x80081272
+_BLKPG = 0x1269
+_BLKPG_RESIZE_PARTITION = 3
+
+
+class _BlkpgPartition(ctypes.Structure):
+    _fields_ = [
+        ("start", ctypes.c_longlong),
+        ("length", ctypes.c_longlong),
+        ("pno", ctypes.c_int),
+        ("devname", ctypes.c_char * 64),
+        ("volname", ctypes.c_char * 64),
+    ]
+
+
+class _BlkpgIoctlArg(ctypes.Structure):
+    _fields_ = [
+        ("op", ctypes.c_int),
+        ("flags", ctypes.c_int),
+        ("datalen", ctypes.c_int),
+        ("data", ctypes.c_void_p),
+    ]
+
+
+class Disk:
+    """An open, locked disk: positional reads and writes, fsync, the BLKPG ioctl."""
+
+    def __init__(self, host: Host, path: str, fd: int, *, is_block: bool,
+                 size: int, sector_size: int) -> None:
+        self.host = host
+        self.path = path
+        self.fd = fd
+        self.is_block = is_block
+        self.size = size
+        self.sector_size = sector_size
+
+    def read(self, offset: int, length: int) -> bytes:
+        chunks: list[bytes] = []
+        while length > 0:
+            try:
+                chunk = os.pread(self.fd, length, offset)
+            except OSError as exc:
+                raise HostError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+            length -= len(chunk)
+        return b"".join(chunks)
+
+    def write(self, offset: int, data: bytes, what: str) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                done = os.pwrite(self.fd, view, offset)
+                view = view[done:]
+                offset += done
+        except OSError as exc:
+            raise HostError(f"{self.path}: cannot write {what}: {exc.strerror or exc}") from exc
+
+    def sync(self) -> None:
+        try:
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise HostError(f"{self.path}: fsync failed: {exc.strerror or exc}") from exc
+
+    def resize_partition(self, number: int, start: int, length: int) -> None:
+        """BLKPG_RESIZE_PARTITION: tell the kernel one partition's new length (bytes).
+
+        Unlike BLKRRPART (the whole-table re-read), this works while the partition
+        is mounted — the reason Bottlerocket left its old growpart (DESIGN §3 note).
+        """
+        part = _BlkpgPartition(start, length, number, b"", b"")
+        arg = _BlkpgIoctlArg(_BLKPG_RESIZE_PARTITION, 0, ctypes.sizeof(part),
+                             ctypes.cast(ctypes.pointer(part), ctypes.c_void_p))
+        fcntl.ioctl(self.fd, _BLKPG, arg)  # OSError propagates: the caller falls back
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = -1
+
+    def __enter__(self) -> Disk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RecordingDisk(Disk):
+    """`--plan`: reads for real; writes, syncs and ioctls are recorded, not done."""
+
+    def write(self, offset: int, data: bytes, what: str) -> None:
+        ss = self.sector_size
+        self.host.actions.append(
+            f"write {self.path} {what}: LBA {offset // ss}-{(offset + len(data)) // ss - 1}"
+            f" ({len(data)} bytes)")
+
+    def sync(self) -> None:
+        self.host.actions.append(f"fsync {self.path}")
+
+    def resize_partition(self, number: int, start: int, length: int) -> None:
+        self.host.actions.append(
+            f"ioctl BLKPG_RESIZE_PARTITION {self.path} partition {number} "
+            f"start={start} length={length}")
+
+
+def open_disk(host: Host, path: str) -> Disk:
+    """Open and lock `path` (absolute, real); busy → DeviceBusyError, nothing read."""
+    recording = host.recording
+    flags = (os.O_RDONLY if recording else os.O_RDWR) | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise HostError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if recording else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise DeviceBusyError(f"{path}: device busy: another process holds its lock "
+                                      "(udev or a partitioner); nothing was changed") from exc
+            raise HostError(f"{path}: cannot lock: {exc.strerror or exc}") from exc
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISBLK(mode):
+            size = struct.unpack("Q", fcntl.ioctl(fd, _BLKGETSIZE64, bytes(8)))[0]
+            ssz = struct.unpack("i", fcntl.ioctl(fd, _BLKSSZGET, bytes(4)))[0]
+            is_block = True
+        elif stat.S_ISREG(mode):
+            size, ssz, is_block = os.fstat(fd).st_size, 0, False
+        else:
+            raise HostError(f"{path}: not a block device nor a regular image file")
+    except BaseException:
+        os.close(fd)
+        raise
+    cls = RecordingDisk if recording else Disk
+    disk = cls(host, path, fd, is_block=is_block, size=size, sector_size=ssz or 512)
+    if not ssz:
+        disk.sector_size = probe_sector_size(disk.read)
+    return disk
