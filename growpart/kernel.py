@@ -39,6 +39,8 @@ def kernel_partition(host: Host, disk_path: str, number: int) -> KernelPartition
     disk_name = os.path.basename(os.path.realpath(disk_path))
     base = f"/sys/class/block/{disk_name}"
     for child in host.listdir(base):
+        if not child.startswith(disk_name):  # partitions are named after their disk
+            continue
         num = host.read_optional(f"{base}/{child}/partition")
         if num is None or num.strip() != str(number):
             continue

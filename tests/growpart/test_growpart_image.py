@@ -158,7 +158,7 @@ def corrupt(img: Path, offset: int) -> None:
 def test_corrupt_primary_uses_backup_and_says_so(image) -> None:
     img = image("one")
     corrupt(img, 512 + 60)  # inside the primary header's disk GUID: CRC mismatch
-    code, out, err = run_cli("--device", str(img))
+    code, _out, err = run_cli("--device", str(img))
     assert code == 0, err
     assert "GPT primary header unusable (header CRC32 mismatch): using the backup header" in err
     assert "LBA 16383" in err  # the old backup, found where the protective MBR says
