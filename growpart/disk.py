@@ -13,7 +13,7 @@ disk someone else holds is refused as busy instead of waited for.
 
 from __future__ import annotations
 
-import ctypes
+import array
 import errno
 import fcntl
 import os
@@ -33,23 +33,10 @@ _BLKPG = 0x1269
 _BLKPG_RESIZE_PARTITION = 3
 
 
-class _BlkpgPartition(ctypes.Structure):
-    _fields_ = [
-        ("start", ctypes.c_longlong),
-        ("length", ctypes.c_longlong),
-        ("pno", ctypes.c_int),
-        ("devname", ctypes.c_char * 64),
-        ("volname", ctypes.c_char * 64),
-    ]
-
-
-class _BlkpgIoctlArg(ctypes.Structure):
-    _fields_ = [
-        ("op", ctypes.c_int),
-        ("flags", ctypes.c_int),
-        ("datalen", ctypes.c_int),
-        ("data", ctypes.c_void_p),
-    ]
+# struct blkpg_partition { long long start, length; int pno; char devname[64], volname[64]; }
+_BLKPG_PARTITION = struct.Struct("@qqi64s64s4x")  # 152 bytes, padded as C pads it
+# struct blkpg_ioctl_arg { int op; int flags; int datalen; void *data; }
+_BLKPG_IOCTL_ARG = struct.Struct("@iiiP")
 
 
 class Disk:
@@ -100,9 +87,11 @@ class Disk:
         Unlike BLKRRPART (the whole-table re-read), this works while the partition
         is mounted — the reason Bottlerocket left its old growpart (DESIGN §3 note).
         """
-        part = _BlkpgPartition(start, length, number, b"", b"")
-        arg = _BlkpgIoctlArg(_BLKPG_RESIZE_PARTITION, 0, ctypes.sizeof(part),
-                             ctypes.cast(ctypes.pointer(part), ctypes.c_void_p))
+        # the kernel reads the partition through a pointer: keep it in an array whose
+        # address is stable while the ioctl runs (no ctypes import on the boot path)
+        part = array.array("B", _BLKPG_PARTITION.pack(start, length, number, b"", b""))
+        address, _ = part.buffer_info()
+        arg = _BLKPG_IOCTL_ARG.pack(_BLKPG_RESIZE_PARTITION, 0, len(part), address)
         fcntl.ioctl(self.fd, _BLKPG, arg)  # OSError propagates: the caller falls back
 
     def close(self) -> None:
