@@ -30,7 +30,7 @@ from kindling.host import Host
 __all__ = ["DEFAULT_LABELS", "Target", "find_by_label", "find_on_disk", "find_with_udev"]
 
 DEFAULT_LABELS = ("KINDLING-DATA", "BOTTLEROCKET-DATA")
-_SKIP_PREFIXES = ("ram", "zram", "sr", "fd", "md")  # no GPT, or opening has side effects
+_SKIP_PREFIXES = ("ram", "zram", "sr", "fd")  # no GPT, or opening has side effects
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,22 @@ def find_with_udev(labels: tuple[str, ...]) -> list[Target] | None:
 
 
 def _disk_size(host: Host, name: str, node: str) -> int:
-    sectors = host.read_optional(f"/sys/class/block/{name}/size")
-    st = os.stat(node)
+    """Bytes: sysfs `size` (512-byte units) for devices, the file size for planted images."""
+    try:
+        st = os.stat(node)
+    except OSError:
+        return 0
     if stat.S_ISREG(st.st_mode):
         return st.st_size
-    return int(sectors or 0) * 512
+    sectors = (host.read_optional(f"/sys/class/block/{name}/size") or "0").strip()
+    return int(sectors) * 512 if sectors.isdigit() else 0
 
 
 def _scan_disk(host: Host, name: str, labels: tuple[str, ...]) -> list[Target]:
     node = str(host.dev(name))
+    size = _disk_size(host, name, node)
+    if size < 68 * 512:  # empty loop / nbd slots are never opened
+        return []
     try:
         fd = os.open(node, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
@@ -94,8 +101,7 @@ def _scan_disk(host: Host, name: str, labels: tuple[str, ...]) -> list[Target]:
         def read(offset: int, length: int) -> bytes:
             return os.pread(fd, length, offset)
 
-        size = _disk_size(host, name, node)
-        if size < 68 * 512 or SIGNATURE not in (read(512, 8), read(4096, 8)):
+        if SIGNATURE not in (read(512, 8), read(4096, 8)):
             return []
         try:
             gpt = read_gpt(read, size, probe_sector_size(read), source=node)

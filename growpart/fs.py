@@ -60,13 +60,22 @@ def detect_fs(host: Host, target: FsTarget) -> str | None:
 
 
 def find_mount(host: Host, device: str) -> str | None:
-    """Where the block device `device` is mounted, from /proc/self/mountinfo."""
+    """Where the block device `device` is mounted, from the kernel's mountinfo.
+
+    A real block device is a real kernel object (the documented exception of DESIGN
+    §2), so its mounts are read from the real /proc even under --root: a prefixed
+    /proc would say "not mounted" and send e2fsck at a mounted filesystem.
+    """
     try:
         rdev = os.stat(device).st_rdev
     except OSError:
         return None
     want = f"{os.major(rdev)}:{os.minor(rdev)}"
-    text = host.read_optional("/proc/self/mountinfo") or ""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError:
+        text = host.read_optional("/proc/self/mountinfo") or ""
     for line in text.splitlines():
         fields = line.split()
         if len(fields) > 4 and fields[2] == want:

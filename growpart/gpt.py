@@ -280,6 +280,8 @@ def read_gpt(read: Reader, size_bytes: int, sector_size: int, *, source: str) ->
         raise NoGptError("GPT without a protective MBR (LBA 0 holds dos partitions): "
                          "refusing to guess which table is meant", source=source)
 
+    if mbr.kind == "none":
+        notes.append("no protective MBR at LBA 0: left as it is")
     backup: tuple[Header, bytes] | None = None
     why_backup = ""
     candidates: list[int] = []

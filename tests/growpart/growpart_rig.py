@@ -118,11 +118,11 @@ class Loops:
     loops: list[str] = field(default_factory=list)
     mounts: list[str] = field(default_factory=list)
 
-    def attach(self, img: Path) -> str:
-        dev = sh("losetup", "-f", "--show", str(img)).stdout.strip()
+    def attach(self, img: Path, *options: str) -> str:
+        dev = sh("losetup", "-f", "--show", *options, str(img)).stdout.strip()
         self.loops.append(dev)
         if not Path(f"{dev}p1").exists():
-            sh("partx", "-a", dev)
+            sh("partx", "-a", dev, check=False)  # no table yet: nothing to add
         return dev
 
     def refresh(self, dev: str) -> None:
@@ -135,9 +135,13 @@ class Loops:
         self.mounts.append(str(where))
         return str(where)
 
+    def detach(self, dev: str) -> None:
+        sh("partx", "-d", dev, check=False)
+        sh("losetup", "-d", dev, check=False)
+        self.loops.remove(dev)
+
     def release(self) -> None:
         for where in reversed(self.mounts):
             sh("umount", where, check=False)
-        for dev in reversed(self.loops):
-            sh("partx", "-d", dev, check=False)
-            sh("losetup", "-d", dev, check=False)
+        for dev in reversed(list(self.loops)):
+            self.detach(dev)

@@ -4,6 +4,7 @@ grown on its mount point, no filesystem, the cloud-utils end, and the label scan
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -131,3 +132,27 @@ def test_busy_loop_device_refused(loops: Loops, image, hold_lock) -> None:
     code, _, err = run_cli("--device", dev, "--partition", "1")
     assert code == 1 and "device busy" in err
     assert sgdisk_problems(dev) != []  # still the enlarged, untouched table
+
+
+def test_4k_sector_disk_then_its_image_file(loops: Loops, tmp_path: Path) -> None:
+    img = tmp_path / "4k.img"
+    img.touch()
+    os.truncate(img, 64 * MiB)
+    dev = loops.attach(img, "--sector-size", "4096")
+    sh("sgdisk", "-n", "1:256:0", "-c", "1:KINDLING-DATA", dev)
+    if not Path(f"{dev}p1").exists():
+        sh("partx", "-a", dev)
+    os.truncate(img, 128 * MiB)
+    loops.refresh(dev)
+    code, out, err = run_cli("--device", dev, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    last_usable = 128 * MiB // 4096 - 6  # 4 array sectors + header + the last LBA
+    assert (report["sector_size"], report["new_end"]) == (4096, last_usable)
+    assert kernel_sectors(f"{dev}p1") == (last_usable - 256 + 1) * 8
+    assert sgdisk_problems(dev) == []
+    loops.detach(dev)
+    os.truncate(img, 256 * MiB)  # the image file alone: sector size found by probing
+    code, out, err = run_cli("--device", str(img), "--json")
+    assert code == 0, err
+    assert json.loads(out)["new_end"] == 256 * MiB // 4096 - 6
