@@ -8,8 +8,8 @@ partition and pyudev reads it without touching a disk. Early in boot, in contain
 and on these machines no udevd runs, so when no partition carries udev data we read
 the GPTs ourselves: every whole disk listed in /sys/class/block (through the Host,
 so a test root can plant disks as image files under dev/), opened read-only and
-verified by `gpt.read_gpt`. udev is only asked when the root is `/`: its database
-describes this machine, not an image tree under --root. Either way the partition is
+verified by `gpt.read_gpt`. udev is only asked when the root is `/` and its
+database exists (`_udev_has_data`). Either way the partition is
 checked again in the table we then write (`grow.py`), so stale udev data cannot
 make us grow the wrong partition.
 """
@@ -76,6 +76,17 @@ def find_with_udev(labels: tuple[str, ...]) -> list[Target] | None:
     return found if seen_any else None
 
 
+def _udev_has_data(host: Host) -> bool:
+    """Only ask udev when it can answer: importing pyudev and enumerating costs about
+    50 ms (more under load), wasted on a boot where udevd has not run. udevd keeps its
+    database in /run/udev/data; umockdev (tests, RIGS.md) serves libudev one of its
+    own and says so with UMOCKDEV_DIR. Never under --root: udev describes this
+    machine, not an image tree."""
+    if host.prefixed:
+        return False
+    return host.exists("/run/udev/data") or "UMOCKDEV_DIR" in host.env
+
+
 def _disk_size(host: Host, name: str, node: str) -> int:
     """Bytes: sysfs `size` (512-byte units) for devices, the file size for planted images."""
     try:
@@ -132,7 +143,7 @@ def find_on_disk(host: Host, disk: str, labels: tuple[str, ...]) -> Target:
 
 def find_by_label(host: Host, labels: tuple[str, ...] = DEFAULT_LABELS) -> Target:
     """Search every disk for the first label that exists; refuses when it is on two."""
-    found = find_with_udev(labels) if not host.prefixed else None
+    found = find_with_udev(labels) if _udev_has_data(host) else None
     scanned = "udev"
     if found is None:
         scanned = "GPTs of every disk"

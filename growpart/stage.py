@@ -16,12 +16,13 @@ __all__ = ["STAGE"]
 def run(ctx: BootContext) -> StageResult:
     # lazy: every boot stage is loaded for `kindling boot`, only this one needs these
     from growpart.find import find_by_label  # noqa: PLC0415
-    from growpart.grow import grow  # noqa: PLC0415
 
     try:
         target = find_by_label(ctx.host)
     except PartitionNotFoundError as exc:
         return skipped(str(exc))
+    from growpart.grow import grow  # noqa: PLC0415 - only when there is work
+
     report = grow(ctx.host, target)
     fs = f"; {report.fs.detail}" if report.fs is not None else ""
     return ok(f"{report.summary()}{fs}")
