@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="GPT partition name to look for (repeatable; default "
                              "KINDLING-DATA, then BOTTLEROCKET-DATA)")
     parser.add_argument("--no-fs", action="store_true", help="grow the partition only")
+    parser.add_argument("--lock-timeout", type=float, default=5.0, metavar="SECONDS",
+                        help="wait this long for another holder of the disk's lock "
+                             "(default 5)")
     add_common(parser)
     return parser
 
@@ -53,10 +56,10 @@ def main(argv: list[str]) -> int:
     if args.device is not None and args.partition is not None:
         target = Target(args.device, args.partition, None, "device")
     elif args.device is not None:
-        target = find_on_disk(host, args.device, labels)
+        target = find_on_disk(host, args.device, labels, lock_wait=args.lock_timeout)
     else:
         target = find_by_label(host, labels)
-    report = grow(host, target, resize_fs=not args.no_fs)
+    report = grow(host, target, resize_fs=not args.no_fs, lock_wait=args.lock_timeout)
     if args.json:
         out = report.to_json()
         if host.recording:

@@ -24,6 +24,7 @@ from growpart.errors import DeviceBusyError
 from growpart.gpt import probe_sector_size
 from kindling.errors import HostError
 from kindling.host import Host
+from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 
 __all__ = ["Disk", "RecordingDisk", "open_disk"]
 
@@ -124,7 +125,29 @@ class RecordingDisk(Disk):
             f"start={start} length={length}")
 
 
-def open_disk(host: Host, path: str) -> Disk:
+def _lock(host: Host, fd: int, path: str, kind: int, wait: float) -> None:
+    """flock the disk, retrying for `wait` seconds on the Host clock: udevd holds a
+    shared lock for a moment while it probes a disk, which is no reason to fail a
+    boot; a lock held longer than that is someone else's work, and we refuse."""
+
+    def attempt() -> None:
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise Retryable("locked by another process") from exc
+            raise HostError(f"{path}: cannot lock: {exc.strerror or exc}") from exc
+
+    policy = RetryPolicy(first=0.05, cap=0.5, budget=max(wait, 0.0), jitter=0.0)
+    try:
+        retry(attempt, clock=host.clock, what=f"{path}: lock", policy=policy)
+    except RetryBudgetExceeded as exc:
+        raise DeviceBusyError(f"{path}: device busy: another process has held its lock for "
+                              f"{wait:g}s (udev or a partitioner); nothing was changed"
+                              ) from exc
+
+
+def open_disk(host: Host, path: str, *, lock_wait: float = 5.0) -> Disk:
     """Open and lock `path` (absolute, real); busy → DeviceBusyError, nothing read."""
     recording = host.recording
     flags = (os.O_RDONLY if recording else os.O_RDWR) | os.O_CLOEXEC
@@ -133,13 +156,7 @@ def open_disk(host: Host, path: str) -> Disk:
     except OSError as exc:
         raise HostError(f"{path}: cannot open: {exc.strerror or exc}") from exc
     try:
-        try:
-            fcntl.flock(fd, (fcntl.LOCK_SH if recording else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise DeviceBusyError(f"{path}: device busy: another process holds its lock "
-                                      "(udev or a partitioner); nothing was changed") from exc
-            raise HostError(f"{path}: cannot lock: {exc.strerror or exc}") from exc
+        _lock(host, fd, path, fcntl.LOCK_SH if recording else fcntl.LOCK_EX, lock_wait)
         mode = os.fstat(fd).st_mode
         if stat.S_ISBLK(mode):
             size = struct.unpack("Q", fcntl.ioctl(fd, _BLKGETSIZE64, bytes(8)))[0]

@@ -127,9 +127,10 @@ def _scan_disk(host: Host, name: str, labels: tuple[str, ...]) -> list[Target]:
             if p.name in labels]
 
 
-def find_on_disk(host: Host, disk: str, labels: tuple[str, ...]) -> Target:
+def find_on_disk(host: Host, disk: str, labels: tuple[str, ...], *,
+                 lock_wait: float = 5.0) -> Target:
     """The partition named by one of `labels` (first label wins) on one disk."""
-    with open_disk(host, disk) as d:
+    with open_disk(host, disk, lock_wait=lock_wait) as d:
         gpt = read_gpt(d.read, d.size, d.sector_size, source=disk)
     for label in labels:
         parts = gpt.by_name(label)

@@ -73,11 +73,12 @@ class GrowReport:
 
 
 def grow(host: Host, target: Target, *, resize_fs: bool = True, min_gain: int = MIN_GAIN,
-         after_step: Callable[[str], None] | None = None) -> GrowReport:
+         after_step: Callable[[str], None] | None = None, lock_wait: float = 5.0
+         ) -> GrowReport:
     """Grow `target`'s partition to the end of its disk, tell the kernel, grow its fs."""
     logger = log.get("growpart")
     source = target.disk
-    with open_disk(host, target.disk) as disk:
+    with open_disk(host, target.disk, lock_wait=lock_wait) as disk:
         gpt = read_gpt(disk.read, disk.size, disk.sector_size, source=source)
         part = gpt.partition(target.number)
         if target.label is not None and part.name != target.label:

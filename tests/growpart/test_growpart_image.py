@@ -3,11 +3,13 @@ and every bad input of issue 5 refused with the image unchanged (hash before/aft
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import struct
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -201,8 +203,23 @@ def test_partition_number_absent(image) -> None:
 def test_busy_disk_refused(image, hold_lock) -> None:
     img = image("one")
     hold_lock(img)
-    err = refused(img, "--partition", "1")
-    assert "device busy" in err
+    err = refused(img, "--partition", "1", "--lock-timeout", "0.3")
+    assert "device busy: another process has held its lock for 0.3s" in err
+
+
+def test_lock_released_within_the_wait_is_taken(image) -> None:
+    """udevd holds a disk's lock for a moment while probing: that must not fail a boot."""
+    img = image("one")
+    fd = os.open(img, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)  # what udevd takes
+    timer = threading.Timer(0.4, os.close, args=(fd,))
+    timer.start()
+    try:
+        code, out, err = run_cli("--device", str(img), "--lock-timeout", "10")
+    finally:
+        timer.join()
+    assert code == 0, err
+    assert out.startswith("CHANGED:")
 
 
 def test_usage_errors() -> None:

@@ -129,7 +129,7 @@ def test_found_by_label_scanning_every_disk(loops: Loops, image) -> None:
 def test_busy_loop_device_refused(loops: Loops, image, hold_lock) -> None:
     _, dev, _ = attach_grown(loops, image, None)
     hold_lock(dev)
-    code, _, err = run_cli("--device", dev, "--partition", "1")
+    code, _, err = run_cli("--device", dev, "--partition", "1", "--lock-timeout", "0.2")
     assert code == 1 and "device busy" in err
     assert sgdisk_problems(dev) != []  # still the enlarged, untouched table
 
