@@ -177,6 +177,17 @@ def test_corrupt_primary_array_uses_backup(image) -> None:
     assert sgdisk_problems(img) == []
 
 
+def test_corrupt_backup_on_a_full_disk_is_repaired(image) -> None:
+    img = image("one", grow_to=None)
+    corrupt(img, 8 * MiB - 512 + 60)
+    code, out, err = run_cli("--device", str(img))
+    assert code == 0, err
+    assert "GPT backup header unusable" in err
+    assert out.startswith(f"REPAIRED: {img} partition=1")
+    assert sgdisk_problems(img) == []
+    assert run_cli("--device", str(img))[1].startswith("NOCHANGE:")
+
+
 def test_both_headers_corrupt_refused(image) -> None:
     img = image("one")
     corrupt(img, 512 + 60)

@@ -4,6 +4,7 @@ grown on its mount point, no filesystem, the cloud-utils end, and the label scan
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -11,6 +12,12 @@ from pathlib import Path
 
 import pytest
 from growpart_rig import Loops, MiB, partition_span, run_cli, sgdisk_problems, sh
+
+from growpart.disk import Disk, open_disk
+from growpart.find import Target
+from growpart.grow import grow
+from growpart.kernel import tell_kernel
+from kindling.host import Host
 
 pytestmark = pytest.mark.rig
 NEW_SECTORS = 800 * MiB // 512
@@ -156,3 +163,27 @@ def test_4k_sector_disk_then_its_image_file(loops: Loops, tmp_path: Path) -> Non
     code, out, err = run_cli("--device", str(img), "--json")
     assert code == 0, err
     assert json.loads(out)["new_end"] == 256 * MiB // 4096 - 6
+
+
+class RefusingDisk(Disk):
+    """A disk whose kernel refuses BLKPG (old kernels, some drivers): the fallback runs."""
+
+    def resize_partition(self, number: int, start: int, length: int) -> None:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+
+
+def test_partx_update_is_the_fallback_when_blkpg_is_refused(loops: Loops, image) -> None:
+    _, dev, part = attach_grown(loops, image, None)
+    host = Host("/")
+    report = grow(host, Target(dev, 1, None, "device"), resize_fs=False)  # table + BLKPG
+    assert "(BLKPG)" in report.kernel
+    with open_disk(host, dev) as real:  # make the kernel's view stale again
+        real.resize_partition(1, 2048 * 512, 1000 * 512)
+    assert kernel_sectors(part) == 1000
+    with open_disk(host, dev) as opened:
+        refusing = RefusingDisk(host, dev, opened.fd, is_block=True, size=opened.size,
+                                sector_size=opened.sector_size)
+        said = tell_kernel(host, refusing, 1, 2048, NEW_END - 2048 + 1)
+        refusing.fd = -1  # `opened` owns the descriptor
+    assert said.endswith("(partx --update (BLKPG refused: Invalid argument))")
+    assert kernel_sectors(part) == NEW_END - 2048 + 1
