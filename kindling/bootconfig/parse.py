@@ -58,7 +58,8 @@ class _Key:
 
 
 class _Parser:
-    def __init__(self, text: str, source: str) -> None:
+    def __init__(self, text: str, source: str, allow_empty: bool) -> None:
+        self.allow_empty = allow_empty
         self.t = text
         self.n = len(text)
         self.source = source
@@ -253,7 +254,7 @@ class _Parser:
     def verify(self) -> BootConfig:
         if self.braces:
             self.fail("brace is not closed", self.braces[-1].pos, self.braces[-1])
-        if self.nodes == 0:
+        if self.nodes == 0 and not self.allow_empty:
             self.fail("empty config (no keys)", 0)
         out: list[tuple[str, tuple[str, ...]]] = []
         stack: list[tuple[_Key, int, int]] = [(k, 1, 0) for k in reversed(self.roots.values())]
@@ -272,12 +273,16 @@ class _Parser:
         return BootConfig._trusted(out)
 
 
-def parse_bootconfig(text: str | bytes, *, source: str = "bootconfig") -> BootConfig:
+def parse_bootconfig(
+    text: str | bytes, *, source: str = "bootconfig", allow_empty: bool = False
+) -> BootConfig:
     """Parse bootconfig text (a file, /proc/bootconfig, an initrd footer's payload).
 
     Raises `BootconfigError` naming `source`, the key and line:column for anything
     the kernel would reject: over 32766 bytes, bad keywords, unclosed braces or
     quotes, a value redefined with `=`, non-printable values, too deep or too long keys.
+    The kernel refuses a config without keys; `allow_empty=True` accepts one (what
+    /proc/bootconfig shows when no bootconfig was loaded: nothing, or comments only).
     """
     if isinstance(text, bytes):
         try:
@@ -292,4 +297,4 @@ def parse_bootconfig(text: str | bytes, *, source: str = "bootconfig") -> BootCo
     nul = text.find("\0")
     if nul >= 0:
         text = text[:nul]  # the kernel (and its tool) stop at the first NUL
-    return _Parser(text, source).run()
+    return _Parser(text, source, allow_empty).run()
