@@ -170,9 +170,8 @@ def params_from_bootconfig(cfg: BootConfig, *, cmdline: str | None = None,
                     key=key, source=source,
                 )
             continue
-        if values == ("",) and not (name in bare[top + "="] and name not in bare[top]):
-            values = ()
-        found[top][name] = values
+        written_empty = name in bare[top + "="] and name not in bare[top]
+        found[top][name] = () if values == ("",) and not written_empty else values
     return BootParams(found["kernel"], found["init"], tuple(ignored))
 
 

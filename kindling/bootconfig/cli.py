@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument("file", nargs="?")
     parse.add_argument("--commit", action="store_true",
                        help="commit them into settings.boot (and run the appliers)")
+    parse.add_argument("--if-unset", action="store_true",
+                       help="with --commit: only when settings.boot has no parameters yet "
+                       "(Bottlerocket's setting generator)")
     add_common(parse)
     gen = sub.add_parser("generate", help="write bootconfig.data from settings.boot")
     gen.add_argument("--output", help="where to write (default /var/lib/kindling/bootconfig.data)")
@@ -73,6 +76,14 @@ def _show(args: argparse.Namespace, host: Host) -> int:
 
 
 def _parse(args: argparse.Namespace, host: Host) -> int:
+    if args.commit and args.if_unset:
+        from kindling.bootconfig.service import import_running
+
+        if args.file:
+            raise UsageError("--if-unset reads /proc/bootconfig; give no FILE")
+        committed, detail = import_running(host)
+        sys.stdout.write(f"{'committed' if committed else 'skipped'}: {detail}\n")
+        return 0
     from kindling.bootconfig import parse_bootconfig
     from kindling.bootconfig.boot_params import params_from_bootconfig
     from kindling.bootconfig.service import PROC_CMDLINE

@@ -45,6 +45,7 @@ __all__ = [
     "boot_settings",
     "decide_reboot",
     "generate",
+    "import_running",
     "read_running",
     "reboot_if_required",
     "running_params",
@@ -153,3 +154,24 @@ def reboot_if_required(host: Host) -> RebootDecision:
     elif not decision.changed:
         host.remove(REBOOT_MARKER)
     return decision
+
+
+def import_running(host: Host) -> tuple[bool, str]:
+    """Bottlerocket's setting generator: fill settings.boot from /proc/bootconfig.
+
+    Only when settings.boot holds no parameters yet, so user settings always win.
+    Returns (committed, what happened).
+    """
+    from kindling.api.service import SettingsService
+
+    boot = boot_settings(host)
+    if "kernel-parameters" in boot or "init-parameters" in boot:
+        return False, "settings.boot already holds boot parameters"
+    params = running_params(host)
+    if params is None:
+        return False, f"no {PROC_BOOTCONFIG}"
+    if params.empty:
+        return False, f"{PROC_BOOTCONFIG} holds no kernel or init parameters"
+    SettingsService(host).set_tree(params.to_settings(), tx="boot-settings",
+                                   source=PROC_BOOTCONFIG)
+    return True, f"{len(params.kernel)} kernel, {len(params.init)} init parameters"

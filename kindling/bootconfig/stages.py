@@ -16,21 +16,10 @@ __all__ = ["BOOT_SETTINGS", "REBOOT_IF_REQUIRED"]
 
 
 def run_boot_settings(ctx: BootContext) -> StageResult:
-    from kindling.api.service import SettingsService
-    from kindling.bootconfig.service import PROC_BOOTCONFIG, boot_settings, running_params
+    from kindling.bootconfig.service import import_running
 
-    boot = boot_settings(ctx.host)
-    if "kernel-parameters" in boot or "init-parameters" in boot:
-        return skipped("settings.boot already holds boot parameters")
-    params = running_params(ctx.host)
-    if params is None:
-        return skipped(f"no {PROC_BOOTCONFIG}")
-    if params.empty:
-        return skipped(f"{PROC_BOOTCONFIG} holds no kernel or init parameters")
-    SettingsService(ctx.host).set_tree(
-        params.to_settings(), tx="boot-settings", source=PROC_BOOTCONFIG
-    )
-    return ok(f"{len(params.kernel)} kernel, {len(params.init)} init parameters")
+    committed, detail = import_running(ctx.host)
+    return ok(detail) if committed else skipped(detail)
 
 
 def run_reboot_if_required(ctx: BootContext) -> StageResult:
