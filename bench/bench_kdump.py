@@ -82,7 +82,8 @@ def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
 
 
 def big_config() -> str:
-    lines, size, i = [], 0, 0
+    lines: list[str] = []
+    size = i = 0
     while True:
         line = f'kernel.param{i}.sub{i % 7} = "value-{i}", "x{i}"\n'
         if size + len(line) > 32766:

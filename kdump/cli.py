@@ -55,6 +55,7 @@ def _plan(args: argparse.Namespace, host: Host) -> int:
         + (f" (crashkernel={plan.running_crashkernel})" if plan.running_crashkernel else ""),
         f"needs reboot:  {'yes' if plan.needs_reboot else 'no'}",
         *(f"change:        {c}" for c in plan.changes),
+        *(f"warning:       {w}" for w in plan.warnings),
         *(f"done:          {d}" for d in done),
         *(f"plan:          {a}" for a in (host.actions if host.recording else [])),
     ]

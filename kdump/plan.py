@@ -9,9 +9,10 @@ The reservation is written as boot settings: `settings.boot.kernel-parameters.
 crashkernel`, which the `bootconfig` applier turns into `kernel.crashkernel` in
 bootconfig.data (issue 7). Caveat, stated in every plan that writes it: the kernel
 reads `crashkernel=` in setup_arch(), before it reads bootconfig, so on kernels that
-do not take early parameters from bootconfig the reservation also needs the boot
-loader's command line (e.g. a GRUB drop-in) — `needs_reboot` stays true until the
-running kernel has the reservation or was booted with exactly this argument.
+do not take early parameters from bootconfig (all of them, to date) the reservation
+also needs the boot loader's command line (e.g. a GRUB drop-in). The kernel copies
+bootconfig parameters into /proc/cmdline, so "booted with this argument but nothing
+reserved" is reported as a warning instead of a reboot that would change nothing.
 
 Disabling: settings cannot be deleted, so `enabled = false` with a crashkernel
 parameter in boot settings writes `crashkernel=0M`, which the kernel reads as
@@ -48,6 +49,7 @@ class KdumpPlan:
     crash_loaded: bool
     kexec_load_disabled: bool
     changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class KdumpPlan:
             "crash_kernel_loaded": self.crash_loaded,
             "kexec_load_disabled": self.kexec_load_disabled,
             "changes": list(self.changes),
+            "warnings": list(self.warnings),
         }
 
 
@@ -98,10 +101,17 @@ def make_plan(settings: dict[str, Any], facts: KernelFacts) -> KdumpPlan:
     if write is not None:
         changes.append(f"set {PARAM_KEY} = [{write!r}] (bootconfig kernel.crashkernel)")
 
+    warnings: list[str] = []
     if wanted is None:
         needs_reboot = facts.reserved_now_bytes > 0
     elif running == wanted:
         needs_reboot = False  # booted with exactly this argument: a reboot changes nothing
+        if facts.reserved_now_bytes == 0:
+            warnings.append(
+                f"the kernel was booted with crashkernel={wanted} but reserved nothing: the"
+                " kernel reads crashkernel= before bootconfig, so it must also be on the boot"
+                " loader's command line (or the memory could not be found: see dmesg)"
+            )
     else:
         needs_reboot = facts.reserved_now_bytes != planned
     if needs_reboot and wanted is not None:
@@ -127,4 +137,5 @@ def make_plan(settings: dict[str, Any], facts: KernelFacts) -> KdumpPlan:
         crash_loaded=facts.crash_loaded,
         kexec_load_disabled=facts.kexec_load_disabled,
         changes=changes,
+        warnings=warnings,
     )

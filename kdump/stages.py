@@ -32,6 +32,8 @@ def run_reserve(ctx: BootContext) -> StageResult:
         return skipped("running in the crash kernel")
     done = write_reservation(ctx.host, plan)
     reboot = "; reboot needed" if plan.needs_reboot else ""
+    for warning in plan.warnings:
+        ctx.log.warning(warning)
     if plan.crashkernel is None:
         what = f"nothing to reserve ({plan.source})"
     else:

@@ -48,6 +48,14 @@ def test_booted_with_the_same_argument_never_asks_for_a_reboot(rig: Rig) -> None
     assert plan["needs_reboot"] is False
 
 
+def test_bootconfig_crashkernel_that_reserved_nothing_is_a_warning(rig: Rig) -> None:
+    # bootconfig parameters show up in /proc/cmdline, but crashkernel= was read too early
+    rig.kernel(mem_total=8 * GiB, crash_size=0, cmdline="crashkernel=256M root=x -- splash")
+    plan = _plan(rig, {"kdump": {"crashkernel": "256M"}})
+    assert plan["needs_reboot"] is False
+    assert "reserved nothing" in plan["warnings"][0]
+
+
 def test_small_node_reserves_nothing(rig: Rig) -> None:
     rig.kernel(mem_total=768 * MiB)
     plan = _plan(rig)
