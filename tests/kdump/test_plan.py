@@ -108,3 +108,19 @@ def test_reservation_under_plan_writes_nothing(rig: Rig, tree_snapshot: Any) -> 
     write_reservation(rig.plan_host, plan)
     assert tree_snapshot(rig.root) == before
     assert any("datastore" in a for a in rig.plan_host.actions)
+
+
+def test_bad_crashkernel_setting_is_refused_and_nothing_changes(rig: Rig,
+                                                                tree_snapshot: Any) -> None:
+    from kindling.errors import SettingsError
+
+    rig.kernel()
+    SettingsService(rig.host).set_tree({"kdump": {"keep": 2}}, tx="t", source="test")
+    before = tree_snapshot(rig.root / "var")
+    with pytest.raises(SettingsError, match=r"settings\.kdump\.crashkernel: not a valid"):
+        SettingsService(rig.host).set_tree({"kdump": {"crashkernel": "lots-of-memory"}},
+                                           tx="t", source="user data")
+    assert SettingsService(rig.host).get_settings() == {"kdump": {"keep": 2}}
+    assert {k: v for k, v in tree_snapshot(rig.root / "var").items()
+            if not k.endswith("-wal")} == {k: v for k, v in before.items()
+                                           if not k.endswith("-wal")}
