@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
     "growpart": ("growpart.cli", "grow the data partition and its filesystem to fill the disk"),
+    "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
+    "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
 }
 
 

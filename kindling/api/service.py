@@ -57,9 +57,15 @@ class SettingsService:
 
     def __init__(self, host: Host) -> None:
         self.host = host
+        self._planned: dict[str, dict[str, Any]] = {}
 
     def _store(self) -> Datastore:
-        return Datastore(self.host)
+        store = Datastore(self.host)
+        if store.read_only:
+            # Under --plan, PATCH and COMMIT run on separate read-only connections:
+            # share the planned transactions so set_tree() works in a plan too.
+            store._planned = self._planned
+        return store
 
     # -- reads -----------------------------------------------------------------------
     def get_settings(
