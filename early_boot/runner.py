@@ -136,9 +136,11 @@ def run_early_boot(
         raise ProviderError("merge", _unwrap(exc), source="merged user data") from exc
     if merged:
         from kindling.api.service import SettingsService
+        from kindling.datastore import DATASTORE_PATH
 
         service = SettingsService(host)
-        _drop_stale_launch_tx(service)
+        if host.path(DATASTORE_PATH).exists():  # a fresh node has nothing stale (and no file)
+            _drop_stale_launch_tx(service)
         sources = ", ".join(sorted(set(origin.values())))
         commit = service.set_tree(merged, tx=LAUNCH_TX, source=f"early-boot-config: {sources}")
         report.changed = commit.changed

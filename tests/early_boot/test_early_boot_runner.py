@@ -36,8 +36,12 @@ def test_registered_local_providers_in_design_order() -> None:
 
 
 def test_merge_later_wins_per_leaf_maps_merge_lists_replaced(host: Host) -> None:
-    plant(host, DEFAULTS, '[settings]\nmotd = "defaults"\n[settings.dns]\n'
-          'name-servers = ["1.1.1.1", "8.8.8.8"]\n[settings.kernel.sysctl]\n"a.b" = "1"\n')
+    plant(
+        host,
+        DEFAULTS,
+        '[settings]\nmotd = "defaults"\n[settings.dns]\n'
+        'name-servers = ["1.1.1.1", "8.8.8.8"]\n[settings.kernel.sysctl]\n"a.b" = "1"\n',
+    )
     local = b'[settings]\nmotd = "local"\n[settings.kernel.sysctl]\n"c.d" = "2"\n'
     plant(host, LOCAL, gzip.compress(local))
     plant(host, OVERRIDES, '[settings]\n[settings.dns]\nname-servers = ["9.9.9.9"]\n')
@@ -48,7 +52,10 @@ def test_merge_later_wins_per_leaf_maps_merge_lists_replaced(host: Host) -> None
         "kernel": {"sysctl": {"a.b": "1", "c.d": "2"}},
     }
     assert [(p.name, p.keys) for p in report.providers] == [
-        ("local-defaults", 3), ("local-user-data", 2), ("local-overrides", 1)]
+        ("local-defaults", 3),
+        ("local-user-data", 2),
+        ("local-overrides", 1),
+    ]
     assert marker_exists(host)
     assert "local" in (host.root / "etc/motd").read_text()  # the motd applier ran
 
@@ -74,15 +81,31 @@ def test_no_user_data_anywhere_still_marks(host: Host) -> None:
 BAD_LOCAL = [
     ("invalid TOML", b'[settings]\nmotd = "x\n', "invalid TOML", None),
     ("missing [settings]", b'motd = "x"\n', "did not contain a 'settings' table", None),
-    ("unknown key", b'[settings]\nmotd = "x"\n[settings.network]\nbogus = 1\n', "unknown key",
-     "settings.network.bogus"),
+    (
+        "unknown key",
+        b'[settings]\nmotd = "x"\n[settings.network]\nbogus = 1\n',
+        "unknown key",
+        "settings.network.bogus",
+    ),
     ("wrong type", b"[settings]\nmotd = 5\n", "expected", "settings.motd"),
-    ("wrong type in map", b'[settings.kernel.sysctl]\n"net.x" = ["a"]\n', "",
-     'settings.kernel.sysctl."net.x"'),
-    ("gzip that does not decompress", b"\x1f\x8b\x08\x00garbage-garbage-garbage",
-     "does not decompress", None),
-    ("bomb", gzip.compress(b"#" * (10 * 1024 * 1024)),
-     "larger than 64 KiB after decompression", None),
+    (
+        "wrong type in map",
+        b'[settings.kernel.sysctl]\n"net.x" = ["a"]\n',
+        "",
+        'settings.kernel.sysctl."net.x"',
+    ),
+    (
+        "gzip that does not decompress",
+        b"\x1f\x8b\x08\x00garbage-garbage-garbage",
+        "does not decompress",
+        None,
+    ),
+    (
+        "bomb",
+        gzip.compress(b"#" * (10 * 1024 * 1024)),
+        "larger than 64 KiB after decompression",
+        None,
+    ),
     ("not UTF-8", b"[settings]\nmotd = '\xff'\n", "not UTF-8", None),
 ]
 
@@ -109,8 +132,9 @@ def test_bad_local_user_data_commits_nothing(
 
 def test_error_never_echoes_a_secret_value(host: Host) -> None:
     secret = "QUtJQUlPU0ZPRE5ON0VYQU1QTEUK"
-    plant(host, LOCAL,
-          f'[settings.aws]\ncredentials = "{secret}"\nregion = "Not A Region {secret}"\n')
+    plant(
+        host, LOCAL, f'[settings.aws]\ncredentials = "{secret}"\nregion = "Not A Region {secret}"\n'
+    )
     with pytest.raises(ProviderError) as info:
         run_early_boot(host, "aws", providers=load_providers("metal"))
     assert "settings.aws.region" in str(info.value)
@@ -152,6 +176,7 @@ def test_plan_changes_nothing(plan_host: RecordingHost) -> None:
 
 # -- external providers (/etc/kindling/providers.d) -----------------------------------
 
+
 def script(host: Host, name: str, body: str, mode: int = 0o755) -> None:
     path = host.path(f"/etc/kindling/providers.d/{name}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,9 +185,13 @@ def script(host: Host, name: str, body: str, mode: int = 0o755) -> None:
 
 
 def test_external_provider_json_and_empty(host: Host) -> None:
-    script(host, "50-json", 'echo "log line" >&2\n'
-           'echo \'{"json": {"motd": "external", "ntp": {"time-servers": ["https://t.example"]}},'
-           ' "desc": "from a script"}\'\n')
+    script(
+        host,
+        "50-json",
+        'echo "log line" >&2\n'
+        'echo \'{"json": {"motd": "external", "ntp": {"time-servers": ["https://t.example"]}},'
+        ' "desc": "from a script"}\'\n',
+    )
     script(host, "60-empty", "exit 0\n")
     plant(host, OVERRIDES, '[settings]\nmotd = "override"\n')
     report = run_early_boot(host, "metal")
@@ -174,20 +203,22 @@ def test_external_provider_json_and_empty(host: Host) -> None:
 @pytest.mark.parametrize(
     "name, body, mode, rule",
     [
-        ("50-fails", "echo 'no credentials for the vault'\nexit 3\n", 0o755,
-         "exited 3: no credentials for the vault"),
+        (
+            "50-fails",
+            "echo 'no credentials for the vault'\nexit 3\n",
+            0o755,
+            "exited 3: no credentials for the vault",
+        ),
         ("50-notjson", "echo 'hello'\n", 0o755, "not JSON"),
         ("50-shape", "echo '{\"settings\": {}}'\n", 0o755, "'json' object"),
-        ("50-badkey", "echo '{\"json\": {\"nope\": 1}}'\n", 0o755, "settings.nope: unknown key"),
+        ("50-badkey", 'echo \'{"json": {"nope": 1}}\'\n', 0o755, "settings.nope: unknown key"),
         ("50-hangs", "sleep 5\n", 0o755, "timed out after 0.3s"),
         ("50-noexec", "exit 0\n", 0o644, "not an executable file"),
         ("5-badname", "exit 0\n", 0o755, "NN-name"),
         ("20-tooearly", "exit 0\n", 0o755, "orders 50-98"),
     ],
 )
-def test_external_provider_failures(
-    root: Path, name: str, body: str, mode: int, rule: str
-) -> None:
+def test_external_provider_failures(root: Path, name: str, body: str, mode: int, rule: str) -> None:
     host = Host(root, env={"PATH": os.environ["PATH"], "KINDLING_PROVIDER_TIMEOUT": "0.3"})
     seed(host)
     script(host, name, body, mode)
