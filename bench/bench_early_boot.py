@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.append(str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
-from imds_emulator import ImdsEmulator  # noqa: E402
+from tests.imds_emulator import ImdsEmulator  # noqa: E402
 
 WALL_BUDGET_MS = 120.0
 REQUEST_BUDGET = 5

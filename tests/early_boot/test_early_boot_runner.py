@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
 
 from early_boot.errors import ProviderError
 from early_boot.runner import MARKER_PATH, plan_providers, run_early_boot
@@ -16,6 +15,7 @@ from kindling.errors import InputError, KindlingError
 from kindling.host import Host, RecordingHost
 from kindling.providers import UserDataProvider, load_providers
 from kindling.user_data import UserData
+from tests.early_boot_helpers import live, marker_exists, seed, state
 
 DEFAULTS = "/etc/kindling/user-data-defaults.toml"
 LOCAL = "/var/lib/kindling/user-data.toml"

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
-from imds_emulator import ImdsEmulator
 
 from early_boot.errors import ProviderError
 from early_boot.runner import run_early_boot
 from kindling.host import FakeClock, Host
+from tests.early_boot_helpers import live, marker_exists, seed, state
+from tests.imds_emulator import ImdsEmulator
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -9,7 +9,6 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from imds_emulator import ImdsEmulator
 
 from kindling.errors import InputError
 from kindling.host import FakeClock, Host
@@ -21,6 +20,7 @@ from platforms.aws.imds import (
     endpoint_from_env,
     parse_retry_after,
 )
+from tests.imds_emulator import ImdsEmulator
 
 VECTORS = "bottlerocket/imdsclient/derived/imdsclient_vectors.json"
 

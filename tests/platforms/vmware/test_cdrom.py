@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pycdlib
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
 
 from early_boot.errors import ProviderError
 from early_boot.runner import run_early_boot
@@ -20,6 +19,7 @@ from kindling.errors import InputError
 from kindling.host import FakeClock, Host
 from platforms.vmware.cdrom import read_cdrom
 from platforms.vmware.ovf import ovf_user_data
+from tests.early_boot_helpers import live, marker_exists, seed, state
 
 FIXTURES = "bottlerocket/early-boot-config/vmware-cd-rom/test_data"
 EXPECTED = b'settings.motd = "hello"'

@@ -10,13 +10,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
 
 from early_boot.errors import ProviderError
 from early_boot.runner import run_early_boot
 from kindling.errors import InputError
 from kindling.host import FakeClock, Host
 from platforms.vmware.guestinfo import read_guestinfo
+from tests.early_boot_helpers import live, marker_exists, seed, state
 
 CONTRACT = "bottlerocket/early-boot-config/derived/provider_contract.json"
 TOML = b'[settings]\nmotd = "from guestinfo"\n'
