@@ -111,9 +111,7 @@ BAD_LOCAL = [
 
 
 @pytest.mark.parametrize("case, data, rule, key", BAD_LOCAL, ids=[c[0] for c in BAD_LOCAL])
-def test_bad_local_user_data_commits_nothing(
-    host: Host, case: str, data: bytes, rule: str, key: str | None
-) -> None:
+def test_bad_local_user_data_commits_nothing(host: Host, case: str, data: bytes, rule: str, key: str | None) -> None:
     seed(host)
     plant(host, DEFAULTS, '[settings]\nmotd = "good defaults"\n')
     plant(host, LOCAL, data)
@@ -132,9 +130,7 @@ def test_bad_local_user_data_commits_nothing(
 
 def test_error_never_echoes_a_secret_value(host: Host) -> None:
     secret = "QUtJQUlPU0ZPRE5ON0VYQU1QTEUK"
-    plant(
-        host, LOCAL, f'[settings.aws]\ncredentials = "{secret}"\nregion = "Not A Region {secret}"\n'
-    )
+    plant(host, LOCAL, f'[settings.aws]\ncredentials = "{secret}"\nregion = "Not A Region {secret}"\n')
     with pytest.raises(ProviderError) as info:
         run_early_boot(host, "aws", providers=load_providers("metal"))
     assert "settings.aws.region" in str(info.value)
