@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
     "growpart": ("growpart.cli", "grow the data partition and its filesystem to fill the disk"),
+    "early-boot-config": ("early_boot.cli", "read this platform's user data and commit it"),
     "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
     "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
 }
