@@ -41,6 +41,7 @@ motd = "{MOTD}"
 
 [settings.kdump]
 keep = {KEEP}
+crashkernel = "{CRASHKERNEL_MIB}M"
 """.encode()
 # Dumps a previous life of this node left behind; retention must prune the oldest.
 OLD_DUMPS = ("20200101T000000Z", "20210101T000000Z", "20220101T000000Z")
@@ -154,6 +155,8 @@ def vm(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest)
         "BOOT_STEPS": " ".join(boot_steps),
         "CRASH_STEPS": " ".join(crash_steps),
         "PANIC": "1" if crash_steps else "0",
+        # guestinfo absent: the backdoor answers "No value found" for every key.
+        "KINDLING_VMWARE_RPCTOOL": str(Path(__file__).with_name("vmware-rpctool-absent")),
     })
     skeleton = _skeleton(workdir / "skel", kernel.vmlinuz, kernel.release, initrd)
     disk = make_disk(workdir / "disk.img", skeleton, disk_mib=DISK_MIB, part_mib=PART_MIB)
