@@ -23,13 +23,15 @@ kindling() {
     "$PY" -c 'import sys; from kindling.cli import main; sys.exit(main())' "$@"
 }
 
+uptime() { cut -d' ' -f1 /proc/uptime; }
+
 step() {
     name=$1; shift
-    echo "vmtest: step $name: $*"
+    echo "vmtest: t=$(uptime) step $name: $*"
     "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
     rc=$?
     echo $rc >"$OUT/$name.rc"
-    echo "vmtest: step $name rc=$rc"
+    echo "vmtest: t=$(uptime) step $name rc=$rc"
     head -c 3000 "$OUT/$name.out" "$OUT/$name.err" | sed 's/^/  | /'
     return $rc
 }
@@ -63,7 +65,7 @@ if [ "$phase" = boot ]; then
     record cmdline /proc/cmdline
     echo "vmtest: kexec_crash_loaded=$(cat $OUT/kexec_crash_loaded)"
     if [ "$PANIC" = 1 ] && [ "$(cat $OUT/kexec_crash_loaded)" = 1 ]; then
-        echo "vmtest: panicking"
+        echo "vmtest: t=$(uptime) panicking"
         sync
         # The data must be on the disk before the kernel dies: the crash kernel
         # replays the journal, but only of what reached the disk.
@@ -78,7 +80,7 @@ else
     record cmdline /proc/cmdline
     for s in $CRASH_STEPS; do
         case $s in
-        kdump-capture) step kdump-capture kindling kdump capture --root $R ;;
+        kdump-capture) step kdump-capture kindling kdump capture --root $R --json ;;
         kdump-status) step kdump-status kindling kdump status --root $R --json ;;
         esac
     done

@@ -12,7 +12,7 @@ set -a  # the scenario (steps, python, checkout) for guest.sh
 set +a
 phase=boot
 [ -e /proc/vmcore ] && phase=crash
-echo "vmtest: init phase=$phase kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
+echo "vmtest: t=$(cut -d' ' -f1 /proc/uptime) init phase=$phase kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
 
 while read -r mod; do
     insmod "$mod" || echo "vmtest: insmod $mod failed"
@@ -20,7 +20,7 @@ done < /etc/modules.order
 
 finish() {
     sync
-    echo "vmtest: $1"
+    echo "vmtest: t=$(cut -d' ' -f1 /proc/uptime) $1"
     if [ "$phase" = crash ]; then reboot -f; else poweroff -f; fi
     sleep 60
 }

@@ -54,7 +54,7 @@ class GuestRun:
 def run_guest(
     *,
     kernel: Path,
-    initrd: Path,
+    initrd: Path | None,
     append: str,
     disk: Path,
     cdrom: Path | None,
@@ -68,10 +68,12 @@ def run_guest(
         QEMU, "-accel", "tcg", "-cpu", "max", "-m", str(memory_mib), "-smp", str(cpus),
         "-machine", "q35", "-display", "none", "-monitor", "none", "-nodefaults", "-no-reboot",
         "-serial", f"file:{console}", "-nic", "none",
-        "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
+        "-kernel", str(kernel), "-append", append,
         "-drive", f"file={disk},format=raw,if=virtio,cache=writeback",
         "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
     ]
+    if initrd is not None:
+        argv += ["-initrd", str(initrd)]
     if cdrom is not None:
         argv += [
             "-device", "virtio-scsi-pci,id=scsi0",
@@ -88,6 +90,10 @@ def run_guest(
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         rc = None
+    except BaseException:  # Ctrl-C or a pytest-timeout: never leave the guest running
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     seconds = time.monotonic() - started
     if out:
         with console.open("ab") as f:
