@@ -1,140 +1,21 @@
-"""One guest per test session: build it, boot it once, keep what it left on its disk.
-
-The whole flow — first boot, panic, crash kernel, capture, reboot — is one qemu run
-(RIGS.md "qemu boot tests"); the tests in this directory each assert one outcome by
-reading the disk image afterwards. Steps are chosen from what this checkout has:
-a boot stage registered under `kindling.boot_stages` runs inside `kindling boot`;
-a command without its stage runs on its own; a component absent from the checkout
-is left out and its test skips naming it.
+"""One guest per test session (tests/vm/flow.py), shared by the tests of this directory.
 
 On a failure the console log and the guest's step outputs are copied to
-`vm-artifacts/<time>/` in the checkout and the path is printed with the failure.
+`vm-artifacts/<time>/` in the checkout and the path is printed with the failure;
+`KINDLING_VM_KEEP=1` keeps them after a passing run too.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from tests.vm.disk import DiskImage, make_disk, make_ovf_iso
-from tests.vm.initramfs import build_initramfs
-from tests.vm.kernel import fetch_kernel
-from tests.vm.qemu import GuestRun, qemu_available, run_guest
+from tests.vm.flow import VmRun, boot_flow
+from tests.vm.qemu import qemu_available
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "vm-artifacts"
-DISK_MIB = 1024
-PART_MIB = 256
-CRASHKERNEL_MIB = 256
-KEEP = 2  # settings.kdump.keep in the CD-ROM's user data
-GUEST_TIMEOUT = 150.0  # seconds for the whole qemu run (boot + panic + capture + reboot)
-MOTD = "booted by kindling from the OVF CD-ROM"
-USER_DATA = f"""[settings]
-motd = "{MOTD}"
-
-[settings.kdump]
-keep = {KEEP}
-crashkernel = "{CRASHKERNEL_MIB}M"
-""".encode()
-# Dumps a previous life of this node left behind; retention must prune the oldest.
-OLD_DUMPS = ("20200101T000000Z", "20210101T000000Z", "20220101T000000Z")
-
-_RUN_KEY = pytest.StashKey["VmRun"]()
-
-
-@dataclass
-class VmRun:
-    """What one guest session produced."""
-
-    workdir: Path
-    disk: DiskImage
-    guest: GuestRun
-    boot_steps: list[str]
-    crash_steps: list[str]
-    build_seconds: float
-    missing: dict[str, str] = field(default_factory=dict)  # outcome → why it was not exercised
-    kept: Path | None = None
-
-    def output(self, phase: str, name: str) -> str | None:
-        raw = self.disk.read(f"/var/lib/vmtest/{phase}/{name}")
-        return None if raw is None else raw.decode("utf-8", "replace")
-
-    def rc(self, phase: str, name: str) -> int | None:
-        text = self.output(phase, f"{name}.rc")
-        return int(text.strip()) if text and text.strip().lstrip("-").isdigit() else None
-
-    def step_log(self, phase: str, name: str) -> str:
-        out = self.output(phase, f"{name}.out") or ""
-        err = self.output(phase, f"{name}.err") or ""
-        return f"rc={self.rc(phase, name)}\nstdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}"
-
-    def keep_artifacts(self) -> Path:
-        """Copy the console and the guest's step outputs into vm-artifacts/ (once)."""
-        if self.kept is None:
-            dest = ARTIFACTS / time.strftime("%Y%m%dT%H%M%S")
-            dest.mkdir(parents=True, exist_ok=True)
-            if self.guest.console.exists():
-                shutil.copy2(self.guest.console, dest / "console.log")
-            for phase in ("boot", "crash"):
-                for name in self.disk.listdir(f"/var/lib/vmtest/{phase}"):
-                    data = self.disk.read(f"/var/lib/vmtest/{phase}/{name}")
-                    if data is not None:
-                        (dest / f"{phase}-{name}").write_bytes(data)
-            self.kept = dest
-        return self.kept
-
-
-def _capabilities() -> tuple[set[str], set[str]]:
-    """(commands, boot stage names) this checkout registers."""
-    from kindling.cli import COMMANDS
-    from kindling.registry import entry_points
-
-    return set(COMMANDS), {ep.name for ep in entry_points("kindling.boot_stages")}
-
-
-def _plan_steps(commands: set[str], stages: set[str]) -> tuple[list[str], list[str], dict[str, str]]:
-    boot = ["boot"]
-    missing: dict[str, str] = {}
-    for stage, command, outcome in (
-        ("early-boot-config", "early-boot-config", "cdrom-user-data"),
-        ("growpart", "growpart", "growpart"),
-    ):
-        if stage not in stages and command in commands:
-            boot.append(command)
-        elif stage not in stages:
-            missing[outcome] = f"`kindling {command}` is not in this checkout (branch not merged)"
-    crash: list[str] = []
-    if "kdump" in commands:
-        boot.append("kdump-plan")
-        if "kdump-load" not in stages:
-            boot.append("kdump-load")
-        crash = ["kdump-capture", "kdump-status"]
-    else:
-        for outcome in ("kdump-plan", "kdump-load", "kdump-capture"):
-            missing[outcome] = "`kindling kdump` is not in this checkout (branch not merged)"
-    return boot, crash, missing
-
-
-def _skeleton(root: Path, kernel_path: Path, release: str, initrd: Path) -> Path:
-    """The guest disk's first contents: a root with /boot, mount points, old dumps."""
-    for d in ("proc", "sys", "dev", "run", "etc", "boot", "var/lib/kindling", "var/log/kdump"):
-        (root / d).mkdir(parents=True, exist_ok=True)
-    # `kdump load` arms "the current kernel and initrd", found where distributions keep them.
-    shutil.copy2(kernel_path, root / "boot" / f"vmlinuz-{release}")
-    shutil.copy2(initrd, root / "boot" / f"initrd.img-{release}")
-    for name in OLD_DUMPS:
-        old = root / "var" / "log" / "kdump" / name
-        old.mkdir()
-        (old / "dmesg.log").write_text(f"old dump {name}\n")
-        (old / "vmcore.dump").write_bytes(b"\0" * 4096)
-    return root
+_RUN_KEY = pytest.StashKey[VmRun]()
 
 
 @pytest.fixture(scope="session")
@@ -143,40 +24,16 @@ def vm(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest)
     reason = qemu_available()
     if reason:
         pytest.skip(reason)
-    started = time.monotonic()
-    workdir = tmp_path_factory.mktemp("vm")
-    kernel = fetch_kernel()
-    commands, stages = _capabilities()
-    boot_steps, crash_steps, missing = _plan_steps(commands, stages)
-    initrd = build_initramfs(kernel, workdir, {
-        "VMTEST_GUEST": str(Path(__file__).with_name("guest.sh")),
-        "PY": sys.executable,
-        "REPO": str(REPO),
-        "BOOT_STEPS": " ".join(boot_steps),
-        "CRASH_STEPS": " ".join(crash_steps),
-        "PANIC": "1" if crash_steps else "0",
-        # guestinfo absent: the backdoor answers "No value found" for every key.
-        "KINDLING_VMWARE_RPCTOOL": str(Path(__file__).with_name("vmware-rpctool-absent")),
-    })
-    skeleton = _skeleton(workdir / "skel", kernel.vmlinuz, kernel.release, initrd)
-    disk = make_disk(workdir / "disk.img", skeleton, disk_mib=DISK_MIB, part_mib=PART_MIB)
-    shutil.rmtree(skeleton)
-    iso = make_ovf_iso(workdir / "ovf.iso", USER_DATA)
-    build_seconds = time.monotonic() - started
-    guest = run_guest(
-        kernel=kernel.vmlinuz, initrd=initrd, disk=disk.path, cdrom=iso, console=workdir / "console.log",
-        append=f"console=ttyS0 panic=-1 crashkernel={CRASHKERNEL_MIB}M",
-        timeout=GUEST_TIMEOUT,
-    )
-    run = VmRun(workdir, disk, guest, boot_steps, crash_steps, build_seconds, missing)
+    run = boot_flow(tmp_path_factory.mktemp("vm"))
     request.config.stash[_RUN_KEY] = run
-    if guest.timed_out:
+    if run.guest.timed_out:
         kept = run.keep_artifacts()
-        tail = "\n".join(guest.log.splitlines()[-30:])
-        pytest.fail(f"guest hung: killed after {guest.seconds:.0f} s; console log kept at {kept}/console.log\n{tail}")
+        tail = "\n".join(run.guest.log.splitlines()[-30:])
+        pytest.fail(f"guest hung: killed after {run.guest.seconds:.0f} s; "
+                    f"console log kept at {kept}/console.log\n{tail}")
     yield run
     if os.environ.get("KINDLING_VM_KEEP"):
-        run.keep_artifacts()
+        print(f"\nvm artifacts kept in {run.keep_artifacts()}")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -14,8 +14,8 @@ import pytest
 
 from kindling.api.service import SettingsService
 from kindling.host import Host
-from tests.vm.conftest import CRASHKERNEL_MIB, DISK_MIB, KEEP, MOTD, OLD_DUMPS, PART_MIB, VmRun
 from tests.vm.disk import SECTOR
+from tests.vm.flow import CRASHKERNEL_MIB, DISK_MIB, KEEP, MOTD, OLD_DUMPS, PART_MIB, VmRun
 
 pytestmark = [pytest.mark.vm, pytest.mark.timeout(400)]
 
