@@ -31,8 +31,15 @@ mount -t proc proc /host/proc || echo "vmtest: proc mount failed"
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
 mount -t tmpfs -o mode=0755 tmpfs /host/run
-# Tools such as makedumpfile write to /tmp whatever TMPDIR says.
+# Tools such as makedumpfile write to /tmp whatever TMPDIR says: give the guest its
+# own, but keep a checkout or venv that lives under the host's /tmp visible.
+mkdir -p /hosttmp && mount --bind /host/tmp /hosttmp
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
+for keep in "$REPO" "$VENV"; do
+    case $keep in
+    /tmp/*) mkdir -p "/host$keep" && mount --bind "/hosttmp${keep#/tmp}" "/host$keep" ;;
+    esac
+done
 
 # Partitions of virtio disks appear asynchronously after insmod: wait (bounded).
 i=0
