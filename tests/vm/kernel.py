@@ -12,6 +12,7 @@ kept by hand.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -73,6 +74,12 @@ def fetch_kernel(cache: Path | None = None) -> GuestKernel:
     """
     cache = cache or cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two test sessions at once share one cache
+        return _fetch_locked(cache)
+
+
+def _fetch_locked(cache: Path) -> GuestKernel:
     chosen = cache / "kernel-package"
     if os.environ.get("KINDLING_VM_KERNEL_PACKAGE") or not chosen.exists():
         chosen.write_text(resolve_package() + "\n")

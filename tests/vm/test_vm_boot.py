@@ -108,6 +108,10 @@ def test_kdump_load_arms_the_crash_kernel(vm: VmRun) -> None:
     _needs(vm, "kdump-load")
     if "kdump-load" in vm.boot_steps:
         assert vm.rc("boot", "kdump-load") == 0, vm.step_log("boot", "kdump-load")
+    else:  # the boot stage armed it
+        report = json.loads(vm.output("boot", "boot.out") or "{}")
+        (stage,) = [s for s in report["stages"] if s["name"] == "kdump-load"]
+        assert stage["status"] == "ok" and "crash kernel loaded" in stage["detail"], stage
     assert (vm.output("boot", "kexec_crash_loaded") or "").strip() == "1"
     assert "panicking" in vm.guest.log
 
