@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kdump.errors import KdumpError, KexecLoadDisabled
-from kdump.facts import KernelFacts, read_facts
+from kdump.facts import LOAD_DISABLED, KernelFacts, read_facts
 from kindling.errors import CommandError
 from kindling.host import Host
 
@@ -75,10 +75,11 @@ class LoadResult:
 
 
 def _boot_files(host: Host, release: str) -> tuple[str, str | None]:
-    kernels = [f"/boot/vmlinuz-{release}", f"/boot/vmlinux-{release}",
-               f"/boot/Image-{release}", "/boot/vmlinuz"]
-    initrds = [f"/boot/initrd.img-{release}", f"/boot/initramfs-{release}.img",
-               f"/boot/initrd-{release}", "/boot/initrd.img"]
+    versioned = bool(release)
+    kernels = [*([f"/boot/vmlinuz-{release}", f"/boot/vmlinux-{release}",
+                  f"/boot/Image-{release}"] if versioned else []), "/boot/vmlinuz"]
+    initrds = [*([f"/boot/initrd.img-{release}", f"/boot/initramfs-{release}.img",
+                  f"/boot/initrd-{release}"] if versioned else []), "/boot/initrd.img"]
     kernel = next((k for k in kernels if host.exists(k)), None)
     if kernel is None:
         raise KdumpError("no kernel image for the crash kernel: tried " + ", ".join(kernels))
@@ -115,8 +116,12 @@ def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadRe
                                 "kexec is disabled until the next reboot")
     else:
         result = _load(host, facts)
-    if disable_kexec_load and not facts.kexec_load_disabled:
-        host.run(["sysctl", "-w", "kernel.kexec_load_disabled=1"], timeout=30)
+    if disable_kexec_load and not facts.kexec_load_disabled and host.exists(LOAD_DISABLED):
+        # Bottlerocket's disable-kexec-load runs `sysctl kernel.kexec_load_disabled=1`;
+        # writing the file under the Host's root keeps a root prefix (tests, the demo
+        # node) off this machine's real kernel. tee: procfs takes no atomic rename. A
+        # kernel without the file has no kexec to disable.
+        host.run(["tee", str(host.path(LOAD_DISABLED))], input=b"1\n", timeout=30)
     return result
 
 
