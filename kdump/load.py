@@ -11,7 +11,9 @@ The crash kernel's command line is the running one (minus `crashkernel=`, the bo
 image, bootconfig and the parameters set below, and minus init arguments after
 `--`) plus Bottlerocket's crash line, with our capture unit as `systemd.unit=` and
 `irqpoll` on x86_64. It is built here instead of `--reuse-cmdline` so that a root
-prefix (tests, image builds) sees the command line of that root.
+prefix (tests, image builds) sees the command line of that root. Under a root
+prefix, kexec itself (which acts on the running kernel) needs KINDLING_ACT_ON_KERNEL=1
+(kindling/live_kernel.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kdump.errors import KdumpError, KexecLoadDisabled
 from kdump.facts import LOAD_DISABLED, KernelFacts, read_facts
 from kindling.errors import CommandError
 from kindling.host import Host
+from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
 
 __all__ = [
     "CAPTURE_UNIT",
@@ -114,6 +117,9 @@ def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadRe
     elif facts.kexec_load_disabled:
         raise KexecLoadDisabled("/proc/sys/kernel/kexec_load_disabled is 1: "
                                 "kexec is disabled until the next reboot")
+    elif not may_act_on_live_kernel(host):
+        return LoadResult(False, f"root prefix {host.root}: not loading a crash kernel into "
+                          f"this machine's kernel (set {ACT_ON_KERNEL_ENV}=1 to allow)")
     else:
         result = _load(host, facts)
     if disable_kexec_load and not facts.kexec_load_disabled and host.exists(LOAD_DISABLED):

@@ -81,6 +81,7 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
         script = bin_dir / name
         script.write_text(_SCRIPT.format(name=name, bin=bin_dir, extra=extra))
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    env = {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    env = {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+           "KINDLING_ACT_ON_KERNEL": "1"}
     return Rig(root, bin_dir, Host(root, clock=clock, env=env),
                RecordingHost(root, clock=clock, env=env))

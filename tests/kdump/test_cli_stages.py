@@ -20,7 +20,8 @@ STAGES = [BOOT_SETTINGS, KDUMP_RESERVE, APPLY, KDUMP_LOAD, REBOOT_IF_REQUIRED]
 
 
 def kindling(rig: Rig, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), PATH=f"{rig.bin}:{os.environ['PATH']}")
+    env = dict(os.environ, PYTHONPATH=str(REPO), PATH=f"{rig.bin}:{os.environ['PATH']}",
+               KINDLING_ACT_ON_KERNEL="1")
     argv = [sys.executable, "-m", "kindling.cli", "kdump", *args, "--root", str(rig.root)]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
 

@@ -77,6 +77,16 @@ def test_nothing_to_disable_without_the_sysctl_file(rig: Rig) -> None:
     assert not (rig.root / "proc/sys/kernel/kexec_load_disabled").exists()
 
 
+def test_never_loads_into_this_machine_for_a_root_prefix(rig: Rig) -> None:
+    from kindling.host import Host
+
+    rig.kernel(crash_size=256 * MiB)
+    host = Host(rig.root, env={"PATH": rig.host.env["PATH"]})
+    result = load_crash_kernel(host)
+    assert not result.loaded and "not loading a crash kernel into this machine" in result.detail
+    assert rig.calls() == []
+
+
 def test_missing_kernel_image_names_the_paths(rig: Rig) -> None:
     rig.kernel(crash_size=256 * MiB)
     (rig.root / "boot/vmlinuz-6.1.0-test").unlink()
