@@ -45,10 +45,9 @@ def run_reserve(ctx: BootContext) -> StageResult:
 
 def run_load(ctx: BootContext) -> StageResult:
     from kdump.load import load_crash_kernel
+    from kdump.plan import kdump_enabled
 
-    settings = _settings(ctx)
-    kdump = settings.get("kdump")
-    if isinstance(kdump, dict) and kdump.get("enabled") is False:
+    if not kdump_enabled(_settings(ctx)):
         return skipped("settings.kdump.enabled is false")
     result = load_crash_kernel(ctx.host, disable_kexec_load=True)
     return ok(result.detail) if result.loaded else skipped(result.detail)

@@ -86,3 +86,21 @@ def test_boot_plan_runs_every_stage_and_changes_nothing(rig: Rig) -> None:
     assert rig.calls() == []
     load = next(r for r in report.records if r.name == "kdump-load")
     assert any(a.startswith("run kexec -p -s ") for a in load.actions)
+
+
+def test_load_respects_enabled_false(rig: Rig) -> None:
+    from kindling.api.service import SettingsService
+
+    rig.kernel(crash_size=256 * MiB)
+    SettingsService(rig.host).set_tree({"kdump": {"enabled": False}}, tx="t", source="test")
+    out = kindling(rig, "load", "--disable-kexec-load")
+    assert out.returncode == 0 and "settings.kdump.enabled is false" in out.stdout
+    assert rig.calls() == []
+
+
+def test_capture_survives_an_unreadable_datastore(rig: Rig) -> None:
+    rig.plant("proc/vmcore", b"\0" * 4096)
+    rig.plant("var/lib/kindling/datastore.sqlite3", b"this is not a database" * 100)
+    out = kindling(rig, "capture")
+    assert out.returncode == 0, out.stderr
+    assert "settings unreadable" in out.stderr and "dump saved in /var/log/kdump/" in out.stdout
