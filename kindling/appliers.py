@@ -18,7 +18,7 @@ from kindling.dotted import parse_key
 from kindling.errors import KindlingError
 from kindling.host import Host
 
-__all__ = ["ApplyOutcome", "Applier", "affected", "load_appliers", "run_appliers"]
+__all__ = ["Applier", "ApplyOutcome", "affected", "load_appliers", "run_appliers"]
 
 
 @dataclass(frozen=True)

@@ -13,20 +13,28 @@ from kindling.host import Host
 __all__ = ["add_common", "emit_json", "host_from_args", "setup_logging"]
 
 
-def add_common(parser: argparse.ArgumentParser, *, acts: bool = True, prints: bool = True) -> None:
-    """Add --root (and --plan for commands that act, --json for commands that print)."""
-    parser.add_argument("--root", help="root prefix for every path (env KINDLING_ROOT)")
+def add_common(
+    parser: argparse.ArgumentParser, *, acts: bool = True, prints: bool = True, sub: bool = False
+) -> None:
+    """Add --root (and --plan for commands that act, --json for commands that print).
+
+    With `sub=True` (on a subcommand's parser) the options default to "not given", so
+    `kindling apiclient --root X get` and `kindling apiclient get --root X` both work.
+    """
+    sup = argparse.SUPPRESS
+    parser.add_argument("--root", help="root prefix for every path (env KINDLING_ROOT)",
+                        default=sup if sub else None)
     if acts:
         parser.add_argument(
             "--plan", "--dry-run", dest="plan", action="store_true",
-            help="print what would be done and do nothing",
+            help="print what would be done and do nothing", default=sup if sub else False,
         )
     if prints:
-        parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text")
-    parser.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), default="info"
-    )
+        parser.add_argument("--json", action="store_true", help="machine-readable output",
+                            default=sup if sub else False)
+    parser.add_argument("--log-format", choices=("text", "json"), default=sup if sub else "text")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        default=sup if sub else "info")
 
 
 def setup_logging(args: argparse.Namespace) -> None:

@@ -30,7 +30,7 @@ class _Config:
     fmt = "text"
     journal = False
     stream: TextIO | None = None
-    secrets: set[str] = set()  # noqa: RUF012 - process-wide by design
+    secrets: set[str] = set()
 
 
 def configure(

@@ -71,7 +71,8 @@ def _all_entry_points() -> tuple[EntryPoint, ...]:
         for name in sorted(names):
             if not name.endswith((".dist-info", ".egg-info")):
                 continue
-            dist = name.rsplit("-", 1)[0] if name.endswith(".dist-info") else name[:-9]
+            stem = name[: -len(".dist-info")] if name.endswith(".dist-info") else name[:-9]
+            dist = stem.split("-", 1)[0]
             dist = dist.lower().replace("_", "-")
             if dist in seen_dists:
                 continue

@@ -215,9 +215,12 @@ def url(value: Any) -> str:
     s = single_line(value)
     if not s or any(c.isspace() for c in s):
         raise Invalid("not a valid URL")
-    if "://" in s and _parses_as_url(s):
-        return s
-    if _parses_as_url("http://" + s):
+    # Stricter than Bottlerocket in one edge: with an explicit scheme the text must
+    # parse as given ("http://" alone would otherwise pass as host "http").
+    if "://" in s:
+        if _parses_as_url(s):
+            return s
+    elif _parses_as_url("http://" + s):
         return s
     raise Invalid("not a valid URL")
 

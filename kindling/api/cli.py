@@ -1,0 +1,195 @@
+"""`kindling apiclient`: Bottlerocket's apiclient syntax (issue 2, item 6).
+
+    get [PREFIX…]              settings.motd, motd, os …      → {"settings": {…}}
+    set K=V … | --json '{…}'   commit and apply at once, as Bottlerocket's does
+    apply [FILE|-] …           TOML or JSON documents with a top-level `settings`
+    raw -m METHOD -u URI [-d DATA]
+
+`set` coerces each value to the model's type at that key (`true` for a boolean,
+`3` for an integer, JSON for a list or table), so users type what they mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from kindling.api.client import ApiClient
+from kindling.api.routes import Response
+from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.dotted import parse_key
+from kindling.errors import InputError, KindlingError, UsageError
+from kindling.merge import merge, unflatten
+
+__all__ = ["main", "parse_assignments"]
+
+
+def _settings_path(key: str) -> list[str]:
+    segments = parse_key(key, source="key")
+    return segments[1:] if segments[0] == "settings" else segments
+
+
+def _coerce(segments: list[str], raw: str) -> Any:
+    from kindling.settings.schema import Leaf, ListOf, node_at
+
+    node = node_at(segments)
+    where = "settings." + ".".join(segments)
+    if isinstance(node, Leaf) and node.kind == "boolean":
+        if raw not in ("true", "false"):
+            raise InputError(f"{where}: expected true or false", source="apiclient set")
+        return raw == "true"
+    if isinstance(node, Leaf) and node.kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            raise InputError(f"{where}: expected an integer", source="apiclient set") from None
+    if (isinstance(node, Leaf) and node.kind == "json") or (node is not None and not isinstance(node, Leaf)):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            kind = "list" if isinstance(node, ListOf) else "JSON value"
+            raise InputError(f"{where}: expected a JSON {kind}", source="apiclient set") from None
+    return raw
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """`K=V` arguments to a settings tree (without the outer key)."""
+    leaves = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected KEY=VALUE, got an argument without '=' ({len(pair)} chars)")
+        segments = _settings_path(key)
+        leaves.append((tuple(segments), _coerce(segments, value)))
+    return unflatten(leaves)
+
+
+def _unwrap(doc: Any, source: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise InputError("expected a table", source=source)
+    if set(doc) == {"settings"}:
+        doc = doc["settings"]
+        if not isinstance(doc, dict):
+            raise InputError("'settings' must be a table", source=source)
+    return doc
+
+
+def _load_document(name: str) -> dict[str, Any]:
+    data = sys.stdin.buffer.read() if name == "-" else _read_file(name)
+    source = "stdin" if name == "-" else name
+    text = data.decode("utf-8", "replace")
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"malformed JSON (line {getattr(exc, 'lineno', '?')})", source=source) from None
+    else:
+        import tomllib
+
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"malformed TOML: {exc}", source=source) from None
+    if not isinstance(doc, dict) or "settings" not in doc or set(doc) != {"settings"}:
+        raise InputError("expected a document with only a top-level 'settings' table", source=source)
+    return _unwrap(doc, source)
+
+
+def _read_file(name: str) -> bytes:
+    try:
+        with open(name, "rb") as fh:
+            data = fh.read(1024 * 1024 + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=name) from exc
+    if len(data) > 1024 * 1024:
+        raise InputError("larger than 1 MiB", source=name)
+    return data
+
+
+def _check(resp: Response, what: str) -> Any:
+    if 200 <= resp.status < 300:
+        return resp.body
+    message = resp.body.get("error") if isinstance(resp.body, dict) else None
+    raise KindlingError(f"{what}: {message or f'HTTP {resp.status}'}")
+
+
+def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str, Any]:
+    tx = f"apiclient-{os.getpid()}"
+    _check(client.request("PATCH", f"/settings?tx={tx}", tree), what)
+    resp = client.request("POST", f"/tx/commit_and_apply?tx={tx}")
+    if resp.status in {400, 404}:
+        client.request("DELETE", f"/tx?tx={tx}")
+    result: dict[str, Any] = _check(resp, what)
+    return result
+
+
+def _get(client: ApiClient, prefixes: list[str]) -> dict[str, Any]:
+    if not prefixes:
+        return {"settings": _check(client.request("GET", "/settings"), "get")}
+    out: dict[str, Any] = {}
+    for prefix in prefixes:
+        if prefix == "os":
+            out = merge(out, {"os": _check(client.request("GET", "/os"), "get os")})
+            continue
+        from urllib.parse import quote
+
+        full = "settings." + ".".join(_settings_path(prefix)) if prefix != "settings" else None
+        target = "/settings" if full is None else f"/settings?prefix={quote(full, safe='')}"
+        got = _check(client.request("GET", target), f"get {prefix}")
+        out = merge(out, {"settings": got})
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="kindling apiclient", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--socket-path", help="API socket (default /run/kindling/api.sock)")
+    parser.add_argument("--direct", action="store_true", help="use the datastore even if a server is up")
+    add_common(parser, acts=False, prints=False)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    g = sub.add_parser("get", help="print settings")
+    g.add_argument("prefixes", nargs="*")
+    s = sub.add_parser("set", help="set settings and apply them")
+    s.add_argument("pairs", nargs="*", metavar="KEY=VALUE")
+    s.add_argument("--json", dest="json_doc", help="settings as a JSON object")
+    a = sub.add_parser("apply", help="apply TOML/JSON documents with a 'settings' table")
+    a.add_argument("files", nargs="*", default=["-"])
+    r = sub.add_parser("raw", help="send one request")
+    r.add_argument("-m", "--method", default="GET")
+    r.add_argument("-u", "--uri", required=True)
+    r.add_argument("-d", "--data")
+    for verb_parser in (g, s, a, r):
+        add_common(verb_parser, acts=False, prints=False, sub=True)
+    args = parser.parse_args(argv)
+    host = host_from_args(args)
+    client = ApiClient(host, socket_path=args.socket_path, mode="direct" if args.direct else "auto")
+
+    if args.verb == "get":
+        emit_json(_get(client, args.prefixes))
+        return 0
+    if args.verb == "set":
+        if bool(args.pairs) == bool(args.json_doc):
+            raise UsageError("give KEY=VALUE pairs or --json, not both or neither")
+        if args.json_doc:
+            try:
+                tree = _unwrap(json.loads(args.json_doc), "--json")
+            except ValueError:
+                raise InputError("malformed JSON", source="--json") from None
+        else:
+            tree = parse_assignments(args.pairs)
+        _commit_tree(client, tree, "set")
+        return 0
+    if args.verb == "apply":
+        doc: dict[str, Any] = {}
+        for name in args.files:
+            doc = merge(doc, _load_document(name))
+        _commit_tree(client, doc, "apply")
+        return 0
+    method = args.method.upper()
+    resp = client.request(method, args.uri, args.data.encode() if args.data is not None else None)
+    if resp.body is not None:
+        emit_json(resp.body)
+    return 0 if 200 <= resp.status < 300 else 1

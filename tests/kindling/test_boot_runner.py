@@ -1,0 +1,70 @@
+"""The boot runner: order, dependencies, failure isolation, plan, timeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kindling.boot import BootContext, Stage, StageResult, ok, order_stages, run_boot, skipped
+from kindling.errors import KindlingError
+from kindling.host import Host, RecordingHost
+
+
+def stage(name: str, order: int, result: StageResult | Exception, after: tuple[str, ...] = (),
+          platforms: tuple[str, ...] | None = None, write: str | None = None) -> Stage:
+    def run(ctx: BootContext) -> StageResult:
+        if write:
+            ctx.host.write_file(write, name)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return Stage(name, order, run, after=after, platforms=platforms)
+
+
+def test_order_respects_dependencies_then_order_number() -> None:
+    stages = [stage("c", 10, ok(), after=("b",)), stage("a", 30, ok()), stage("b", 20, ok())]
+    assert [s.name for s in order_stages(stages)] == ["b", "c", "a"]
+
+
+def test_cycles_are_reported() -> None:
+    with pytest.raises(KindlingError, match="cycle"):
+        order_stages([stage("a", 1, ok(), after=("b",)), stage("b", 2, ok(), after=("a",))])
+
+
+def test_failure_skips_dependents_but_not_others(host: Host, root: Path) -> None:
+    stages = [
+        stage("disk", 10, ok("grown")),
+        stage("user-data", 30, KindlingError("imds: settings.motd: expected a string")),
+        stage("apply", 50, ok(), after=("user-data",)),
+        stage("gpu", 25, skipped("no devices")),
+        stage("aws-only", 70, ok(), platforms=("aws",)),
+    ]
+    report = run_boot(host, "metal", stages=stages)
+    got = [(r.name, r.status, r.detail) for r in report.records]
+    assert got == [
+        ("disk", "ok", "grown"),
+        ("gpu", "skipped", "no devices"),
+        ("user-data", "failed", "imds: settings.motd: expected a string"),
+        ("apply", "skipped", "user-data failed"),
+    ]
+    assert not report.ok
+    timeline = json.loads((root / "run/kindling/timeline.json").read_text())
+    assert [s["status"] for s in timeline["stages"]] == ["ok", "skipped", "failed", "skipped"]
+    assert all(s["duration_ms"] >= 0 for s in timeline["stages"])
+
+
+def test_plan_records_each_stages_actions_and_writes_nothing(plan_host: RecordingHost, root: Path) -> None:
+    stages = [stage("one", 10, ok(), write="/etc/one"), stage("two", 20, ok(), write="/etc/two")]
+    report = run_boot(plan_host, "metal", stages=stages)
+    assert [r.actions for r in report.records] == [
+        ("write /etc/one (3 bytes, mode 0644)",), ("write /etc/two (3 bytes, mode 0644)",)]
+    assert list(root.iterdir()) == []
+
+
+def test_registered_stages_include_apply_settings() -> None:
+    from kindling.boot import load_stages
+
+    assert "apply-settings" in {s.name for s in load_stages()}

@@ -1,0 +1,150 @@
+"""The datastore: WAL, pending transactions, atomic commits, concurrent writers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kindling.api.service import SettingsService
+from kindling.datastore import DATASTORE_PATH, Datastore
+from kindling.errors import InputError, NotFoundError, SettingsError
+from kindling.host import Host, RecordingHost
+from kindling.settings import validate_settings
+
+
+def test_files_and_modes(host: Host, root: Path) -> None:
+    Datastore(host).close()
+    db = root / DATASTORE_PATH.lstrip("/")
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_patch_merges_per_leaf_and_commit_reports_changes(host: Host) -> None:
+    with Datastore(host) as ds:
+        ds.patch("t", {"kernel": {"sysctl": {"a": "1", "b": "2"}}, "dns": {"name-servers": ["1.1.1.1"]}})
+        ds.patch("t", {"kernel": {"sysctl": {"b": "3"}}, "dns": {"name-servers": ["9.9.9.9", "8.8.8.8"]}})
+        assert ds.pending("t") == {"kernel": {"sysctl": {"a": "1", "b": "3"}},
+                                   "dns": {"name-servers": ["9.9.9.9", "8.8.8.8"]}}
+        assert ds.live() == {}
+        changed = ds.commit("t", validate_settings)
+        assert changed == ["dns.name-servers", "kernel.sysctl.a", "kernel.sysctl.b"]
+        assert ds.transactions() == []
+        ds.patch("u", {"dns": {"name-servers": ["1.1.1.1"]}, "kernel": {"sysctl": {"a": "1"}}})
+        assert ds.commit("u", validate_settings) == ["dns.name-servers"]
+        assert ds.live()["dns"] == {"name-servers": ["1.1.1.1"]}
+        assert ds.last_commit_keys() == ["dns.name-servers"]
+
+
+def test_quoted_keys_survive_storage(host: Host) -> None:
+    svc = SettingsService(host)
+    svc.set_tree({"kernel": {"sysctl": {"net.ipv4.ip_forward": "1"}}}, tx="t", source="test")
+    assert svc.get_settings() == {"kernel": {"sysctl": {"net.ipv4.ip_forward": "1"}}}
+    assert svc.get_settings(keys=['settings.kernel.sysctl."net.ipv4.ip_forward"']) == {
+        "kernel": {"sysctl": {"net.ipv4.ip_forward": "1"}}}
+
+
+def test_unknown_tx_and_bad_names(host: Host) -> None:
+    with Datastore(host) as ds:
+        with pytest.raises(NotFoundError):
+            ds.pending("nope")
+        with pytest.raises(NotFoundError):
+            ds.commit("nope", validate_settings)
+        with pytest.raises(NotFoundError):
+            ds.delete_tx("nope")
+        with pytest.raises(InputError):
+            ds.patch("bad name!", {"motd": "x"})
+
+
+def test_bad_input_leaves_the_file_unchanged(host: Host, root: Path) -> None:
+    svc = SettingsService(host)
+    svc.set_tree({"motd": "before"}, tx="t", source="test")
+    db = root / DATASTORE_PATH.lstrip("/")
+    snapshot = {p.name: p.read_bytes() for p in db.parent.iterdir() if not p.name.endswith("-shm")}
+    for tree in ({"motd": 1}, {"nope": True}, {"network": {"hostname": "-x"}}):
+        with pytest.raises(SettingsError):
+            svc.set_tree(tree, tx="t2", source="test")
+    assert {p.name: p.read_bytes() for p in db.parent.iterdir() if not p.name.endswith("-shm")} == snapshot
+    assert svc.transactions() == []
+
+
+def test_recording_host_plans_without_writing(host: Host, root: Path) -> None:
+    SettingsService(host).set_tree({"motd": "live"}, tx="t", source="test")
+    db = root / DATASTORE_PATH.lstrip("/")
+    before = db.read_bytes()
+    plan = RecordingHost(root)
+    with Datastore(plan) as ds:
+        ds.patch("p", {"motd": "planned", "kdump": {"keep": 2}})
+        assert ds.commit("p", validate_settings) == ["kdump.keep", "motd"]
+    assert db.read_bytes() == before
+    assert SettingsService(host).get_settings() == {"motd": "live"}
+    assert any("datastore: commit p" in a for a in plan.actions)
+
+
+def test_concurrent_writers_do_not_lose_updates(root: Path) -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            svc = SettingsService(Host(root))
+            for i in range(10):
+                svc.set_tree({"kernel": {"sysctl": {f"w{n}.k{i}": str(i)}}}, tx=f"w{n}", source="t")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    sysctl = SettingsService(Host(root)).get_settings()["kernel"]["sysctl"]
+    assert len(sysctl) == 40
+
+
+CHILD = r"""
+import sys
+from kindling.datastore import Datastore
+from kindling.host import Host
+from kindling.settings import validate_settings
+root = sys.argv[1]
+gen = 0
+with Datastore(Host(root)) as ds:
+    while True:
+        gen += 1
+        ds.patch("big", {"kernel": {"sysctl": {f"k{i}": str(gen) for i in range(1500)}}})
+        ds.commit("big", validate_settings)
+        print(gen, flush=True)
+"""
+
+
+def test_sigkill_mid_commit_leaves_live_consistent(root: Path) -> None:
+    """A real child commits 3000-key generations; SIGKILL at many instants never
+    leaves a mix of generations, and the next writer recovers."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    for kills, attempt in enumerate(range(8), start=1):
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(root)], stdout=subprocess.PIPE,
+                                env=env)
+        assert proc.stdout is not None
+        proc.stdout.readline()  # at least one commit done
+        time.sleep(0.013 * (attempt % 7))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        with Datastore(Host(root)) as ds:
+            values = set(ds.live()["kernel"]["sysctl"].values())
+            assert len(values) == 1, f"torn commit after kill {kills}: {len(values)} generations"
+    svc = SettingsService(Host(root))
+    svc.set_tree({"motd": "recovered"}, tx="after", source="test")
+    assert svc.get_settings()["motd"] == "recovered"

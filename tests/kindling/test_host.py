@@ -1,0 +1,99 @@
+"""The Host seam: one contract, two implementations (real and recording)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from kindling.errors import CommandError, HostError
+from kindling.host import FakeClock, Host, RecordingHost, host_from_env
+
+
+def test_paths_live_under_the_root(host: Host, root: Path) -> None:
+    assert host.path("/etc/motd") == root / "etc/motd"
+    assert host.proc("cmdline") == root / "proc/cmdline"
+    assert host.sys("/class/dmi/id/sys_vendor") == root / "sys/class/dmi/id/sys_vendor"
+    assert host.dev("sr0") == root / "dev/sr0"
+    assert host.prefixed
+
+
+def test_root_from_env_and_flag(tmp_path: Path) -> None:
+    assert host_from_env(None, env={"KINDLING_ROOT": str(tmp_path)}).root == tmp_path.resolve()
+    assert host_from_env(str(tmp_path), env={"KINDLING_ROOT": "/nope"}).root == tmp_path.resolve()
+    assert isinstance(host_from_env(str(tmp_path), plan=True, env={}), RecordingHost)
+    assert not host_from_env(None, env={}).prefixed
+
+
+def test_write_is_atomic_idempotent_and_sets_mode(host: Host, root: Path) -> None:
+    assert host.write_file("/etc/kindling/x.conf", "a=1\n", mode=0o600) is True
+    target = root / "etc/kindling/x.conf"
+    assert target.read_text() == "a=1\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert host.write_file("/etc/kindling/x.conf", "a=1\n", mode=0o600) is False
+    assert not [p for p in target.parent.iterdir() if "kindling-tmp" in p.name]
+    assert host.actions == ["write /etc/kindling/x.conf (4 bytes, mode 0600)"]
+
+
+def test_recording_host_changes_nothing(plan_host: RecordingHost, root: Path) -> None:
+    plan_host.write_file("/etc/motd", "hi\n")
+    plan_host.makedirs("/var/lib/kindling")
+    result = plan_host.run(["touch", str(root / "made-by-run")])
+    assert result.returncode == 0
+    assert list(root.iterdir()) == []
+    assert plan_host.actions == [
+        "write /etc/motd (3 bytes, mode 0644)",
+        "mkdir /var/lib/kindling",
+        f"run touch {root / 'made-by-run'}",
+    ]
+
+
+@pytest.mark.parametrize("cls", [Host, RecordingHost])
+def test_read_only_commands_really_run(cls: type[Host], root: Path) -> None:
+    h = cls(root, clock=FakeClock())
+    assert h.run(["echo", "hello"], read_only=True).text == "hello\n"
+    assert h.actions == []
+
+
+@pytest.mark.parametrize("cls", [Host, RecordingHost])
+def test_reads_are_the_same_in_both(cls: type[Host], root: Path) -> None:
+    (root / "proc").mkdir()
+    (root / "proc/cmdline").write_text("quiet\n")
+    h = cls(root)
+    assert h.read_text("/proc/cmdline") == "quiet\n"
+    assert h.read_optional("/proc/missing") is None
+    with pytest.raises(HostError, match="larger than 3 bytes"):
+        h.read_bytes("/proc/cmdline", limit=3)
+
+
+def test_command_failure_and_timeout(host: Host) -> None:
+    with pytest.raises(CommandError, match="exited 3: boom"):
+        host.run(["sh", "-c", "echo boom >&2; exit 3"])
+    assert host.run(["sh", "-c", "exit 3"], check=False).returncode == 3
+    with pytest.raises(CommandError, match="timed out"):
+        host.run(["sleep", "5"], timeout=0.2)
+    with pytest.raises(CommandError, match="exited 127"):
+        host.run(["/nonexistent/program"])
+
+
+def test_env_is_the_hosts_not_the_process(root: Path) -> None:
+    h = Host(root, env={"PATH": os.environ["PATH"], "KINDLING_TEST_VALUE": "from-host"})
+    assert h.run(["sh", "-c", "echo $KINDLING_TEST_VALUE"], read_only=True).text == "from-host\n"
+
+
+def test_symlink_and_remove(host: Host, root: Path) -> None:
+    assert host.symlink("/run/x", "/etc/link") is True
+    assert os.readlink(root / "etc/link") == "/run/x"
+    assert host.symlink("/run/x", "/etc/link") is False
+    assert host.remove("/etc/link") is True
+    assert host.remove("/etc/link") is False
+
+
+def test_fake_clock_sleeps_instantly() -> None:
+    c = FakeClock()
+    start = c.monotonic()
+    c.sleep(2.5)
+    assert c.monotonic() - start == 2.5
+    assert c.sleeps == [2.5]
