@@ -2,7 +2,9 @@
 
 `match-driver FLAVOR` is an `ExecCondition=`: exit 0 when FLAVOR is the one to use,
 1 when it is not (systemd skips the unit), and 255 when the answer cannot be known
-(systemd then fails the unit instead of silently skipping the driver).
+(systemd then fails the unit instead of silently skipping the driver). That is why
+`_match` alone catches every exception: an uncaught one would exit 1, which systemd
+reads as "condition false" and a GPU node would boot without its driver, quietly.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def _match(args: argparse.Namespace) -> int:
         choice = detect(host_from_args(args)).choice
     except KindlingError as exc:
         sys.stderr.write(f"kindling gpu match-driver: {exc}\n")
+        return 255
+    except Exception as exc:  # see the module docstring: exit 1 would mean "skip"
+        sys.stderr.write(f"kindling gpu match-driver: {type(exc).__name__}: {exc}\n")
         return 255
     if choice.flavor == wanted:
         return 0

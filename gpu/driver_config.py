@@ -97,8 +97,9 @@ class _Ctx:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, path: list[str], rule: str) -> DriverConfigError:
-        return DriverConfigError(f"{format_key(path)}: {rule}", source=self.source)
+    def fail(self, path: list[str], rule: str, index: int | None = None) -> DriverConfigError:
+        where = format_key(path) + (f"[{index}]" if index is not None else "")
+        return DriverConfigError(f"{where}: {rule}", source=self.source)
 
     def table(self, value: Any, path: list[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -110,9 +111,10 @@ class _Ctx:
             if key not in allowed:
                 raise self.fail([*path, key], "unknown key")
 
-    def file_name(self, value: Any, path: list[str]) -> str:
+    def file_name(self, value: Any, path: list[str], index: int | None = None) -> str:
         if not isinstance(value, str) or not _FILE_NAME.fullmatch(value):
-            raise self.fail(path, "must be a plain file name (no '/', not starting with '.' or '-')")
+            rule = "must be a plain file name (no '/', not starting with '.' or '-')"
+            raise self.fail(path, rule, index)
         return value
 
     def abs_dir(self, value: Any, path: list[str]) -> str:
@@ -136,7 +138,7 @@ class _Ctx:
     def name_list(self, value: Any, path: list[str]) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
             raise self.fail(path, "must be a non-empty list of file names")
-        return tuple(self.file_name(v, [*path[:-1], f"{path[-1]}[{i}]"]) for i, v in enumerate(value))
+        return tuple(self.file_name(v, path, i) for i, v in enumerate(value))
 
 
 def _parse_set(ctx: _Ctx, name: str, raw: Any) -> DriverSet:
@@ -169,10 +171,10 @@ def _parse_set(ctx: _Ctx, name: str, raw: Any) -> DriverSet:
             raise ctx.fail([*path, "objects-source"], "required in link mode")
         objects = ctx.table(table.get("object-files", {}), [*path, "object-files"])
         object_files = []
-        for obj, spec in objects.items():
+        for obj, raw_spec in objects.items():
             opath = [*path, "object-files", obj]
             ctx.file_name(obj, opath)
-            spec = ctx.table(spec, opath)
+            spec = ctx.table(raw_spec, opath)
             ctx.only(spec, ("link-objects",), opath)
             if "link-objects" not in spec:
                 raise ctx.fail([*opath, "link-objects"], "required")

@@ -19,8 +19,8 @@ from kindling.errors import SettingsError, UsageError
 
 __all__ = [
     "FLAVORS",
-    "SETTING_KEY",
     "MODULE_SETS",
+    "SETTING_KEY",
     "FlavorChoice",
     "FlavorSets",
     "choose_flavor",

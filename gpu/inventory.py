@@ -106,20 +106,20 @@ def collect_inventory(nvml: Nvml | None = None) -> Inventory:
 
 
 def _query(api: Nvml) -> Inventory:
-    def optional(fn: Callable[[], T]) -> T | None:
+    def optional(fn: Callable[..., T], *args: Any) -> T | None:
         """A query some GPUs or drivers do not support (MIG, persistence) -> None."""
         try:
-            return fn()
+            return fn(*args)
         except api.NVMLError:
             return None
 
     gpus: list[GpuInfo] = []
     for index in range(api.nvmlDeviceGetCount()):
         handle = api.nvmlDeviceGetHandleByIndex(index)
-        memory = optional(lambda h=handle: api.nvmlDeviceGetMemoryInfo(h))
-        mig = optional(lambda h=handle: api.nvmlDeviceGetMigMode(h))
-        persistence = optional(lambda h=handle: api.nvmlDeviceGetPersistenceMode(h))
-        pci = optional(lambda h=handle: api.nvmlDeviceGetPciInfo(h))
+        memory = optional(api.nvmlDeviceGetMemoryInfo, handle)
+        mig = optional(api.nvmlDeviceGetMigMode, handle)
+        persistence = optional(api.nvmlDeviceGetPersistenceMode, handle)
+        pci = optional(api.nvmlDeviceGetPciInfo, handle)
         gpus.append(
             GpuInfo(
                 index=index,
