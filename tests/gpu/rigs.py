@@ -166,3 +166,37 @@ def stand_in(bin_dir: Path, name: str, log: Path, *, exit_code: int = 0, stderr:
         + f"exit {exit_code}\n"
     )
     script.chmod(0o755)
+
+
+SRC = "/usr/share/linking/module-objects.d"
+
+
+def build_objects(root: Path) -> Path:
+    """The object files linking.conf names, compiled from tiny C files."""
+    need_toolchain()
+    src = root / SRC.lstrip("/")
+    src.mkdir(parents=True)
+    compile_object(src, "first.o", "__attribute__((noinline)) static int helper(int x) { return x * 3; }\n"
+                   "int init_module(void) { return helper(1) - 3; }\n")
+    compile_object(src, "second.o", "void cleanup_module(void) {}\n"
+                   "int first_internal_api(int v) { return v + 1; }\n")
+    compile_object(src, "third.o", "int init_module(void) { return 0; }\n")
+    compile_object(src, "fourth.o", "void cleanup_module(void) {}\n")
+    compile_object(src, "other.o", "int init_module(void) { return 0; }\n"
+                   "void cleanup_module(void) {}\n")
+    for mod in ("main", "secondary", "other"):
+        compile_object(src, f"{mod}.mod.o",
+                       f'const char modinfo_{mod}[] __attribute__((section(".modinfo"))) = '
+                       f'"name={mod}";\n'
+                       f'int dropped_{mod} __attribute__((section(".discard.test"))) = 1;\n',
+                       debug=False)
+    return src
+
+
+def build_objects_for_cli(root: Path) -> None:
+    """linking.conf's objects and copying.conf's modules."""
+    build_objects(root)
+    factory = root / "usr/share/factory/copying-driver"
+    factory.mkdir(parents=True)
+    for name in ("main.ko", "secondary.ko", "other.ko"):
+        (factory / name).write_bytes(name.encode())
