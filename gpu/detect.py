@@ -84,10 +84,13 @@ def classify(
     return found
 
 
+# DESIGN §3; equal to kindling.datastore.DATASTORE_PATH (a test checks), named here so
+# a node without a datastore does not pay for importing sqlite3 (DESIGN §8).
+DATASTORE_PATH = "/var/lib/kindling/datastore.sqlite3"
+
+
 def flavor_setting(host: Host) -> str:
     """`settings.gpu.nvidia.flavor` from the live settings; `auto` with no datastore."""
-    from kindling.datastore import DATASTORE_PATH
-
     if not host.exists(DATASTORE_PATH):
         return "auto"
     from kindling.api.service import SettingsService
@@ -102,7 +105,8 @@ def flavor_setting(host: Host) -> str:
 def detect(host: Host, devices: list[PciDevice] | None = None) -> DetectReport:
     """Enumerate (unless `devices` is given), classify and choose the NVIDIA flavour."""
     present = list_pci_devices(host) if devices is None else devices
-    open_list = open_gpu_list()
+    has_nvidia = any(d.vendor == NVIDIA_VENDOR for d in present)
+    open_list = open_gpu_list() if has_nvidia else OpenGpuList({}, {})
     found = classify(present, open_list, amazon_ids())
     nvidia = [d.device.device for d in found if d.kind == "nvidia"]
     setting = flavor_setting(host) if nvidia else "auto"

@@ -136,3 +136,10 @@ def test_unreadable_sysfs_device_is_skipped(host: Host, root: Path) -> None:
     report = detect(host)
     assert [d.device.slot for d in report.devices] == ["0000:00:1e.0"]
     assert report.choice.flavor == "proprietary"
+
+
+def test_datastore_path_matches_foundation() -> None:
+    from gpu.detect import DATASTORE_PATH
+    from kindling.datastore import DATASTORE_PATH as FOUNDATION
+
+    assert DATASTORE_PATH == FOUNDATION
