@@ -20,7 +20,7 @@ Deliberate differences, each a safety fix:
   without `..`. Names may not start with `-` (they reach `ld` and `modprobe` argv).
 - Unknown keys are errors (a typo must not silently drop a module).
 - A set defined in two files is an error; driverdog let the later file win, in an
-  unspecified directory order. Files are read in name order.
+  unspecified directory order. Files (`*.toml`, DESIGN §3) are read in name order.
 Errors name the file and the key path, never a value.
 """
 
@@ -33,6 +33,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from gpu.errors import DriverConfigError, ModulesSetNotFound
+from kindling import log
 from kindling.dotted import format_key
 from kindling.host import Host
 
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_DIR = "/etc/kindling/drivers"
+_LOG = log.get("gpu")
 MAX_CONFIG_BYTES = 1 << 20
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}")
 _SET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -217,11 +219,18 @@ def parse_driver_config(text: str, *, source: str) -> dict[str, DriverSet]:
 
 
 def load_driver_configs(host: Host, directory: str = DEFAULT_CONFIG_DIR) -> dict[str, DriverSet]:
-    """Every non-hidden file of `directory` (name order), merged; duplicates refused."""
+    """Every `*.toml` of `directory` (DESIGN §3; name order), merged; duplicates refused.
+
+    driverdog parsed every file; other files (`x.toml.rpmsave`, `x.toml~`) are skipped
+    here with a warning, so a package manager's leftovers cannot define a set twice.
+    """
     sets: dict[str, DriverSet] = {}
     for entry in host.listdir(directory):
         file = f"{directory.rstrip('/')}/{entry}"
         if entry.startswith(".") or not host.path(file).is_file():
+            continue
+        if not entry.endswith(".toml"):
+            _LOG.warning("ignoring driver config file without .toml suffix", file=file)
             continue
         text = host.read_text(file, limit=MAX_CONFIG_BYTES)  # HostError names the file
         for name, driver_set in parse_driver_config(text, source=file).items():

@@ -1,11 +1,13 @@
 """PCI enumeration: every PCI function with its vendor, device, class and slot.
 
-On the real root udev is asked through pyudev (libudev), the documented exception to
-the root prefix (DESIGN §2): tests feed it made-up devices with `umockdev-run`. A root
-prefix that carries its own `sys/bus/pci/devices/*/{vendor,device,class}` tree (image
-builders, the embedded default, in-process tests) is read from those files instead,
-as every other /sys read under a prefix is; the attribute names are the kernel's, so
-both paths yield the same records. Parsing a record is pure (`parse_device`).
+On the real root udev is asked through pyudev (libudev), the documented exception of
+DESIGN §2; tests feed it made-up devices with `umockdev-run`. Under a root prefix
+(image builders, the embedded default, tests) /sys is `<root>/sys`, as for every other
+read: `<root>/sys/bus/pci/devices/*/{vendor,device,class}` are read as files, and no
+such tree means no PCI devices — a prefixed run describes another machine, so the
+build host's own GPUs must not leak into it (and `kindling boot --plan` does not pay
+for importing pyudev, DESIGN §8). The attribute names are the kernel's, so both paths
+yield the same records. Parsing a record is pure (`parse_device`).
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def read_sysfs(host: Host) -> list[PciDevice]:
 
 
 def list_pci_devices(host: Host) -> list[PciDevice]:
-    """PCI devices for `host`: a planted tree under a root prefix, else udev."""
-    if host.prefixed and host.sys("bus/pci/devices").is_dir():
+    """PCI devices for `host`: `<root>/sys` under a root prefix, else udev."""
+    if host.prefixed:
         return read_sysfs(host)
     return read_udev()

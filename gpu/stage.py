@@ -9,9 +9,19 @@ the stage loudly (a GPU node without drivers must not look healthy).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kindling.boot import BootContext, Stage, StageResult, ok, skipped
 
+if TYPE_CHECKING:
+    from gpu.detect import DetectReport
+
 __all__ = ["STAGE", "run"]
+
+
+def _count(report: DetectReport, kind: str) -> str:
+    n = len(report.of_kind(kind))
+    return f"{n} device" + ("" if n == 1 else "s")
 
 
 def run(ctx: BootContext) -> StageResult:
@@ -41,9 +51,9 @@ def run(ctx: BootContext) -> StageResult:
         )
     if report.of_kind("neuron"):
         load_neuron(host, kver, depmod=not depmod_done)
-        parts.append(f"neuron: {len(report.of_kind('neuron'))} devices, loaded neuron")
+        parts.append(f"neuron: {_count(report, 'neuron')}, loaded neuron")
     if report.of_kind("efa"):
-        parts.append(f"efa: {len(report.of_kind('efa'))} devices")
+        parts.append(f"efa: {_count(report, 'efa')} (its module loads through udev)")
     ctx.log.info("gpu drivers", flavor=flavor or "none", reason=report.choice.reason)
     return ok("; ".join(parts))
 

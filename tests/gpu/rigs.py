@@ -75,6 +75,12 @@ def run_umockdev(
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=60)
 
 
+def run_kindling(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("KINDLING_ROOT", None)
+    return subprocess.run([KINDLING, *argv], capture_output=True, text=True, env=env, timeout=60)
+
+
 def detect_json(tmp: Path, devices: list[FakePci], *extra: str) -> dict[str, object]:
     r = run_umockdev(tmp, devices, "gpu", "detect", "--json", *extra)
     assert r.returncode == 0, r.stderr

@@ -24,6 +24,7 @@ from .rigs import (
     FakePci,
     detect_json,
     plant_sysfs,
+    run_kindling,
     run_umockdev,
 )
 
@@ -95,27 +96,36 @@ def test_match_driver_exit_codes(
 
 def test_setting_overrides_auto(tmp_path: Path, root: Path) -> None:
     host = Host(root)
+    plant_sysfs(root, [H100])
     SettingsService(host).set_tree({"gpu": {"nvidia": {"flavor": "proprietary"}}}, tx="t",
                                    source="test")
+    assert detect(host).choice.flavor == "proprietary"
     args = ("--root", str(root))
-    assert run_umockdev(tmp_path, [H100], "gpu", "match-driver", "proprietary", *args).returncode == 0
-    assert run_umockdev(tmp_path, [H100], "gpu", "match-driver", "open", *args).returncode == 1
-    out = detect_json(tmp_path, [H100], *args)
-    assert out["flavor_setting"] == "proprietary"
+    assert run_kindling("gpu", "match-driver", "proprietary", *args).returncode == 0
+    assert run_kindling("gpu", "match-driver", "open", *args).returncode == 1
+    out = json.loads(run_kindling("gpu", "detect", "--json", *args).stdout)
+    assert out["flavor_setting"] == "proprietary" and out["nvidia_flavor"] == "proprietary"
+
+
+def test_root_prefix_reads_its_own_sys(tmp_path: Path, root: Path) -> None:
+    """Under --root the testbed's (the machine's) devices do not leak in."""
+    out = detect_json(tmp_path, [H100], "--root", str(root))
+    assert out["devices"] == [] and out["nvidia_flavor"] is None
 
 
 def test_match_driver_usage_and_unknowable(tmp_path: Path, root: Path) -> None:
-    bad = run_umockdev(tmp_path, [H100], "gpu", "match-driver", "nouveau")
+    bad = run_kindling("gpu", "match-driver", "nouveau")
     assert bad.returncode == 2 and "open or proprietary" in bad.stderr
+    plant_sysfs(root, [H100])
     # A datastore that cannot be read: the answer is unknown -> 255 (unit fails, not skipped).
     store = root / "var/lib/kindling/datastore.sqlite3"
     store.mkdir(parents=True)
-    r = run_umockdev(tmp_path, [H100], "gpu", "match-driver", "open", "--root", str(root))
+    r = run_kindling("gpu", "match-driver", "open", "--root", str(root))
     assert r.returncode == 255, r.stderr
     assert "datastore" in r.stderr
     store.rmdir()
     store.write_bytes(b"not a database" * 100)  # sqlite3 raises its own error here
-    r = run_umockdev(tmp_path, [H100], "gpu", "match-driver", "open", "--root", str(root))
+    r = run_kindling("gpu", "match-driver", "open", "--root", str(root))
     assert r.returncode == 255, r.stderr
     assert "Traceback" not in r.stderr
 

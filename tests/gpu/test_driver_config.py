@@ -156,7 +156,8 @@ def test_directory_rules(host: Host, root: Path) -> None:
     body = '[{n}]\nlib-modules-path = "k"\nkernel-modules."a.ko".copy-source = "/x"\n'
     (drivers / "10-a.toml").write_text(body.format(n="one"))
     (drivers / ".hidden.toml").write_text("not toml at all [")
-    (drivers / "sub").mkdir()
+    (drivers / "10-a.toml.rpmsave").write_text(body.format(n="one"))
+    (drivers / "sub.toml").mkdir()
     assert sorted(load_driver_configs(host)) == ["one"]
     (drivers / "20-b.toml").write_text(body.format(n="one"))
     with pytest.raises(DriverConfigError, match=r"20-b\.toml: one: modules set already "

@@ -76,7 +76,7 @@ def test_h100_with_efa_loads_open(root: Path, tmp_path: Path, conformance: Path)
     result = STAGE.run(ctx(host))
     assert result.status == "ok"
     assert result.detail == ("nvidia open: 5 installed, 0 unchanged, loaded nvidia "
-                             "nvidia-modeset nvidia-uvm; efa: 1 devices")
+                             "nvidia-modeset nvidia-uvm; efa: 1 device (its module loads through udev)")
     assert (root / OPEN_DIR / "nvidia-peermem.ko").read_bytes() == b"open nvidia-peermem"
     assert argv_log.read_text().splitlines() == [
         f"depmod -b {root} 6.1.0-test",
@@ -99,7 +99,7 @@ def test_neuron(root: Path, tmp_path: Path) -> None:
     plant_sysfs(root, [NEURON])
     host, argv_log = make_host(root, tmp_path)
     result = STAGE.run(ctx(host))
-    assert result.detail == "neuron: 1 devices, loaded neuron"
+    assert result.detail == "neuron: 1 device, loaded neuron"
     assert argv_log.read_text().splitlines() == [
         f"depmod -b {root} 6.1.0-test", f"modprobe -d {root} -S 6.1.0-test neuron"]
 
