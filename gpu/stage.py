@@ -26,14 +26,16 @@ def _count(report: DetectReport, kind: str) -> str:
 
 def run(ctx: BootContext) -> StageResult:
     from gpu.detect import detect
-    from gpu.driver_config import DEFAULT_CONFIG_DIR, load_driver_configs, select_sets
-    from gpu.flavor import MODULE_SETS
-    from gpu.modules import kernel_release, link_modules, load_modules, load_neuron
 
     host = ctx.host
     report = detect(host)
     if not report.devices:
         return skipped("no NVIDIA/Neuron/EFA devices")
+    # Only a node with devices pays for tomllib, tempfile and friends (DESIGN §8).
+    from gpu.driver_config import DEFAULT_CONFIG_DIR, load_driver_configs, select_sets
+    from gpu.flavor import MODULE_SETS
+    from gpu.modules import kernel_release, link_modules, load_modules, load_neuron
+
     kver = kernel_release(host)
     parts: list[str] = []
     depmod_done = False

@@ -130,3 +130,25 @@ def test_plan_changes_nothing(root: Path, tmp_path: Path, conformance: Path,
     assert f"mkdir /{OPEN_DIR}" in record.actions
     assert f"run depmod -b {root} 6.1.0-test" in record.actions
     assert tree_snapshot(root) == before and not argv_log.exists()
+
+
+def test_unknown_flavour_setting(root: Path, tmp_path: Path, conformance: Path,
+                                 tree_snapshot: Snap) -> None:
+    """The model refuses it at the API; a value that got into the store anyway (an
+    older or hand-edited datastore) fails the stage with the key, never the value."""
+    plant_node(root, conformance, [H100])
+    host, argv_log = make_host(root, tmp_path)
+    service = SettingsService(host)
+    with pytest.raises(KindlingError, match=r"settings\.gpu\.nvidia\.flavor") as err:
+        service.set_tree({"gpu": {"nvidia": {"flavor": "grid-x1"}}}, tx="t", source="user-data")
+    assert "grid-x1" not in str(err.value)
+    assert service.get_settings() == {}
+    import sqlite3
+
+    with sqlite3.connect(root / "var/lib/kindling/datastore.sqlite3") as db:
+        db.execute("INSERT INTO live(key, value) VALUES ('gpu.nvidia.flavor', '\"grid-x1\"')")
+    before = tree_snapshot(root)
+    with pytest.raises(KindlingError, match=r"^datastore: settings\.gpu\.nvidia\.flavor: must be "
+                                            r"one of auto, open, proprietary$"):
+        STAGE.run(ctx(host))
+    assert tree_snapshot(root) == before and not argv_log.exists()
