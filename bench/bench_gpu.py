@@ -76,7 +76,22 @@ def main() -> int:
     for _ in range(n):
         choose_flavor([0x2330, 0x1EB8], lst)
     mixed_us = (time.perf_counter() - t0) / n * 1e6
+    from gpu.detect import detect
+    from kindling.host import Host
+
+    with tempfile.TemporaryDirectory() as tmp:
+        slot = Path(tmp) / "sys/bus/pci/devices/0000:00:1e.0"
+        slot.mkdir(parents=True)
+        for attr, value in (("vendor", "0x10de"), ("device", "0x2330"), ("class", "0x030200")):
+            (slot / attr).write_text(value + "\n")
+        host = Host(tmp)
+        samples = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            detect(host)
+            samples.append((time.perf_counter() - t0) * 1000)
     print(f"open-module list load (819 rows): {load_ms:.2f} ms")
+    print(f"detect in process, planted H100 under a root: {statistics.median(samples):.3f} ms")
     print(f"flavour choice, 8x H100: {choose_us:.2f} us; mixed H100+T4: {mixed_us:.2f} us")
 
     floor, _ = wall([sys.executable, "-c", "pass"], runs)

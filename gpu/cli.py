@@ -118,6 +118,9 @@ def _modules(args: argparse.Namespace) -> int:
         emit_json(result)
     else:
         for key, value in result.items():
+            if key == "plan" and isinstance(value, list):
+                sys.stdout.writelines(f"would {action}\n" for action in value)
+                continue
             shown = " ".join(value) if isinstance(value, list) else value
             sys.stdout.write(f"{key}: {shown}\n")
     return 0

@@ -113,3 +113,13 @@ def test_neuron_without_device(cli_root: Path, capsys: pytest.CaptureFixture[str
     assert code == 0
     assert json.loads(out)["neuron"] == "no Neuron device"
     assert json.loads(out)["plan"] == []
+
+
+def test_plan_text(cli_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "gpu", "load-modules", "--root", str(cli_root), "--plan",
+                       "--modules-set", "copying-driver")
+    assert code == 0
+    assert out.splitlines()[-2:] == [
+        f"would run depmod -b {cli_root} 6.1.0-test",
+        f"would run modprobe -d {cli_root} -S 6.1.0-test -a main secondary other",
+    ]
