@@ -44,13 +44,11 @@ def run(ctx: BootContext) -> StageResult:
         sets = load_driver_configs(host, DEFAULT_CONFIG_DIR)
         names = MODULE_SETS[flavor]
         link = [s for n in names.link for s in select_sets(sets, n)]
+        load = [s for n in names.load for s in select_sets(sets, n)]  # all found, then act
         installed = link_modules(host, link, kver)
-        load = [s for n in names.load for s in select_sets(sets, n)]
         loaded = load_modules(host, load, kver)
         depmod_done = True
-        parts.append(
-            f"nvidia {flavor}: {installed.summary()}, loaded {' '.join(loaded)}"
-        )
+        parts.append(f"nvidia {flavor}: {installed.summary()}, loaded {' '.join(loaded)}")
     if report.of_kind("neuron"):
         load_neuron(host, kver, depmod=not depmod_done)
         parts.append(f"neuron: {_count(report, 'neuron')}, loaded neuron")
