@@ -5,6 +5,7 @@ this kernel): depmod/modprobe are checked as recorded argv and through stand-ins
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -233,3 +234,27 @@ def test_kernel_release(host: Host, root: Path) -> None:
     assert kernel_release(host, "5.10.0") == "5.10.0"
     with pytest.raises(InputError, match="--kernel-version: not a kernel release name"):
         kernel_release(host, "../../etc")
+
+
+def test_real_depmod_and_modprobe_dry_run(root: Path, tmp_path: Path,
+                                          link_root: tuple[str, list[DriverSet]]) -> None:
+    """Linked modules go through the real kmod tools: `depmod -b ROOT` indexes them and
+    `modprobe --dry-run` resolves every name (loading itself is impossible here)."""
+    if shutil.which("depmod", path="/usr/sbin:/sbin") is None:
+        pytest.skip("kmod not installed")
+    kver, sets = link_root
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "modprobe.log"
+    wrapper = bin_dir / "modprobe"
+    wrapper.write_text(f'#!/bin/sh\nexec /usr/sbin/modprobe --dry-run --show-depends "$@" '
+                       f'>> "{log}" 2>&1\n')
+    wrapper.chmod(0o755)
+    host = Host(root, env={"PATH": f"{bin_dir}:/usr/sbin:/sbin:/usr/bin:/bin"})
+    link_modules(host, sets, kver)
+    assert load_modules(host, sets, kver) == ["main", "secondary", "other"]
+    dep = (root / f"lib/modules/{kver}/modules.dep").read_text().splitlines()
+    assert "kernel/drivers/extra/linking/main.ko:" in dep
+    shown = log.read_text()
+    for mod in ("main", "secondary", "other"):
+        assert f"insmod {root}/lib/modules/{kver}/kernel/drivers/extra/linking/{mod}.ko" in shown
