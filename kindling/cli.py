@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
     "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
     "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
+    "gpu": ("gpu.cli", "detect GPUs / accelerators, choose and link/load NVIDIA modules"),
 }
 
 
