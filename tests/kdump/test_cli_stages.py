@@ -100,7 +100,7 @@ def test_load_respects_enabled_false(rig: Rig) -> None:
 
 def test_capture_survives_an_unreadable_datastore(rig: Rig) -> None:
     rig.plant("proc/vmcore", b"\0" * 4096)
-    rig.plant("var/lib/kindling/datastore.sqlite3", b"this is not a database" * 100)
+    (rig.root / "var/lib/kindling/datastore.sqlite3").mkdir(parents=True)  # unopenable
     out = kindling(rig, "capture")
     assert out.returncode == 0, out.stderr
     assert "settings unreadable" in out.stderr and "dump saved in /var/log/kdump/" in out.stdout
