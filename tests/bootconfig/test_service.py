@@ -174,3 +174,12 @@ def test_broken_proc_bootconfig_is_an_error_naming_it(host: Host, root: Path) ->
     _plant(root, "proc/bootconfig", "kernel.x = \"unterminated\n")
     with pytest.raises(InputError, match=r"/proc/bootconfig: kernel\.x: line 2:1"):
         import_running(host)
+
+
+def test_parameters_over_the_kernel_limit_write_nothing(host: Host, root: Path) -> None:
+    generate(host, {"kernel-parameters": {"a": ["1"]}})
+    before = (root / BOOTCONFIG_DATA.lstrip("/")).read_bytes()
+    huge = {f"p{i}": ["v" * 200] for i in range(200)}  # ~44 KB of bootconfig text
+    with pytest.raises(InputError, match=r"settings\.boot: config is \d+ bytes; the kernel"):
+        generate(host, {"kernel-parameters": huge})
+    assert (root / BOOTCONFIG_DATA.lstrip("/")).read_bytes() == before
