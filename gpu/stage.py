@@ -1,4 +1,5 @@
-"""Boot stage `gpu-drivers` (order 27, band 25-29): the `kindling boot` twin of the
+"""Boot stage `gpu-drivers` (order 36: after early-boot-config, so a flavour set in user
+data counts on the first boot): the `kindling boot` twin of the
 kindling-gpu-* units. Acts only when NVIDIA, Neuron or EFA devices exist.
 
 NVIDIA: link/copy the chosen flavour's modules sets, then load them. Neuron:
@@ -60,7 +61,7 @@ def run(ctx: BootContext) -> StageResult:
 
 STAGE = Stage(
     name="gpu-drivers",
-    order=27,
+    order=36,
     run=run,
     unit=None,
     description="link and load NVIDIA / Neuron kernel modules (units kindling-gpu-*.service)",

@@ -68,7 +68,10 @@ class Datastore:
             if not self.file.exists():
                 return None
             uri = f"file:{self.file}?mode=ro"
-            return self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
+            try:
+                return self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
+            except sqlite3.Error as exc:
+                raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
         try:
             self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not self.file.exists():
@@ -76,9 +79,13 @@ class Datastore:
             conn = sqlite3.connect(self.file, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise HostError(f"{self.rel_path}: cannot open datastore: {exc}") from exc
-        conn = self._configure(conn)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(_SCHEMA)
+        try:
+            conn = self._configure(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
         return conn
 
     @staticmethod
