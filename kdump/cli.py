@@ -64,9 +64,13 @@ def _plan(args: argparse.Namespace, host: Host) -> int:
 
 
 def _load(args: argparse.Namespace, host: Host) -> int:
-    from kdump.load import load_crash_kernel
+    from kdump.load import LoadResult, load_crash_kernel
+    from kdump.plan import kdump_enabled
 
-    result = load_crash_kernel(host, disable_kexec_load=args.disable_kexec_load)
+    if kdump_enabled(_settings(host)):
+        result = load_crash_kernel(host, disable_kexec_load=args.disable_kexec_load)
+    else:
+        result = LoadResult(False, "settings.kdump.enabled is false: not loading")
     if args.json:
         emit_json({"loaded": result.loaded, "detail": result.detail, "argv": list(result.argv),
                    "actions": host.actions})
@@ -79,8 +83,15 @@ def _load(args: argparse.Namespace, host: Host) -> int:
 
 def _capture(args: argparse.Namespace, host: Host) -> int:
     from kdump.capture import capture_dump
+    from kindling.errors import KindlingError
 
-    result = capture_dump(host, _settings(host))
+    try:
+        settings = _settings(host)
+    except KindlingError as exc:
+        # in the crash kernel a dump matters more than the settings: use the defaults
+        sys.stderr.write(f"kdump capture: settings unreadable ({exc}); using defaults\n")
+        settings = {}
+    result = capture_dump(host, settings)
     if args.json:
         emit_json({**result.to_json(), "actions": host.actions})
     else:

@@ -84,7 +84,9 @@ def read_facts(host: Host) -> KernelFacts:
     """Read memory, reservation, loaded state and command line of the running kernel."""
     reserved = _int_file(host, CRASH_SIZE) or 0
     mem_total = _mem_total(host)
-    release = (host.read_optional("/proc/sys/kernel/osrelease") or platform.release()).strip()
+    # under a root prefix the machine's own release would name the wrong kernel
+    fallback = "" if host.prefixed else platform.release()
+    release = (host.read_optional("/proc/sys/kernel/osrelease") or fallback).strip()
     arch = (host.read_optional("/proc/sys/kernel/arch") or platform.machine()).strip()
     return KernelFacts(
         memory_bytes=mem_total + reserved,

@@ -11,7 +11,9 @@ The crash kernel's command line is the running one (minus `crashkernel=`, the bo
 image, bootconfig and the parameters set below, and minus init arguments after
 `--`) plus Bottlerocket's crash line, with our capture unit as `systemd.unit=` and
 `irqpoll` on x86_64. It is built here instead of `--reuse-cmdline` so that a root
-prefix (tests, image builds) sees the command line of that root.
+prefix (tests, image builds) sees the command line of that root. Under a root
+prefix, kexec itself (which acts on the running kernel) needs KINDLING_ACT_ON_KERNEL=1
+(kindling/live_kernel.py).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kdump.errors import KdumpError, KexecLoadDisabled
-from kdump.facts import KernelFacts, read_facts
+from kdump.facts import LOAD_DISABLED, KernelFacts, read_facts
 from kindling.errors import CommandError
 from kindling.host import Host
+from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
 
 __all__ = [
     "CAPTURE_UNIT",
@@ -75,10 +78,11 @@ class LoadResult:
 
 
 def _boot_files(host: Host, release: str) -> tuple[str, str | None]:
-    kernels = [f"/boot/vmlinuz-{release}", f"/boot/vmlinux-{release}",
-               f"/boot/Image-{release}", "/boot/vmlinuz"]
-    initrds = [f"/boot/initrd.img-{release}", f"/boot/initramfs-{release}.img",
-               f"/boot/initrd-{release}", "/boot/initrd.img"]
+    versioned = bool(release)
+    kernels = [*([f"/boot/vmlinuz-{release}", f"/boot/vmlinux-{release}",
+                  f"/boot/Image-{release}"] if versioned else []), "/boot/vmlinuz"]
+    initrds = [*([f"/boot/initrd.img-{release}", f"/boot/initramfs-{release}.img",
+                  f"/boot/initrd-{release}"] if versioned else []), "/boot/initrd.img"]
     kernel = next((k for k in kernels if host.exists(k)), None)
     if kernel is None:
         raise KdumpError("no kernel image for the crash kernel: tried " + ", ".join(kernels))
@@ -113,10 +117,17 @@ def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadRe
     elif facts.kexec_load_disabled:
         raise KexecLoadDisabled("/proc/sys/kernel/kexec_load_disabled is 1: "
                                 "kexec is disabled until the next reboot")
+    elif not may_act_on_live_kernel(host):
+        return LoadResult(False, f"root prefix {host.root}: not loading a crash kernel into "
+                          f"this machine's kernel (set {ACT_ON_KERNEL_ENV}=1 to allow)")
     else:
         result = _load(host, facts)
-    if disable_kexec_load and not facts.kexec_load_disabled:
-        host.run(["sysctl", "-w", "kernel.kexec_load_disabled=1"], timeout=30)
+    if disable_kexec_load and not facts.kexec_load_disabled and host.exists(LOAD_DISABLED):
+        # Bottlerocket's disable-kexec-load runs `sysctl kernel.kexec_load_disabled=1`;
+        # writing the file under the Host's root keeps a root prefix (tests, the demo
+        # node) off this machine's real kernel. tee: procfs takes no atomic rename. A
+        # kernel without the file has no kexec to disable.
+        host.run(["tee", str(host.path(LOAD_DISABLED))], input=b"1\n", timeout=30)
     return result
 
 

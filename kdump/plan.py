@@ -27,7 +27,7 @@ from typing import Any
 from kdump.facts import KernelFacts
 from kdump.sizing import DEFAULT_CRASHKERNEL, format_bytes, parse_crashkernel
 
-__all__ = ["DISABLED_CRASHKERNEL", "KdumpPlan", "make_plan"]
+__all__ = ["DISABLED_CRASHKERNEL", "KdumpPlan", "kdump_enabled", "make_plan"]
 
 DISABLED_CRASHKERNEL = "0M"
 PARAM_KEY = "settings.boot.kernel-parameters.crashkernel"
@@ -70,6 +70,12 @@ class KdumpPlan:
         }
 
 
+def kdump_enabled(settings: dict[str, Any]) -> bool:
+    """`settings.kdump.enabled`, true unless set to false."""
+    kdump = settings.get("kdump")
+    return not (isinstance(kdump, dict) and kdump.get("enabled") is False)
+
+
 def _configured(settings: dict[str, Any]) -> str | None:
     params = (settings.get("boot") or {}).get("kernel-parameters") or {}
     values = params.get("crashkernel")
@@ -81,7 +87,7 @@ def _configured(settings: dict[str, Any]) -> str | None:
 def make_plan(settings: dict[str, Any], facts: KernelFacts) -> KdumpPlan:
     """Pure: the plan for these live settings on a kernel with these facts."""
     kdump = settings.get("kdump") or {}
-    enabled = kdump.get("enabled") is not False
+    enabled = kdump_enabled(settings)
     override = kdump.get("crashkernel")
     arg_text = override if isinstance(override, str) else DEFAULT_CRASHKERNEL
     source = "settings.kdump.crashkernel" if isinstance(override, str) else "default table"

@@ -3,9 +3,10 @@
 - `kdump-reserve` (45, generators, after early-boot-config and boot-settings, so the
   image's own parameters are in settings first): plan, and write the reservation into
   boot settings; the `bootconfig` applier writes bootconfig.data.
-- `kdump-load` (65, consumers, after apply-settings): load the crash kernel and
-  disable further kexec loads, as Bottlerocket's load-crash-kernel and
-  disable-kexec-load units do.
+- `kdump-load` (65, consumers band): load the crash kernel and disable further kexec
+  loads, as Bottlerocket's load-crash-kernel and disable-kexec-load units do. It
+  depends on no other stage (as load-crash-kernel does not need settings-applier):
+  a failing applier elsewhere must not leave the node without crash capture.
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ def run_reserve(ctx: BootContext) -> StageResult:
 
 def run_load(ctx: BootContext) -> StageResult:
     from kdump.load import load_crash_kernel
+    from kdump.plan import kdump_enabled
 
-    settings = _settings(ctx)
-    kdump = settings.get("kdump")
-    if isinstance(kdump, dict) and kdump.get("enabled") is False:
+    if not kdump_enabled(_settings(ctx)):
         return skipped("settings.kdump.enabled is false")
     result = load_crash_kernel(ctx.host, disable_kexec_load=True)
     return ok(result.detail) if result.loaded else skipped(result.detail)
@@ -67,7 +67,6 @@ KDUMP_LOAD = Stage(
     name="kdump-load",
     order=65,
     run=run_load,
-    after=("apply-settings",),
     unit="kindling-kdump-load.service",
     description="load the crash kernel with kexec -p",
 )

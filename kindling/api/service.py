@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
-from kindling.datastore import Datastore, check_tx_name
+from kindling.datastore import Datastore, PlanState, check_tx_name
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
@@ -57,15 +57,12 @@ class SettingsService:
 
     def __init__(self, host: Host) -> None:
         self.host = host
-        self._planned: dict[str, dict[str, Any]] = {}
+        # Under --plan each call opens its own read-only connection; what the plan
+        # PATCHed and committed is kept here so later calls (and appliers) see it.
+        self._plan = PlanState()
 
     def _store(self) -> Datastore:
-        store = Datastore(self.host)
-        if store.read_only:
-            # Under --plan, PATCH and COMMIT run on separate read-only connections:
-            # share the planned transactions so set_tree() works in a plan too.
-            store._planned = self._planned
-        return store
+        return Datastore(self.host, plan=self._plan)
 
     # -- reads -----------------------------------------------------------------------
     def get_settings(

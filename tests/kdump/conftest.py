@@ -1,9 +1,9 @@
 """A planted kernel under a temp root, and recording stand-ins for kexec/makedumpfile.
 
-This machine's kernel has no kexec and no /proc/vmcore, so `kexec`, `makedumpfile`
-and `sysctl` are small scripts first on the Host's PATH (behind the Host runner, the
-documented seam): each appends its argv, one line, to `calls.log`, and fails when a
-`<name>.fail` file holds a pattern found in its arguments. `rm` is the real one.
+This machine's kernel has no kexec and no /proc/vmcore, so `kexec` and
+`makedumpfile` are small scripts first on the Host's PATH (behind the Host runner,
+the documented seam): each appends its argv, one line, to `calls.log`, and fails when
+a `<name>.fail` file holds a pattern found in its arguments. `rm` and `tee` are real.
 """
 
 from __future__ import annotations
@@ -76,11 +76,12 @@ def rig(tmp_path: Path, clock: FakeClock) -> Rig:
     root.mkdir()
     bin_dir = tmp_path / "fakebin"
     bin_dir.mkdir()
-    for name in ("kexec", "makedumpfile", "sysctl", "systemctl"):
+    for name in ("kexec", "makedumpfile"):
         extra = _MAKEDUMPFILE if name == "makedumpfile" else ""
         script = bin_dir / name
         script.write_text(_SCRIPT.format(name=name, bin=bin_dir, extra=extra))
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    env = {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    env = {"PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+           "KINDLING_ACT_ON_KERNEL": "1"}
     return Rig(root, bin_dir, Host(root, clock=clock, env=env),
                RecordingHost(root, clock=clock, env=env))

@@ -20,7 +20,8 @@ STAGES = [BOOT_SETTINGS, KDUMP_RESERVE, APPLY, KDUMP_LOAD, REBOOT_IF_REQUIRED]
 
 
 def kindling(rig: Rig, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), PATH=f"{rig.bin}:{os.environ['PATH']}")
+    env = dict(os.environ, PYTHONPATH=str(REPO), PATH=f"{rig.bin}:{os.environ['PATH']}",
+               KINDLING_ACT_ON_KERNEL="1")
     argv = [sys.executable, "-m", "kindling.cli", "kdump", *args, "--root", str(rig.root)]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
 
@@ -66,7 +67,7 @@ def test_one_boot_reserves_generates_and_loads(rig: Rig) -> None:
     text = read_footer((rig.root / "var/lib/kindling/bootconfig.data").read_bytes())
     assert text == ('kernel.console = "ttyS0"\n'
                     'kernel.crashkernel = "1G-4G:192M,4G-64G:256M,64G-:512M"\n')
-    assert rig.calls()[-1] == "sysctl -w kernel.kexec_load_disabled=1"
+    assert (rig.root / "proc/sys/kernel/kexec_load_disabled").read_text() == "1\n"
     # a second boot changes nothing and says so
     rig.plant("sys/kernel/kexec_crash_loaded", "1\n")
     rig.plant("proc/sys/kernel/kexec_load_disabled", "1\n")
@@ -85,3 +86,21 @@ def test_boot_plan_runs_every_stage_and_changes_nothing(rig: Rig) -> None:
     assert rig.calls() == []
     load = next(r for r in report.records if r.name == "kdump-load")
     assert any(a.startswith("run kexec -p -s ") for a in load.actions)
+
+
+def test_load_respects_enabled_false(rig: Rig) -> None:
+    from kindling.api.service import SettingsService
+
+    rig.kernel(crash_size=256 * MiB)
+    SettingsService(rig.host).set_tree({"kdump": {"enabled": False}}, tx="t", source="test")
+    out = kindling(rig, "load", "--disable-kexec-load")
+    assert out.returncode == 0 and "settings.kdump.enabled is false" in out.stdout
+    assert rig.calls() == []
+
+
+def test_capture_survives_an_unreadable_datastore(rig: Rig) -> None:
+    rig.plant("proc/vmcore", b"\0" * 4096)
+    (rig.root / "var/lib/kindling/datastore.sqlite3").mkdir(parents=True)  # unopenable
+    out = kindling(rig, "capture")
+    assert out.returncode == 0, out.stderr
+    assert "settings unreadable" in out.stderr and "dump saved in /var/log/kdump/" in out.stdout

@@ -1,4 +1,4 @@
-"""`kdump load`: prairiedog's checks, the exact kexec argv, the fallback, the sysctl."""
+"""`kdump load`: prairiedog's checks, the exact kexec argv, the fallback, kexec disabling."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def test_loads_with_the_file_syscall_and_the_crash_command_line(rig: Rig) -> Non
                        "quiet panic=0 -- splash")
     result = load_crash_kernel(rig.host, disable_kexec_load=True)
     assert result.loaded and result.detail == "crash kernel loaded (kexec_file_load)"
-    assert rig.calls() == [_expected(rig, "-s"), "sysctl -w kernel.kexec_load_disabled=1"]
+    assert rig.calls() == [_expected(rig, "-s")]
+    assert (rig.root / "proc/sys/kernel/kexec_load_disabled").read_text() == "1\n"
 
 
 def test_falls_back_to_kexec_load_when_the_file_syscall_fails(rig: Rig) -> None:
@@ -68,6 +69,24 @@ def test_already_loaded_and_crash_kernel_are_noops(rig: Rig) -> None:
     assert rig.calls() == []
 
 
+def test_nothing_to_disable_without_the_sysctl_file(rig: Rig) -> None:
+    rig.kernel(crash_size=256 * MiB, loaded=1)
+    (rig.root / "proc/sys/kernel/kexec_load_disabled").unlink()
+    assert load_crash_kernel(rig.host, disable_kexec_load=True).detail == (
+        "crash kernel already loaded")
+    assert not (rig.root / "proc/sys/kernel/kexec_load_disabled").exists()
+
+
+def test_never_loads_into_this_machine_for_a_root_prefix(rig: Rig) -> None:
+    from kindling.host import Host
+
+    rig.kernel(crash_size=256 * MiB)
+    host = Host(rig.root, env={"PATH": rig.host.env["PATH"]})
+    result = load_crash_kernel(host)
+    assert not result.loaded and "not loading a crash kernel into this machine" in result.detail
+    assert rig.calls() == []
+
+
 def test_missing_kernel_image_names_the_paths(rig: Rig) -> None:
     rig.kernel(crash_size=256 * MiB)
     (rig.root / "boot/vmlinuz-6.1.0-test").unlink()
@@ -88,7 +107,8 @@ def test_plan_records_and_runs_nothing(rig: Rig) -> None:
     result = load_crash_kernel(rig.plan_host, disable_kexec_load=True)
     assert result.loaded
     assert rig.plan_host.actions == ["run " + _expected(rig, "-s"),
-                                     "run sysctl -w kernel.kexec_load_disabled=1"]
+                                     f"run tee {rig.root}/proc/sys/kernel/kexec_load_disabled"]
+    assert (rig.root / "proc/sys/kernel/kexec_load_disabled").read_text() == "0\n"
     assert rig.calls() == []
 
 
