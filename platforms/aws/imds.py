@@ -13,7 +13,8 @@
 - The endpoint follows the AWS SDKs: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else
   `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` → `http://[fd00:ec2::254]`, else
   `http://169.254.169.254`. Budget and per-request timeout: `KINDLING_IMDS_BUDGET`,
-  `KINDLING_IMDS_TIMEOUT` (seconds).
+  `KINDLING_IMDS_TIMEOUT` (seconds). Under a root prefix (`--root`: tests, demos,
+  image builds) the endpoint must be named: the default address is never queried.
 
 Why `http.client` and not requests: requests costs ~120 ms to import, the whole
 early-boot-config budget (DESIGN §8). One keep-alive connection serves the token
@@ -120,6 +121,14 @@ class ImdsClient:
         from urllib.parse import urlsplit
 
         self.clock = host.clock
+        named = endpoint or host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").strip()
+        if host.prefixed and not named:
+            # A root prefix means a test, a demo or an image build, not this machine's
+            # first boot: never query the real metadata service by default from there.
+            raise InputError(
+                "with a root prefix, set AWS_EC2_METADATA_SERVICE_ENDPOINT explicitly",
+                source="IMDS endpoint",
+            )
         self.endpoint = endpoint or endpoint_from_env(host.env)
         parts = urlsplit(self.endpoint)
         if parts.scheme != "http" or not parts.hostname:

@@ -229,3 +229,19 @@ def test_plan_providers_lists_externals(host: Host) -> None:
     script(host, ".hidden", "exit 0\n")
     script(host, "70-x~", "exit 0\n")
     assert [p.name for p in plan_providers(host, "metal")][-2:] == ["70-x", "local-overrides"]
+
+
+def test_unit_matches_the_stage_and_marker() -> None:
+    from configparser import ConfigParser
+
+    from early_boot.stage import STAGE
+
+    assert STAGE.unit is not None and 30 <= STAGE.order <= 39
+    unit_file = Path(__file__).resolve().parents[2] / "kindling" / "units" / STAGE.unit
+    unit = ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read_string(unit_file.read_text())
+    assert unit["Unit"]["ConditionPathExists"] == f"!{MARKER_PATH}"
+    after = unit["Unit"]["After"].split()
+    assert "kindling-apiserver.service" in after and "network-online.target" in after
+    assert unit["Service"]["ExecStart"] == "@KINDLING@ early-boot-config"

@@ -211,3 +211,13 @@ def test_emulator_token_ttl_expires_in_real_time(imds: ImdsEmulator) -> None:
 
     time.sleep(1.1)
     assert _raw(imds, "GET", "/latest/x", hdr)[0] == 401
+
+
+def test_root_prefix_never_uses_the_default_address(root: Path) -> None:
+    from early_boot.errors import ProviderError
+    from early_boot.runner import run_early_boot
+
+    with pytest.raises(InputError, match="set AWS_EC2_METADATA_SERVICE_ENDPOINT explicitly"):
+        ImdsClient(Host(root, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"}))
+    with pytest.raises(ProviderError, match=r"provider ec2-identity-doc \(IMDS endpoint\)"):
+        run_early_boot(Host(root, env={}), "aws")
