@@ -54,6 +54,7 @@ def test_merge_later_wins_per_leaf_maps_merge_lists_replaced(host: Host) -> None
     assert [(p.name, p.keys) for p in report.providers] == [
         ("local-defaults", 3),
         ("local-user-data", 2),
+        ("metal-bootconfig", 0),
         ("local-overrides", 1),
     ]
     assert marker_exists(host)
