@@ -107,6 +107,7 @@ BAD_LOCAL = [
         "larger than 64 KiB after decompression",
         None,
     ),
+    ("huge file", b"#" * (200 * 1024), "larger than 128 KiB", None),
     ("not UTF-8", b"[settings]\nmotd = '\xff'\n", "not UTF-8", None),
 ]
 
