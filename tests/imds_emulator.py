@@ -63,6 +63,7 @@ class _State:
     token_script: list[Scripted] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)
     outage: str | None = None  # None | "refuse" | "hang"
+    keep_alive: bool = True  # False: close every connection after one answer, unannounced
     requests: list[LoggedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
@@ -109,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+        if not self.server.state.keep_alive:
+            self.close_connection = True
 
     def _disrupt(self, key: str) -> bool:
         """Apply outage and delay; True when the request was dropped unanswered."""
@@ -263,6 +266,10 @@ class ImdsEmulator:
         """`refuse`: drop every request unanswered; `hang`: hold it, then drop; None: end."""
         assert mode in (None, "refuse", "hang")
         self._server.state.outage = mode
+
+    def drop_idle_connections(self, drop: bool = True) -> None:
+        """Close each connection after one answer without saying so (an idle timeout)."""
+        self._server.state.keep_alive = not drop
 
     def expire_tokens(self) -> None:
         """Every token issued so far is now expired (the next GET gets 401)."""

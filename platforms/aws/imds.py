@@ -152,20 +152,28 @@ class ImdsClient:
         """One HTTP exchange on the kept-alive connection; transport errors → Retryable."""
         import http.client
 
-        if self._conn is None:
-            host, port = self._netloc
-            self._conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        self.request_count += 1
-        try:
-            self._conn.request(method, path, headers=headers)
-            response = self._conn.getresponse()
-            body = response.read(MAX_BODY + 1)
-            retry_after = response.getheader("Retry-After")
-            if response.will_close:
+        for fresh in (self._conn is None, True):
+            if self._conn is None:
+                host, port = self._netloc
+                self._conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            self.request_count += 1
+            try:
+                self._conn.request(method, path, headers=headers)
+                response = self._conn.getresponse()
+                body = response.read(MAX_BODY + 1)
+                retry_after = response.getheader("Retry-After")
+                if response.will_close:
+                    self.close()
+                break
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as exc:
+                # The service closed a kept-alive connection while it sat idle: that is
+                # no failure of the service, so reconnect at once (once) without backoff.
                 self.close()
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
+                if fresh:
+                    raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
         if len(body) > MAX_BODY:
             self.close()
             raise ImdsError(f"imds {path}: answer larger than {MAX_BODY // 1024} KiB")

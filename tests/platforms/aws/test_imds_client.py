@@ -221,3 +221,18 @@ def test_root_prefix_never_uses_the_default_address(root: Path) -> None:
         ImdsClient(Host(root, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"}))
     with pytest.raises(ProviderError, match=r"provider ec2-identity-doc \(IMDS endpoint\)"):
         run_early_boot(Host(root, env={}), "aws")
+
+
+def test_closed_keep_alive_connection_is_reopened_without_backoff(
+    root: Path, clock: FakeClock, imds: ImdsEmulator
+) -> None:
+    imds.set("user-data", "ok")
+    imds.set("meta-data/instance-id", "i-1")
+    imds.drop_idle_connections()
+    client = make(root, clock, imds)
+    assert client.get("user-data") == b"ok"
+    assert client.instance_id() == "i-1"
+    assert client.get("user-data") == b"ok"
+    assert clock.sleeps == []
+    assert [r.status for r in imds.requests] == [200, 200, 200, 200]
+    assert client.request_count > 4  # the dropped connections were really re-opened
