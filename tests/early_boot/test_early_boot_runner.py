@@ -247,3 +247,16 @@ def test_unit_matches_the_stage_and_marker() -> None:
     after = unit["Unit"]["After"].split()
     assert "kindling-apiserver.service" in after and "network-online.target" in after
     assert unit["Service"]["ExecStart"] == "@KINDLING@ early-boot-config"
+
+
+def test_cli_human_output_auto_platform_and_skip(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from early_boot.cli import main
+
+    host = Host(root)
+    plant(host, LOCAL, '[settings]\nmotd = "cli"\n')
+    assert main(["--root", str(root)]) == 0  # no DMI, no kernel argument: metal
+    out = capsys.readouterr().out
+    assert " 20 local-user-data        1 keys from /var/lib/kindling/user-data.toml" in out
+    assert "early-boot-config: platform metal, 1 keys changed" in out
+    assert main(["--root", str(root), "--json"]) == 0
+    assert '"skipped": "/var/lib/kindling/early-boot-config.ran exists' in capsys.readouterr().out
