@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 from tests.imds_emulator import ImdsEmulator  # noqa: E402
 
 WALL_BUDGET_MS = 120.0
+RSS_BUDGET_MB = 40.0
 REQUEST_BUDGET = 5
 USER_DATA = """[settings]
 motd = "benchmark"
@@ -125,6 +126,7 @@ def main() -> int:
         f"  median minus floor       {median - floor:7.1f} ms  (what Kindling adds to a bare"
         " interpreter; the floor is ~13 ms on an idle machine)"
     )
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     cpu = statistics.median(cpus)
     print(
         f"  CPU median (user+sys)    {cpu:7.1f} ms  ratio {cpu / WALL_BUDGET_MS:.2f}"
@@ -134,7 +136,8 @@ def main() -> int:
         f"  HTTP requests per run    {max(requests):7d}     budget {REQUEST_BUDGET}"
         f"  ratio {max(requests) / REQUEST_BUDGET:.2f}"
     )
-    ok = median <= WALL_BUDGET_MS and max(requests) <= REQUEST_BUDGET
+    print(f"  peak RSS                 {rss:7.1f} MB  budget {RSS_BUDGET_MB:.0f} MB  ratio {rss / RSS_BUDGET_MB:.2f}")
+    ok = median <= WALL_BUDGET_MS and max(requests) <= REQUEST_BUDGET and rss <= RSS_BUDGET_MB
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1
 

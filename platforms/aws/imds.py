@@ -28,9 +28,10 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kindling.errors import HostError, InputError
+from kindling.errors import InputError
 from kindling.host import Host
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
+from platforms.aws.errors import ImdsError
 
 if TYPE_CHECKING:
     import http.client
@@ -56,10 +57,6 @@ TOKEN_TTL = 60
 DEFAULT_BUDGET = 300.0
 DEFAULT_TIMEOUT = 5.0
 MAX_BODY = 1024 * 1024
-
-
-class ImdsError(HostError):
-    """IMDS could not be read within the budget, or answered nonsense."""
 
 
 def endpoint_from_env(env: Mapping[str, str]) -> str:
