@@ -260,3 +260,25 @@ def test_cli_human_output_auto_platform_and_skip(root: Path, capsys: pytest.Capt
     assert "early-boot-config: platform metal, 1 keys changed" in out
     assert main(["--root", str(root), "--json"]) == 0
     assert '"skipped": "/var/lib/kindling/early-boot-config.ran exists' in capsys.readouterr().out
+
+
+def test_import_arrows_point_one_way() -> None:
+    """DESIGN §1: early_boot finds providers through the registry; platforms never
+    import early_boot (the contract lives in kindling)."""
+    import ast
+
+    repo = Path(__file__).resolve().parents[2]
+
+    def imported(package: str) -> set[str]:
+        names: set[str] = set()
+        for path in (repo / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names.add(node.module.split(".")[0])
+        return names
+
+    assert "platforms" not in imported("early_boot")
+    assert "early_boot" not in imported("platforms")
+    assert not {"early_boot", "platforms"} & imported("kindling")
