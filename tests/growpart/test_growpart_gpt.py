@@ -29,7 +29,7 @@ def one(images) -> bytes:  # type: ignore[no-untyped-def]
 
 def test_parse_matches_sgdisk_layout(one: bytes) -> None:
     gpt = read_gpt(reader(one), SIZE, 512, source="one")
-    assert gpt.source == "primary" and gpt.clean and gpt.notes == ()
+    assert gpt.copy == "primary" and gpt.clean and gpt.notes == ()
     (part,) = gpt.partitions
     assert (part.number, part.first_lba, part.last_lba, part.name) == (
         1, 2048, SIZE // 512 - 34, "KINDLING-DATA")
