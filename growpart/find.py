@@ -146,7 +146,7 @@ def find_by_label(host: Host, labels: tuple[str, ...] = DEFAULT_LABELS) -> Targe
     """Search every disk for the first label that exists; refuses when it is on two."""
     found = find_with_udev(labels) if _udev_has_data(host) else None
     scanned = "udev"
-    if found is None:
+    if not found:  # no udev data, or udev knows no such partition (not scanned by the kernel)
         scanned = "GPTs of every disk"
         found = []
         for name in host.listdir("/sys/class/block"):

@@ -28,6 +28,7 @@ from growpart.errors import GptCorruptError, NoGptError, NotLastError, Partition
 
 __all__ = [
     "MIN_GAIN",
+    "SIGNATURE",
     "Gpt",
     "GrownTable",
     "Header",
