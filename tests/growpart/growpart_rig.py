@@ -123,6 +123,12 @@ class Images:
         return self.template("last", 8 * MiB, "-n", "1:2048:+1M", "-t", "1:ef00",
                              "-c", "1:EFI", "-n", "2:0:0", "-c", "2:BOTTLEROCKET-DATA")
 
+    def odd(self) -> Path:
+        """8 MiB disk: partition 2 first (start 2048 = size 2048, cloud-utils'
+        start-matches-size case), KINDLING-DATA numbered 1 but physically last."""
+        return self.template("odd", 8 * MiB, "-n", "2:2048:4095", "-c", "2:SMALL",
+                             "-n", "1:4096:0", "-c", "1:KINDLING-DATA")
+
     def big(self) -> Path:
         """400 MiB disk for filesystems (mkfs.xfs wants 300 MiB)."""
         return self.template("big", 400 * MiB, "-n", "1:2048:0", "-t", "1:8300",
