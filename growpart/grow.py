@@ -57,8 +57,9 @@ class GrowReport:
             return (f"CHANGED: {self.disk} partition={self.number} start={self.start} old: "
                     f"size={old} end={self.old_end} new: size={new} end={self.new_end}")
         if self.table == "repaired":
-            return (f"REPAIRED: {self.disk} partition={self.number} both GPT copies rewritten "
-                    f"in place (gains under 1 MiB are ignored), partition unchanged: "
+            return (f"REPAIRED: {self.disk} partition={self.number} both GPT copies rewritten, "
+                    f"the backup at the end of the disk; partition unchanged (gains under 1 MiB "
+                    f"are ignored): "
                     f"size={new} end={self.new_end}")
         return (f"NOCHANGE: {self.disk} partition={self.number} size={new} end={self.new_end}:"
                 " already fills the disk (gains under 1 MiB are ignored)")
