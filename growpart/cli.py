@@ -1,6 +1,6 @@
 """`kindling growpart`: wiring only (DESIGN §4). The logic is in find.py and grow.py.
 
-    kindling growpart                                 # KINDLING-DATA, else BOTTLEROCKET-DATA
+    kindling growpart [--missing-ok]                  # KINDLING-DATA, else BOTTLEROCKET-DATA
     kindling growpart --label NAME                    # another GPT partition name
     kindling growpart --device /dev/nvme1n1 [--partition N | --label NAME]
     kindling growpart --device disk.img --partition 2 # image files too (image builders)
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from growpart.errors import PartitionNotFoundError
 from growpart.find import DEFAULT_LABELS, Target, find_by_label, find_on_disk
 from growpart.grow import grow
 from kindling.cli_common import add_common, emit_json, host_from_args
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="GPT partition name to look for (repeatable; default "
                              "KINDLING-DATA, then BOTTLEROCKET-DATA)")
     parser.add_argument("--no-fs", action="store_true", help="grow the partition only")
+    parser.add_argument("--missing-ok", action="store_true",
+                        help="no partition by these labels is not an error (exit 0): for "
+                             "the unit, on nodes without a data partition")
     parser.add_argument("--lock-timeout", type=float, default=5.0, metavar="SECONDS",
                         help="wait this long for another holder of the disk's lock "
                              "(default 5)")
@@ -55,10 +59,15 @@ def main(argv: list[str]) -> int:
     labels = tuple(args.label) if args.label else DEFAULT_LABELS
     if args.device is not None and args.partition is not None:
         target = Target(args.device, args.partition, None, "device")
-    elif args.device is not None:
-        target = find_on_disk(host, args.device, labels, lock_wait=args.lock_timeout)
     else:
-        target = find_by_label(host, labels)
+        try:
+            target = (find_on_disk(host, args.device, labels, lock_wait=args.lock_timeout)
+                      if args.device is not None else find_by_label(host, labels))
+        except PartitionNotFoundError as exc:
+            if not args.missing_ok:
+                raise
+            sys.stdout.write(f"SKIPPED: {exc}\n")
+            return 0
     report = grow(host, target, resize_fs=not args.no_fs, lock_wait=args.lock_timeout)
     if args.json:
         out = report.to_json()

@@ -5,13 +5,14 @@ given — or simply `--device DISK --partition N`.
 
 udev first: when udevd has run, its database holds `ID_PART_ENTRY_NAME` for every
 partition and pyudev reads it without touching a disk. Early in boot, in containers
-and on these machines no udevd runs, so when no partition carries udev data we read
-the GPTs ourselves: every whole disk listed in /sys/class/block (through the Host,
-so a test root can plant disks as image files under dev/), opened read-only and
-verified by `gpt.read_gpt`. udev is only asked when the root is `/` and its
-database exists (`_udev_has_data`). Either way the partition is
-checked again in the table we then write (`grow.py`), so stale udev data cannot
-make us grow the wrong partition.
+and on these machines no udevd runs (and a kernel without partition scanning has no
+partition devices for udev to describe), so when udev has no data, or knows no
+partition by that name, we read the GPTs ourselves: every whole disk listed in
+/sys/class/block (through the Host, so a test root can plant disks as image files
+under dev/), opened read-only and verified by `gpt.read_gpt`. udev is only asked
+when the root is `/` and its database exists (`_udev_has_data`). Either way the
+partition is checked again in the table we then write (`grow.py`), so stale udev
+data cannot make us grow the wrong partition.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def find_by_label(host: Host, labels: tuple[str, ...] = DEFAULT_LABELS) -> Targe
     """Search every disk for the first label that exists; refuses when it is on two."""
     found = find_with_udev(labels) if _udev_has_data(host) else None
     scanned = "udev"
-    if found is None:
+    if not found:  # no udev data, or udev knows no such partition (not scanned by the kernel)
         scanned = "GPTs of every disk"
         found = []
         for name in host.listdir("/sys/class/block"):

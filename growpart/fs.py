@@ -36,6 +36,13 @@ class FsTarget:
     size_bytes: int  # the partition's (new) size
     offset: int | None = None  # byte offset of the partition inside an image file
 
+    @property
+    def what(self) -> str:
+        """How messages name it: the node, or the image and the partition's offset."""
+        if self.offset is None:
+            return self.device
+        return f"{self.device} (partition at byte {self.offset})"
+
 
 @dataclass(frozen=True)
 class FsResult:
@@ -183,7 +190,7 @@ def grow_fs(host: Host, target: FsTarget) -> FsResult:
     if fstype == "xfs":
         return _grow_xfs(host, target, mount)
     if fstype is None:
-        return FsResult("skipped", None, f"no filesystem found on {target.device}: "
+        return FsResult("skipped", None, f"no filesystem found on {target.what}: "
                         "the partition is grown, nothing else to do")
     return FsResult("skipped", fstype, f"filesystem type {fstype} is not grown by kindling "
                     "growpart (ext4 and xfs are): the partition is grown; grow it with its "

@@ -28,6 +28,7 @@ from growpart.errors import GptCorruptError, NoGptError, NotLastError, Partition
 
 __all__ = [
     "MIN_GAIN",
+    "SIGNATURE",
     "Gpt",
     "GrownTable",
     "Header",
@@ -117,15 +118,17 @@ class Gpt:
     array: bytes
     partitions: tuple[Partition, ...]
     mbr: Mbr
-    source: str  # "primary" | "backup"
+    copy: str  # the copy it came from: "primary" | "backup"
     backup_lba: int | None  # where a verified backup header sits, None when none does
     notes: tuple[str, ...]
+    device: str = ""  # names the disk in errors
 
     def partition(self, number: int) -> Partition:
         for part in self.partitions:
             if part.number == number:
                 return part
-        raise PartitionNotFoundError(f"GPT: partition {number}: no such partition")
+        raise PartitionNotFoundError(f"{self.device}: GPT: partition {number}: no such "
+                                     "partition; nothing was changed")
 
     def by_name(self, name: str) -> list[Partition]:
         return [p for p in self.partitions if p.name == name]
@@ -133,7 +136,7 @@ class Gpt:
     @property
     def clean(self) -> bool:
         """Both copies verified and the backup sits at the end of the disk."""
-        return self.source == "primary" and self.backup_lba == self.total_sectors - 1
+        return self.copy == "primary" and self.backup_lba == self.total_sectors - 1
 
 
 @dataclass(frozen=True)
@@ -273,9 +276,8 @@ def read_gpt(read: Reader, size_bytes: int, sector_size: int, *, source: str) ->
         primary = _load_copy(read, 1, ss)
     except GptCorruptError as exc:
         why_primary = str(exc)
-    if mbr.kind in ("none", "dos") and primary is None:
-        what = "no MBR and no GPT" if mbr.kind == "none" else "a dos (MBR) partition table"
-        raise NoGptError(f"no GPT: the disk holds {what}", source=source)
+    if mbr.kind == "dos" and primary is None:
+        raise NoGptError("no GPT: the disk holds a dos (MBR) partition table", source=source)
     if mbr.kind == "dos":
         raise NoGptError("GPT without a protective MBR (LBA 0 holds dos partitions): "
                          "refusing to guess which table is meant", source=source)
@@ -303,6 +305,8 @@ def read_gpt(read: Reader, size_bytes: int, sector_size: int, *, source: str) ->
             why_backup = why_backup or f"at LBA {lba}: {exc}"
 
     if primary is None and backup is None:
+        if mbr.kind == "none":
+            raise NoGptError("no GPT: the disk holds no MBR and no GPT", source=source)
         if mbr.kind == "protective" and why_primary == "no 'EFI PART' signature" and (
             why_backup.endswith("no 'EFI PART' signature")
         ):
@@ -339,7 +343,7 @@ def read_gpt(read: Reader, size_bytes: int, sector_size: int, *, source: str) ->
             raise GptCorruptError(f"GPT: partition {p.number}: outside the usable area",
                                   source=source)
     return Gpt(ss, total, header, array, parts, mbr, src,
-               backup[0].my_lba if backup is not None else None, tuple(notes))
+               backup[0].my_lba if backup is not None else None, tuple(notes), source)
 
 
 def _check_agree(ph: Header, pa: bytes, bh: Header, ba: bytes, source: str) -> None:

@@ -23,6 +23,7 @@ from growpart.gpt import MIN_GAIN, grow_table, read_gpt
 from growpart.kernel import kernel_partition, tell_kernel
 from growpart.write import write_table
 from kindling import log
+from kindling.errors import HostError
 from kindling.host import Host
 
 __all__ = ["GrowReport", "grow"]
@@ -56,7 +57,9 @@ class GrowReport:
             return (f"CHANGED: {self.disk} partition={self.number} start={self.start} old: "
                     f"size={old} end={self.old_end} new: size={new} end={self.new_end}")
         if self.table == "repaired":
-            return (f"REPAIRED: {self.disk} partition={self.number} table rewritten, partition "
+            return (f"REPAIRED: {self.disk} partition={self.number} both GPT copies rewritten, "
+                    f"the backup at the end of the disk; partition unchanged (gains under 1 MiB "
+                    f"are ignored): "
                     f"size={new} end={self.new_end}")
         return (f"NOCHANGE: {self.disk} partition={self.number} size={new} end={self.new_end}:"
                 " already fills the disk (gains under 1 MiB are ignored)")
@@ -91,12 +94,20 @@ def grow(host: Host, target: Target, *, resize_fs: bool = True, min_gain: int = 
                             part.first_lba, part.last_lba, part.last_lba, gpt.sector_size,
                             "unchanged", notes=list(gpt.notes))
         if grown is not None:
-            report.steps = write_table(disk, grown, after_step)
+            try:
+                report.steps = write_table(disk, grown, after_step)
+            except HostError as exc:
+                raise HostError(f"{exc}; the disk holds the old table or the new one (the "
+                                "write order is crash-safe): run again") from exc
             report.new_end = grown.new_end
             report.table = "changed" if grown.new_end != grown.old_end else "repaired"
         sectors = report.new_end - report.start + 1
         if disk.is_block:
-            report.kernel = tell_kernel(host, disk, target.number, report.start, sectors)
+            try:
+                report.kernel = tell_kernel(host, disk, target.number, report.start, sectors)
+            except HostError as exc:
+                done = "the partition table is grown" if report.changed else "table unchanged"
+                raise HostError(f"{exc} ({done}; the kernel was not told)") from exc
         else:
             report.kernel = "image file: no kernel partition to tell"
     if resize_fs:

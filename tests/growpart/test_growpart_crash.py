@@ -18,6 +18,7 @@ from growpart.find import Target
 from growpart.gpt import grow_table, read_gpt
 from growpart.grow import grow
 from growpart.write import STEPS
+from kindling.errors import HostError
 from kindling.host import Host
 
 OLD_END = 8 * MiB // 512 - 34
@@ -90,3 +91,15 @@ def test_torn_primary_write_recovers_from_the_new_backup(image) -> None:
     assert out.startswith("REPAIRED:")
     assert sgdisk_problems(img) == []
     assert partition_span(img, 1) == (2048, NEW_END)
+
+
+def test_a_failed_write_says_the_disk_is_consistent_and_to_run_again(image) -> None:
+    img = image("one")
+
+    def fail(name: str) -> None:
+        if name == "backup-header":
+            raise HostError(f"{img}: cannot write primary: Input/output error")
+
+    with pytest.raises(HostError, match=r"holds the old table or the new one .*: run again"):
+        grow(Host("/"), Target(str(img), 1, None, "device"), after_step=fail)
+    assert set(sgdisk_problems(img)) <= {NOT_AT_END}

@@ -69,6 +69,14 @@ def test_cli_under_root_finds_and_grows(tmp_path: Path, image) -> None:
     assert sgdisk_problems(disk) == []
 
 
+def test_missing_ok_for_nodes_without_a_data_partition(tmp_path: Path) -> None:
+    code, out, err = run_cli("--root", str(tmp_path), "--missing-ok")
+    assert code == 0, err
+    assert out.startswith("SKIPPED: no GPT partition named KINDLING-DATA or BOTTLEROCKET-DATA")
+    code, _, err = run_cli("--root", str(tmp_path))
+    assert code == 1 and "no GPT partition named" in err
+
+
 def test_udev_data_is_used_when_present(tmp_path: Path) -> None:
     if shutil.which("umockdev-run") is None:
         pytest.skip("umockdev not installed")
@@ -139,7 +147,7 @@ def test_unit_verifies_and_orders_before_local_fs(tmp_path: Path) -> None:
         pytest.skip("systemd-analyze not installed")
     text = (REPO / "kindling/units/kindling-growpart.service").read_text()
     assert "Before=local-fs-pre.target local-fs.target" in text
-    assert "ExecStart=@KINDLING@ growpart" in text
+    assert "ExecStart=@KINDLING@ growpart --missing-ok" in text
     unit = tmp_path / "kindling-growpart.service"
     unit.write_text(text.replace("@KINDLING@", shutil.which("true") or "/bin/true"))
     proc = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],

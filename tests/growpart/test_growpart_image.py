@@ -59,6 +59,17 @@ def test_same_end_as_cloud_utils_growpart(image) -> None:
         assert sgdisk_problems(ours) == sgdisk_problems(theirs) == []
 
 
+def test_numbered_first_but_physically_last(image) -> None:
+    img = image("odd")
+    code, out, err = run_cli("--device", str(img))
+    assert code == 0, err
+    assert out.startswith(f"CHANGED: {img} partition=1 start=4096")
+    assert partition_span(img, 1) == (4096, LAST_USABLE_16M)
+    assert partition_span(img, 2) == (2048, 4095)  # start matches size: untouched
+    assert sgdisk_problems(img) == []
+    assert "partition 1 follows it" in refused(image("odd"), "--partition", "2")
+
+
 def test_label_choice_on_a_disk(image) -> None:
     img = image("last")
     code, out, err = run_cli("--device", str(img))  # default labels: BOTTLEROCKET-DATA is #2
