@@ -168,6 +168,9 @@ def boot_flow(workdir: Path) -> VmRun:
         "BOOT_STEPS": " ".join(boot_steps),
         "CRASH_STEPS": " ".join(crash_steps),
         "PANIC": "1" if crash_steps else "0",
+        # The guest disk mounted at --root IS this (guest) node's root: let kexec act on
+        # the running kernel (kindling/live_kernel.py refuses under a prefix otherwise).
+        "KINDLING_ACT_ON_KERNEL": "1",
         # guestinfo absent: the backdoor answers "No value found" for every key.
         "KINDLING_VMWARE_RPCTOOL": str(Path(__file__).with_name("vmware-rpctool-absent")),
     })
