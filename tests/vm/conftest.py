@@ -8,7 +8,7 @@ On a failure the console log and the guest's step outputs are copied to
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -37,12 +37,14 @@ def vm(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest)
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed VM test keeps the console log and says where it is."""
-    report: pytest.TestReport = yield  # type: ignore[misc]
+    report = yield
     if report.failed and item.get_closest_marker("vm") is not None:
         run = item.config.stash.get(_RUN_KEY, None)
         if run is not None:
             kept = run.keep_artifacts()
             report.sections.append(("vm artifacts", f"console log and guest step outputs kept in {kept}"))
-    return report  # type: ignore[return-value]
+    return report

@@ -60,10 +60,10 @@ def resolve_package() -> str:
     if pinned:
         return pinned
     out = _run(["apt-cache", "depends", "linux-image-amd64"])
-    found = re.findall(r"Depends:\s*(linux-image-[0-9][^\s]*-amd64)\b", out)
-    if not found:
+    found = re.search(r"Depends:\s*(linux-image-[0-9]\S*-amd64)\b", out)
+    if found is None:
         raise RuntimeError("apt-cache depends linux-image-amd64 names no kernel image package")
-    return found[0]
+    return found.group(1)
 
 
 def fetch_kernel(cache: Path | None = None) -> GuestKernel:

@@ -90,6 +90,12 @@ def test_data_partition_and_mounted_ext4_grew_to_the_end_of_the_disk(vm: VmRun) 
     before = int((vm.output("boot", "df_before") or "0 0").split()[1])
     after = int((vm.output("boot", "df_after") or "0 0").split()[1])
     assert after > 3 * before, (before, after)
+    if "growpart" in vm.boot_steps:
+        said = vm.output("boot", "growpart.out") or ""
+    else:
+        report = json.loads(vm.output("boot", "boot.out") or "{}")
+        said = next(s["detail"] for s in report["stages"] if s["name"] == "growpart")
+    assert "online" in said, said
 
 
 def test_kdump_plan_sees_the_crashkernel_reservation(vm: VmRun) -> None:
