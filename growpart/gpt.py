@@ -13,7 +13,8 @@ last usable LBA of the grown disk (the end cloud-utils growpart picks: disk sect
 of the disk, and a pure protective MBR gets the new disk size (as sfdisk writes it).
 Gains under `min_gain` bytes (1 MiB, cloud-utils' FUDGE) are ignored. Serialisation
 patches the bytes that were read, so reserved fields and every other entry survive
-bit for bit.
+bit for bit. The value types are NamedTuples: immutable, and about 8x cheaper than
+frozen dataclasses to define at import, which every boot pays (DESIGN §8).
 """
 
 from __future__ import annotations
