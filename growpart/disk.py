@@ -24,7 +24,6 @@ from growpart.errors import DeviceBusyError
 from growpart.gpt import probe_sector_size
 from kindling.errors import HostError
 from kindling.host import Host
-from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 
 __all__ = ["Disk", "RecordingDisk", "open_disk"]
 
@@ -129,6 +128,19 @@ def _lock(host: Host, fd: int, path: str, kind: int, wait: float) -> None:
     """flock the disk, retrying for `wait` seconds on the Host clock: udevd holds a
     shared lock for a moment while it probes a disk, which is no reason to fail a
     boot; a lock held longer than that is someone else's work, and we refuse."""
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)  # the usual case: free, no retry loop needed
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise HostError(f"{path}: cannot lock: {exc.strerror or exc}") from exc
+    # busy: the one retry loop (its import pulls in `random`: only paid when needed)
+    from kindling.retry import (  # noqa: PLC0415
+        Retryable,
+        RetryBudgetExceeded,
+        RetryPolicy,
+        retry,
+    )
 
     def attempt() -> None:
         try:

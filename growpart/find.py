@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from growpart.disk import open_disk
 from growpart.errors import AmbiguousLabelError, PartitionNotFoundError
@@ -34,8 +34,7 @@ DEFAULT_LABELS = ("KINDLING-DATA", "BOTTLEROCKET-DATA")
 _SKIP_PREFIXES = ("ram", "zram", "sr", "fd")  # no GPT, or opening has side effects
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A partition to grow: disk (absolute path), 1-based number, and how we found it."""
 
     disk: str

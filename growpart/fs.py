@@ -20,7 +20,7 @@ reported with the command to run once the image is attached. Detection is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from growpart.errors import FilesystemError
 from kindling.host import Host
@@ -28,8 +28,7 @@ from kindling.host import Host
 __all__ = ["FsResult", "FsTarget", "detect_fs", "find_mount", "grow_fs"]
 
 
-@dataclass(frozen=True)
-class FsTarget:
+class FsTarget(NamedTuple):
     """Where the filesystem lives: a partition node, or an image file plus offset."""
 
     device: str  # /dev/loop3p1, or the image file
@@ -44,8 +43,7 @@ class FsTarget:
         return f"{self.device} (partition at byte {self.offset})"
 
 
-@dataclass(frozen=True)
-class FsResult:
+class FsResult(NamedTuple):
     status: str  # "grown" | "unchanged" | "skipped"
     fstype: str | None
     detail: str

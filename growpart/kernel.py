@@ -15,7 +15,7 @@ A partition the kernel does not know (a kernel without partition scanning, befor
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from growpart.disk import Disk
 from kindling.errors import CommandError, HostError
@@ -24,8 +24,7 @@ from kindling.host import Host
 __all__ = ["KernelPartition", "kernel_partition", "tell_kernel"]
 
 
-@dataclass(frozen=True)
-class KernelPartition:
+class KernelPartition(NamedTuple):
     """The kernel's partition device: its node, start and size in 512-byte sectors."""
 
     name: str

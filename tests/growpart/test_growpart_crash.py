@@ -54,6 +54,45 @@ def test_kill_after_each_step_leaves_a_verifying_disk(image, step: str) -> None:
     assert partition_span(img, 1) == (2048, NEW_END)
 
 
+WRITE_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from kindling.host import Host
+    from growpart.disk import Disk, open_disk
+    from growpart.gpt import grow_table, read_gpt
+    from growpart.write import write_table
+    disk_path, kill_after = sys.argv[1], int(sys.argv[2])
+
+    class KilledDisk(Disk):
+        writes = 0
+        def write(self, offset, data, what):
+            super().write(offset, data, what)
+            KilledDisk.writes += 1
+            if KilledDisk.writes == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    host = Host("/")
+    with open_disk(host, disk_path) as opened:
+        disk = KilledDisk(host, disk_path, opened.fd, is_block=False, size=opened.size,
+                          sector_size=opened.sector_size)
+        gpt = read_gpt(disk.read, disk.size, disk.sector_size, source=disk_path)
+        write_table(disk, grow_table(gpt, 1, source=disk_path))
+""")
+
+
+@pytest.mark.parametrize("kill_after", [1, 2, 3, 4])  # backup array, backup header, primary, mbr
+def test_kill_between_the_writes_inside_a_step(image, kill_after: int) -> None:
+    img = image("one")
+    proc = subprocess.run([sys.executable, "-c", WRITE_KILLER, str(img), str(kill_after)],
+                          env=CLI_ENV, capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert set(sgdisk_problems(img)) <= {NOT_AT_END}
+    assert partition_span(img, 1)[1] == (NEW_END if kill_after >= 3 else OLD_END)
+    code, _, err = run_cli("--device", str(img))
+    assert code == 0, err
+    assert sgdisk_problems(img) == []
+    assert partition_span(img, 1) == (2048, NEW_END)
+
+
 class Injected(Exception):
     pass
 
@@ -97,7 +136,7 @@ def test_a_failed_write_says_the_disk_is_consistent_and_to_run_again(image) -> N
     img = image("one")
 
     def fail(name: str) -> None:
-        if name == "backup-header":
+        if name == "backup":
             raise HostError(f"{img}: cannot write primary: Input/output error")
 
     with pytest.raises(HostError, match=r"holds the old table or the new one .*: run again"):
