@@ -92,9 +92,9 @@ def timed(argv: list[str], key: str = "") -> float:
 
 
 def in_process(dev: str) -> float:
-    from growpart.find import Target  # noqa: PLC0415 - imported after the CLI rounds
-    from growpart.grow import grow  # noqa: PLC0415
-    from kindling.host import Host  # noqa: PLC0415
+    from growpart.find import Target
+    from growpart.grow import grow
+    from kindling.host import Host
 
     t0 = time.perf_counter()
     grow(Host("/"), Target(dev, 1, None, "device"), resize_fs=False)

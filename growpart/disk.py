@@ -135,7 +135,7 @@ def _lock(host: Host, fd: int, path: str, kind: int, wait: float) -> None:
         if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
             raise HostError(f"{path}: cannot lock: {exc.strerror or exc}") from exc
     # busy: the one retry loop (its import pulls in `random`: only paid when needed)
-    from kindling.retry import (  # noqa: PLC0415
+    from kindling.retry import (
         Retryable,
         RetryBudgetExceeded,
         RetryPolicy,

@@ -50,7 +50,7 @@ def _labels_text(labels: tuple[str, ...]) -> str:
 def find_with_udev(labels: tuple[str, ...]) -> list[Target] | None:
     """Partitions udev knows by these names; None when udev has no partition data."""
     try:
-        import pyudev  # noqa: PLC0415 - heavy, and only when udev has data
+        import pyudev
     except ImportError:
         return None
     try:

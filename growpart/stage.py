@@ -15,13 +15,13 @@ __all__ = ["STAGE"]
 
 def run(ctx: BootContext) -> StageResult:
     # lazy: every boot stage is loaded for `kindling boot`, only this one needs these
-    from growpart.find import find_by_label  # noqa: PLC0415
+    from growpart.find import find_by_label
 
     try:
         target = find_by_label(ctx.host)
     except PartitionNotFoundError as exc:
         return skipped(str(exc))
-    from growpart.grow import grow  # noqa: PLC0415 - only when there is work
+    from growpart.grow import grow
 
     report = grow(ctx.host, target)
     fs = f"; {report.fs.detail}" if report.fs is not None else ""

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from growpart_rig import Images, Loops, MiB, grow_file, sh
+
+from tests.growpart.growpart_rig import Images, Loops, MiB, grow_file, sh
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import sys
 import textwrap
 
 import pytest
-from growpart_rig import CLI_ENV, NOT_AT_END, MiB, partition_span, run_cli, sgdisk_problems
 
 from growpart.disk import open_disk
 from growpart.find import Target
@@ -20,6 +19,7 @@ from growpart.grow import grow
 from growpart.write import STEPS
 from kindling.errors import HostError
 from kindling.host import Host
+from tests.growpart.growpart_rig import CLI_ENV, NOT_AT_END, MiB, partition_span, run_cli, sgdisk_problems
 
 OLD_END = 8 * MiB // 512 - 34
 NEW_END = 16 * MiB // 512 - 34

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from growpart_rig import CLI_ENV, MiB, digest, partition_span, run_cli, sgdisk_problems
 
 from growpart.errors import AmbiguousLabelError, PartitionNotFoundError
 from growpart.find import find_by_label
@@ -19,6 +18,7 @@ from kindling.boot import BootContext, run_boot
 from kindling.host import Host, RecordingHost
 from kindling.log import get
 from kindling.registry import load
+from tests.growpart.growpart_rig import CLI_ENV, MiB, digest, partition_span, run_cli, sgdisk_problems
 
 REPO = Path(__file__).resolve().parents[2]
 

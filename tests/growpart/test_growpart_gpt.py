@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from growpart_rig import MiB
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from growpart.errors import NotLastError, PartitionNotFoundError
 from growpart.gpt import grow_table, parse_header, read_gpt, serialize_header
 from kindling.errors import InputError
+from tests.growpart.growpart_rig import MiB
 
 SIZE = 8 * MiB
 

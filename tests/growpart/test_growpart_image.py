@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from growpart_rig import NOT_AT_END, MiB, digest, partition_span, run_cli, sgdisk_problems, sh
+
+from tests.growpart.growpart_rig import NOT_AT_END, MiB, digest, partition_span, run_cli, sgdisk_problems, sh
 
 SECTORS_16M = 16 * MiB // 512
 LAST_USABLE_16M = SECTORS_16M - 34

@@ -11,13 +11,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from growpart_rig import Loops, MiB, digest, partition_span, run_cli, sgdisk_problems, sh
 
 from growpart.disk import Disk, open_disk
 from growpart.find import Target
 from growpart.grow import grow
 from growpart.kernel import tell_kernel
 from kindling.host import Host
+from tests.growpart.growpart_rig import Loops, MiB, digest, partition_span, run_cli, sgdisk_problems, sh
 
 pytestmark = pytest.mark.rig
 NEW_SECTORS = 800 * MiB // 512
