@@ -26,11 +26,12 @@ def vm(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest)
         pytest.skip(reason)
     run = boot_flow(tmp_path_factory.mktemp("vm"))
     request.config.stash[_RUN_KEY] = run
-    if run.guest.timed_out:
+    hung = run.hung
+    if hung is not None:
         kept = run.keep_artifacts()
-        tail = "\n".join(run.guest.log.splitlines()[-30:])
-        pytest.fail(f"guest hung: killed after {run.guest.seconds:.0f} s; "
-                    f"console log kept at {kept}/console.log\n{tail}")
+        tail = "\n".join(hung.log.splitlines()[-30:])
+        pytest.fail(f"guest hung: killed after {hung.seconds:.0f} s; "
+                    f"console log kept at {kept}/{hung.console.name}\n{tail}")
     yield run
     if os.environ.get("KINDLING_VM_KEEP"):
         print(f"\nvm artifacts kept in {run.keep_artifacts()}")

@@ -28,7 +28,8 @@ DISK_MIB = 1024
 PART_MIB = 256
 CRASHKERNEL_MIB = 256
 KEEP = 2  # settings.kdump.keep in the CD-ROM's user data
-GUEST_TIMEOUT = 150.0  # seconds for the whole qemu run (boot + panic + capture + reboot)
+GUEST_TIMEOUT = 150.0  # seconds for the first qemu run (boot + panic + capture + reboot)
+REBOOT_TIMEOUT = 60.0  # seconds for the node's next boot
 MOTD = "booted by kindling from the OVF CD-ROM"
 USER_DATA = f"""[settings]
 motd = "{MOTD}"
@@ -53,7 +54,21 @@ class VmRun:
     crash_steps: list[str]
     build_seconds: float
     missing: dict[str, str] = field(default_factory=dict)  # outcome → why it was not exercised
+    reboot: GuestRun | None = None  # the boot after the crash kernel's reboot
     kept: Path | None = None
+
+    @property
+    def seconds(self) -> float:
+        """Build plus every qemu run: what the budget of issue 11 covers."""
+        return self.build_seconds + self.guest.seconds + (self.reboot.seconds if self.reboot else 0.0)
+
+    @property
+    def hung(self) -> GuestRun | None:
+        """The qemu run killed at its deadline, if any."""
+        for run in (self.guest, self.reboot):
+            if run is not None and run.timed_out:
+                return run
+        return None
 
     def output(self, phase: str, name: str) -> str | None:
         raw = self.disk.read(f"/var/lib/vmtest/{phase}/{name}")
@@ -73,9 +88,10 @@ class VmRun:
         if self.kept is None:
             dest = ARTIFACTS / time.strftime("%Y%m%dT%H%M%S")
             dest.mkdir(parents=True, exist_ok=True)
-            if self.guest.console.exists():
-                shutil.copy2(self.guest.console, dest / "console.log")
-            for phase in ("boot", "crash"):
+            for run in (self.guest, self.reboot):
+                if run is not None and run.console.exists():
+                    shutil.copy2(run.console, dest / run.console.name)
+            for phase in ("boot", "crash", "reboot"):
                 for name in self.disk.listdir(f"/var/lib/vmtest/{phase}"):
                     data = self.disk.read(f"/var/lib/vmtest/{phase}/{name}")
                     if data is not None:
@@ -92,7 +108,10 @@ def _capabilities() -> tuple[set[str], set[str]]:
     return set(COMMANDS), {ep.name for ep in entry_points("kindling.boot_stages")}
 
 
-def _plan_steps(commands: set[str], stages: set[str]) -> tuple[list[str], list[str], dict[str, str]]:
+def _plan_steps(
+    commands: set[str], stages: set[str]
+) -> tuple[list[str], list[str], list[str], dict[str, str]]:
+    """(first boot, crash kernel, reboot) steps for guest.sh, and what cannot run."""
     boot = ["boot"]
     missing: dict[str, str] = {}
     for stage, command, outcome in (
@@ -104,15 +123,18 @@ def _plan_steps(commands: set[str], stages: set[str]) -> tuple[list[str], list[s
         elif stage not in stages:
             missing[outcome] = f"`kindling {command}` is not in this checkout (branch not merged)"
     crash: list[str] = []
+    reboot = ["boot"]
     if "kdump" in commands:
         boot.append("kdump-plan")
         if "kdump-load" not in stages:
             boot.append("kdump-load")
+            reboot.append("kdump-load")
         crash = ["kdump-capture", "kdump-status"]
+        reboot.append("kdump-status")
     else:
         for outcome in ("kdump-plan", "kdump-load", "kdump-capture"):
             missing[outcome] = "`kindling kdump` is not in this checkout (branch not merged)"
-    return boot, crash, missing
+    return boot, crash, reboot, missing
 
 
 def _skeleton(root: Path, kernel_path: Path, release: str, initrd: Path) -> Path:
@@ -127,6 +149,7 @@ def _skeleton(root: Path, kernel_path: Path, release: str, initrd: Path) -> Path
         old.mkdir()
         (old / "dmesg.log").write_text(f"old dump {name}\n")
         (old / "vmcore.dump").write_bytes(b"\0" * 4096)
+        (old / "status").write_text("complete\n")
     return root
 
 
@@ -137,8 +160,9 @@ def timeline(log: str) -> list[tuple[str, float, str]]:
     for line in log.splitlines():
         found = re.match(r"vmtest: t=([0-9.]+) (.*)", line)
         if found:
-            if "init phase=crash" in found.group(2):
-                phase = "crash"
+            switch = re.match(r"init phase=(\w+)", found.group(2))
+            if switch:
+                phase = switch.group(1)
             out.append((phase, float(found.group(1)), found.group(2)[:90]))
     return out
 
@@ -154,12 +178,13 @@ def _precompile() -> None:
 
 
 def boot_flow(workdir: Path) -> VmRun:
-    """Build everything under `workdir` and run the guest once (see module docstring)."""
+    """Build everything under `workdir`, run the guest through boot, panic, capture and
+    reboot, then boot it once more (see module docstring)."""
     started = time.monotonic()
     _precompile()
     kernel = fetch_kernel()
     commands, stages = _capabilities()
-    boot_steps, crash_steps, missing = _plan_steps(commands, stages)
+    boot_steps, crash_steps, reboot_steps, missing = _plan_steps(commands, stages)
     initrd = build_initramfs(kernel, workdir, {
         "VMTEST_GUEST": str(Path(__file__).with_name("guest.sh")),
         "PY": sys.executable,
@@ -167,6 +192,7 @@ def boot_flow(workdir: Path) -> VmRun:
         "REPO": str(REPO),
         "BOOT_STEPS": " ".join(boot_steps),
         "CRASH_STEPS": " ".join(crash_steps),
+        "REBOOT_STEPS": " ".join(reboot_steps),
         "PANIC": "1" if crash_steps else "0",
         # The guest disk mounted at --root IS this (guest) node's root: let kexec act on
         # the running kernel (kindling/live_kernel.py refuses under a prefix otherwise).
@@ -179,10 +205,13 @@ def boot_flow(workdir: Path) -> VmRun:
     shutil.rmtree(skeleton)
     iso = make_ovf_iso(workdir / "ovf.iso", USER_DATA)
     build_seconds = time.monotonic() - started
-    guest = run_guest(
-        kernel=kernel.vmlinuz, initrd=initrd, disk=disk.path, cdrom=iso, console=workdir / "console.log",
-        append=f"console=ttyS0 panic=-1 crashkernel={CRASHKERNEL_MIB}M",
-        timeout=GUEST_TIMEOUT,
-    )
+    append = f"console=ttyS0 panic=-1 crashkernel={CRASHKERNEL_MIB}M"
+    guest = run_guest(kernel=kernel.vmlinuz, initrd=initrd, disk=disk.path, cdrom=iso,
+                      console=workdir / "console.log", append=append, timeout=GUEST_TIMEOUT)
     run = VmRun(workdir, disk, guest, boot_steps, crash_steps, build_seconds, missing)
+    if guest.returncode == 0:
+        # The crash kernel's reboot ended qemu (-no-reboot); power the node on again.
+        run.reboot = run_guest(kernel=kernel.vmlinuz, initrd=initrd, disk=disk.path, cdrom=iso,
+                               console=workdir / "console-reboot.log", append=append + " vmtest.phase=reboot",
+                               timeout=REBOOT_TIMEOUT)
     return run

@@ -1,13 +1,13 @@
 #!/bin/sh
 # The VM test's scenario, run by the guest's /init chrooted into the host's root (9p,
-# read-only) as `sh guest.sh boot|crash`. Kindling runs from the host's checkout and
+# read-only) as `sh guest.sh boot|crash|reboot`. Kindling runs from the host's checkout and
 # venv (PY, REPO) against the guest disk mounted at $R, given as --root, with the
 # guest's own /proc, /sys and /dev bound beneath it as on a real root. Each step's
 # stdout, stderr and exit code are saved on the guest disk under /var/lib/vmtest/PHASE/
 # for the host to read from the image afterwards; the console gets a short echo.
 set -u
 phase=$1
-# PY, REPO, BOOT_STEPS, CRASH_STEPS, PANIC: exported by /init from /etc/vmtest.env.
+# PY, REPO, BOOT_STEPS, CRASH_STEPS, REBOOT_STEPS, PANIC: exported by /init from /etc/vmtest.env.
 export PYTHONPATH="$REPO" PYTHONDONTWRITEBYTECODE=1 TMPDIR=/run HOME=/run
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 R=/run/vmdisk
@@ -75,6 +75,15 @@ if [ "$phase" = boot ]; then
         sleep 30
         echo "vmtest: FAILED: still alive after the panic"
     fi
+    finish
+elif [ "$phase" = reboot ]; then
+    for s in $REBOOT_STEPS; do
+        case $s in
+        boot) step boot kindling boot --platform vmware --root $R --json ;;
+        kdump-status) step kdump-status kindling kdump status --root $R --json ;;
+        esac
+    done
+    record kexec_crash_loaded /sys/kernel/kexec_crash_loaded
     finish
 else
     record cmdline /proc/cmdline

@@ -10,7 +10,10 @@ mount -t devtmpfs devtmpfs /dev
 set -a  # the scenario (steps, python, checkout) for guest.sh
 . /etc/vmtest.env
 set +a
+# boot: the node's first boot; crash: the kdump kernel after the panic; reboot: the
+# node coming back afterwards (the host boots it again with vmtest.phase=reboot).
 phase=boot
+case " $(cat /proc/cmdline) " in *" vmtest.phase=reboot "*) phase=reboot ;; esac
 [ -e /proc/vmcore ] && phase=crash
 echo "vmtest: t=$(cut -d' ' -f1 /proc/uptime) init phase=$phase kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
 
