@@ -17,6 +17,10 @@ case " $(cat /proc/cmdline) " in *" vmtest.phase=reboot "*) phase=reboot ;; esac
 [ -e /proc/vmcore ] && phase=crash
 echo "vmtest: t=$(cut -d' ' -f1 /proc/uptime) init phase=$phase kernel=$(uname -r) cmdline=$(cat /proc/cmdline)"
 
+# The initramfs carries its own kexec and makedumpfile (with their ldd libraries): show
+# that they run here, before anything of the host is mounted.
+echo "vmtest: initramfs tools: $(kexec --version 2>&1 | head -1); $(makedumpfile -v 2>&1 | head -1)"
+
 while read -r mod; do
     insmod "$mod" || echo "vmtest: insmod $mod failed"
 done < /etc/modules.order

@@ -5,9 +5,10 @@ One image serves both kernels of a run: the first boot and the crash kernel that
 apart by /proc/vmcore, exactly as a distribution's kdump initrd does, because an
 initramfs has no systemd to honour the crash command line's `systemd.unit=`.
 
-kexec and makedumpfile travel with their `ldd` libraries so the crash kernel can
-capture even if the 9p share of the host is missing; Kindling itself runs from the
-host's checkout and venv, seen read-only over 9p (RIGS.md "qemu boot tests").
+kexec and makedumpfile travel with their `ldd` libraries, so the image is a complete
+kdump initrd on its own (/init runs both before mounting anything, and the test checks
+they answered); in this rig Kindling runs from the host's checkout and venv, seen
+read-only over 9p (RIGS.md "qemu boot tests"), and calls the host's copies there.
 """
 
 from __future__ import annotations

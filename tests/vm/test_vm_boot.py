@@ -8,6 +8,7 @@ image with e2fsprogs/sgdisk. Deselect with `-m 'not vm'`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,9 @@ def test_guest_boots_runs_and_exits_within_budget(vm: VmRun) -> None:
     log = vm.guest.log
     assert vm.guest.returncode == 0, f"qemu exit {vm.guest.returncode}\n{log[-3000:]}"
     assert "guest.sh exit 0 phase=boot" in log or "panicking" in log, log[-3000:]
+    # The initramfs's own kexec and makedumpfile run (their libraries are complete).
+    tools = re.search(r"vmtest: initramfs tools: (.*)", log)
+    assert tools and "kexec-tools" in tools.group(1) and "makedumpfile: version" in tools.group(1), log[:3000]
     total = vm.seconds
     again = vm.reboot.seconds if vm.reboot else 0.0
     print(f"vm: build {vm.build_seconds:.1f} s, boot+panic+capture {vm.guest.seconds:.1f} s, "
