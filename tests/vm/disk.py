@@ -67,9 +67,11 @@ class DiskImage:
 
     def fs_size_bytes(self) -> int:
         out = _run(["dumpe2fs", "-h", self.fs]).stdout
-        count = int(re.search(r"^Block count:\s+(\d+)", out, re.M).group(1))  # type: ignore[union-attr]
-        size = int(re.search(r"^Block size:\s+(\d+)", out, re.M).group(1))  # type: ignore[union-attr]
-        return count * size
+        count = re.search(r"^Block count:\s+(\d+)", out, re.M)
+        size = re.search(r"^Block size:\s+(\d+)", out, re.M)
+        if count is None or size is None:
+            raise AssertionError(f"dumpe2fs -h {self.fs}: no block count/size in:\n{out}")
+        return int(count.group(1)) * int(size.group(1))
 
     def fsck(self) -> str:
         """`e2fsck -fn`: read-only full check; raises on any finding."""
