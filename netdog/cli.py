@@ -54,7 +54,11 @@ def _build() -> argparse.ArgumentParser:
     return p
 
 
-def _print(args: argparse.Namespace, value: Any, text: str) -> None:
+def _print(args: argparse.Namespace, value: Any, text: str, host: Host | None = None) -> None:
+    if host is not None and host.recording:  # --plan: show what would be done
+        if isinstance(value, dict):
+            value = {**value, "plan": list(host.actions)}
+        text += "".join(f"\n  would: {a}" for a in host.actions)
     if getattr(args, "json", False):
         emit_json(value)
     else:
@@ -71,7 +75,7 @@ def _generate(host: Host, args: argparse.Namespace) -> int:
               "written": report.written, "unchanged": report.unchanged}
     text = (f"{len(report.written)} written, {len(report.unchanged)} unchanged "
             f"(source {report.source}, primary {report.primary})")
-    _print(args, detail, text)
+    _print(args, detail, text, host)
     return 0
 
 
@@ -154,7 +158,7 @@ def _apply(host: Host, args: argparse.Namespace) -> int:
     from netdog.apply import apply_config
 
     report = apply_config(host, timeout=args.timeout)
-    _print(args, report.as_dict(), report.summary())
+    _print(args, report.as_dict(), report.summary(), host)
     return 0
 
 

@@ -1,0 +1,247 @@
+"""`kindling netdog apply`: the direct backend — the same model applied over netlink,
+with DHCPv4 from pyroute2, for nodes without systemd-networkd (DESIGN §1, §4).
+
+Order: links (bonds with their members, VLANs on their devices), then static
+addresses and routes, then DHCPv4 on every interface that asks for it (concurrently),
+then `/etc/resolv.conf` under the root, the primary state files and `current_ip`.
+A lease becomes: the address (with broadcast), the MTU when offered (networkd's
+`UseMTU=true`), a default route via the first router (with `route-metric`), and DNS.
+
+Failure rules: everything is parsed and checked before the first change; a missing
+link or a required DHCPv4 lease that does not arrive within `timeout` fails with a
+message naming the interface; an optional lease that does not arrive is reported and
+skipped. DHCPv6 is not implemented by this backend: an interface that *requires*
+DHCPv6 is refused up front (use generate-net-config with networkd), an optional one
+is reported and left to the kernel's SLAAC. DNS from `settings.dns` overrides the
+lease's, item by item, as Bottlerocket's wicked backend does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kindling import log
+from kindling.host import Host
+from netdog import paths
+from netdog.dhcp import Lease4, acquire_leases
+from netdog.errors import NetlinkError
+from netdog.generate import write_primary_state
+from netdog.model import Bond, Device, Interface, InterfaceId, MacAddress, NetConfig, Vlan
+from netdog.netlink import Link, RealNetlink, open_netlink
+from netdog.resolv import DnsSettings, render_resolv_conf
+from netdog.source import load_net_config
+from netdog.status import choose_primary_address
+
+__all__ = ["ApplyReport", "LeaseSource", "apply_config"]
+
+LeaseSource = Callable[[Sequence[str], Sequence[str], float], dict[str, Lease4 | NetlinkError]]
+_LOG = log.get("netdog")
+
+
+@dataclass
+class ApplyReport:
+    source: str | None = None
+    primary: str | None = None
+    leases: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    current_ip: str | None = None
+    lease_to_configured_ms: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        if self.source is None:
+            return "No network interfaces were configured"
+        parts = [f"source {self.source}", f"primary {self.primary}"]
+        parts += [f"{k} leased {v}" for k, v in self.leases.items()]
+        parts += self.skipped
+        if self.current_ip:
+            parts.append(f"current_ip {self.current_ip}")
+        return "; ".join(parts)
+
+
+def _planned_leases(host: Host) -> LeaseSource:
+    def plan(required: Sequence[str], optional: Sequence[str],
+             _timeout: float) -> dict[str, Lease4 | NetlinkError]:
+        host.actions.extend(f"dhcp4 {n}" for n in (*required, *optional))
+        return {}
+
+    return plan
+
+
+class _Links:
+    """Name → Link, refreshed after links are created."""
+
+    def __init__(self, nl: RealNetlink) -> None:
+        self.nl = nl
+        self.by_name: dict[str, Link] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.by_name = {link.name: link for link in self.nl.links()}
+
+    def get(self, name: str, why: str) -> Link:
+        link = self.by_name.get(name)
+        if link is None:
+            raise NetlinkError(f"interface {name}: no such link ({why})")
+        return link
+
+    def by_mac(self, mac: MacAddress) -> Link:
+        for link in self.by_name.values():
+            if mac.value in (link.perm_mac, link.mac) and link.kind not in ("vlan", "bond"):
+                return link
+        raise NetlinkError(f"interface {mac}: no link has this MAC address")
+
+
+def _check_supported(config: NetConfig) -> list[str]:
+    notes = []
+    for d in config.devices:
+        if d.dhcp6 is not None and d.dhcp6.enabled:
+            if d.dhcp6.required:
+                raise NetlinkError(
+                    f"interface {d.name}: dhcp6: required, but the direct backend does no "
+                    "DHCPv6; make it optional or use generate-net-config with networkd"
+                )
+            notes.append(f"{d.name}: dhcp6 optional, left to kernel SLAAC")
+    return notes
+
+
+def _links(nl: RealNetlink, config: NetConfig, links: _Links) -> dict[InterfaceId, str]:
+    """Create bonds and VLANs, enslave members, bring everything up; id → ifname."""
+    names: dict[InterfaceId, str] = {}
+    for d in config.devices:
+        if isinstance(d, Bond):
+            if str(d.name) not in links.by_name:
+                nl.create_bond(d)
+                links.refresh()
+            bond = links.get(str(d.name), "bond")
+            for worker in d.workers:
+                w = links.get(str(worker), f"member of bond {d.name}")
+                if w.master != bond.index:
+                    nl.enslave(w.index, w.name, bond.index, bond.name)
+            links.refresh()
+            first = links.get(str(d.workers[0]), f"member of bond {d.name}")
+            nl.set_bond_primary(bond.index, bond.name, first.index)
+            for worker in d.workers:
+                nl.set_up(links.by_name[str(worker)].index, str(worker))
+    for d in config.devices:
+        if isinstance(d, Vlan):
+            parent = links.get(str(d.device), f"device of vlan {d.name}")
+            nl.set_up(parent.index, parent.name)
+            if str(d.name) not in links.by_name:
+                nl.create_vlan(str(d.name), parent.index, d.vlan_id.value)
+                links.refresh()
+    for d in config.devices:
+        link = links.by_mac(d.name) if isinstance(d.name, MacAddress) else links.get(
+            str(d.name), "configured interface")
+        names[d.name] = link.name
+        if not link.up:
+            nl.set_up(link.index, link.name)
+    return names
+
+
+def _static(nl: RealNetlink, d: Device, link: Link) -> None:
+    for net in d.addresses:
+        nl.add_address(link.index, link.name, net)
+    for route in d.routes or ():
+        nl.replace_route(link.index, link.name, route.destination,
+                         str(route.via) if route.via else None, route.metric,
+                         str(route.from_) if route.from_ else None)
+
+
+def _configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> None:
+    import ipaddress
+
+    if lease.mtu:
+        nl.set_mtu(link.index, link.name, int(lease.mtu))
+    nl.add_address(link.index, link.name,
+                   ipaddress.ip_interface(f"{lease.ip}/{lease.prefixlen}"))
+    metric = d.dhcp4.route_metric if d.dhcp4 is not None else None
+    if lease.routers:
+        nl.replace_route(link.index, link.name, "0.0.0.0/0", lease.routers[0], metric, None)
+
+
+def _resolv_conf(dns: DnsSettings | None, leases: list[Lease4]) -> str:
+    servers = dns.name_servers if dns and dns.name_servers is not None else tuple(
+        dict.fromkeys(s for lease in leases for s in lease.name_servers))
+    search: tuple[str, ...] | None = dns.search if dns and dns.search is not None else None
+    if search is None:
+        found = [s for lease in leases for s in (lease.search or
+                 ((lease.domain,) if lease.domain else ()))]
+        search = tuple(dict.fromkeys(found))
+    return render_resolv_conf(search, servers)
+
+
+def apply_config(
+    host: Host,
+    *,
+    timeout: float = 30.0,
+    dns: DnsSettings | None = None,
+    netlink: RealNetlink | None = None,
+    lease_source: LeaseSource | None = None,
+) -> ApplyReport:
+    config = load_net_config(host)
+    report = ApplyReport()
+    if config is None:
+        return report
+    report.source, report.primary = config.source, str(config.primary)
+    report.skipped += _check_supported(config)
+    nl = netlink or open_netlink(host)
+    get_leases = lease_source or (_planned_leases(host) if host.recording else acquire_leases)
+    failed: list[NetlinkError] = []
+    try:
+        links = _Links(nl)
+        names = _links(nl, config, links)
+        links.refresh()
+        for d in config.devices:
+            _static(nl, d, links.by_name[names[d.name]])
+        wanted = [d for d in config.devices if d.dhcp4 is not None and d.dhcp4.enabled]
+        results = get_leases(
+            [names[d.name] for d in wanted if d.dhcp4 is not None and d.dhcp4.required],
+            [names[d.name] for d in wanted if d.dhcp4 is not None and not d.dhcp4.required],
+            timeout,
+        )
+        got: list[tuple[Device, Lease4]] = []
+        for d in wanted:
+            result = results.get(names[d.name])
+            if isinstance(result, Lease4):
+                _configure_lease(nl, d, links.by_name[names[d.name]], result)
+                report.leases[names[d.name]] = f"{result.ip}/{result.prefixlen}"
+                got.append((d, result))
+            elif isinstance(result, NetlinkError):
+                if d.dhcp4 is not None and d.dhcp4.required:
+                    failed.append(result)
+                else:
+                    report.skipped.append(f"{d.name}: optional dhcp4: {result}")
+        primary_first = sorted(got, key=lambda pair: pair[0].name != config.primary)
+        text = _resolv_conf(dns, [lease for _d, lease in primary_first])
+        if text and host.write_file(paths.RESOLV_CONF, text):
+            report.written.append(f"wrote {paths.RESOLV_CONF}")
+        report.written += write_primary_state(host, config)
+        primary = links.by_name[names[config.primary]]
+        addresses = [a.split("/")[0] for a in nl.addresses(primary.index)]
+        if addresses:
+            import ipaddress
+
+            ip = choose_primary_address([ipaddress.ip_address(a) for a in addresses],
+                                        primary.name)
+            report.current_ip = str(ip)
+            host.makedirs(paths.STATE_DIR, mode=0o700)
+            if host.write_file(paths.CURRENT_IP, str(ip)):
+                report.written.append(f"wrote {paths.CURRENT_IP}")
+        now = time.monotonic()
+        for _d, lease in got:
+            report.lease_to_configured_ms[lease.interface] = (now - lease.bound_at) * 1000
+    finally:
+        if netlink is None:
+            nl.close()
+    if failed:
+        raise NetlinkError("; ".join(str(e) for e in failed))
+    _LOG.info("applied network configuration", source=config.source,
+              leases=len(report.leases))
+    return report
