@@ -29,7 +29,7 @@ from netdog import paths
 from netdog.dhcp import Lease4, acquire_leases
 from netdog.errors import NetlinkError
 from netdog.generate import write_primary_state
-from netdog.model import Bond, Device, Interface, InterfaceId, MacAddress, NetConfig, Vlan
+from netdog.model import Bond, Device, InterfaceId, MacAddress, NetConfig, Vlan
 from netdog.netlink import Link, RealNetlink, open_netlink
 from netdog.resolv import DnsSettings, render_resolv_conf
 from netdog.source import load_net_config
@@ -150,8 +150,8 @@ def _static(nl: RealNetlink, d: Device, link: Link) -> None:
         nl.add_address(link.index, link.name, net)
     for route in d.routes or ():
         nl.replace_route(link.index, link.name, route.destination,
-                         str(route.via) if route.via else None, route.metric,
-                         str(route.from_) if route.from_ else None)
+                         gateway=str(route.via) if route.via else None, metric=route.metric,
+                         prefsrc=str(route.from_) if route.from_ else None)
 
 
 def _configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> None:
@@ -163,7 +163,8 @@ def _configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> N
                    ipaddress.ip_interface(f"{lease.ip}/{lease.prefixlen}"))
     metric = d.dhcp4.route_metric if d.dhcp4 is not None else None
     if lease.routers:
-        nl.replace_route(link.index, link.name, "0.0.0.0/0", lease.routers[0], metric, None)
+        nl.replace_route(link.index, link.name, "0.0.0.0/0", gateway=lease.routers[0],
+                         metric=metric, prefsrc=None)
 
 
 def _resolv_conf(dns: DnsSettings | None, leases: list[Lease4]) -> str:

@@ -44,7 +44,8 @@ def _build() -> argparse.ArgumentParser:
     add_common(s)
     s = sub.add_parser("write-resolv-conf", help="DNS settings → networkd/resolved drop-ins")
     s.add_argument("--netdog-toml", metavar="FILE",
-                   help="read DNS from a Bottlerocket netdog.toml instead of the settings")
+                   help="read DNS from a Bottlerocket netdog.toml (a path under --root) "
+                   "instead of the settings")
     s.add_argument("--no-reload", action="store_true", help="do not reload the daemons")
     add_common(s)
     s = sub.add_parser("apply", help="apply the configuration over netlink, with DHCPv4")

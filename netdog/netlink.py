@@ -143,7 +143,7 @@ class RealNetlink:
                    address=str(net.ip), prefixlen=net.network.prefixlen, ok=(errno.EEXIST,),
                    **kwargs)
 
-    def replace_route(self, index: int, name: str, dst: str, gateway: str | None,
+    def replace_route(self, index: int, name: str, dst: str, *, gateway: str | None,
                       metric: int | None, prefsrc: str | None) -> None:
         self._note(f"route {name} {dst}" + (f" via {gateway}" if gateway else ""))
         net = ipaddress.ip_network(dst, strict=False)

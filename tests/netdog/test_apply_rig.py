@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rig import Rig, kernel_supports
-
 from conftest import need_root
+from rig import Rig, kernel_supports
 
 pytestmark = pytest.mark.rig
 
