@@ -35,7 +35,14 @@ from netdog.resolv import DnsSettings, render_resolv_conf
 from netdog.source import load_net_config
 from netdog.status import choose_primary_address
 
-__all__ = ["ApplyReport", "LeaseSource", "apply_config"]
+__all__ = [
+    "ApplyReport",
+    "LeaseSource",
+    "apply_config",
+    "configure_lease",
+    "render_lease_resolv_conf",
+    "resolve_links",
+]
 
 LeaseSource = Callable[[Sequence[str], Sequence[str], float], dict[str, Lease4 | NetlinkError]]
 _LOG = log.get("netdog")
@@ -72,6 +79,17 @@ def _planned_leases(host: Host) -> LeaseSource:
         return {}
 
     return plan
+
+
+def _leases_kept_under(host: Host) -> LeaseSource:
+    """Real DHCP, leases kept in the state directory for `netdog dhcp` to renew."""
+
+    def real(required: Sequence[str], optional: Sequence[str],
+             timeout: float) -> dict[str, Lease4 | NetlinkError]:
+        host.makedirs(paths.LEASE_DIR, mode=0o700)
+        return acquire_leases(required, optional, timeout, lease_dir=host.path(paths.LEASE_DIR))
+
+    return real
 
 
 class _Links:
@@ -145,6 +163,14 @@ def _links(nl: RealNetlink, config: NetConfig, links: _Links) -> dict[InterfaceI
     return names
 
 
+def resolve_links(nl: RealNetlink, config: NetConfig) -> tuple[_Links, dict[InterfaceId, str]]:
+    """Links created and up; the live link table and each configured id's name."""
+    links = _Links(nl)
+    names = _links(nl, config, links)
+    links.refresh()
+    return links, names
+
+
 def _static(nl: RealNetlink, d: Device, link: Link) -> None:
     for net in d.addresses:
         nl.add_address(link.index, link.name, net)
@@ -154,7 +180,7 @@ def _static(nl: RealNetlink, d: Device, link: Link) -> None:
                          prefsrc=str(route.from_) if route.from_ else None)
 
 
-def _configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> None:
+def configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> None:
     import ipaddress
 
     if lease.mtu:
@@ -167,7 +193,7 @@ def _configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> N
                          metric=metric, prefsrc=None)
 
 
-def _resolv_conf(dns: DnsSettings | None, leases: list[Lease4]) -> str:
+def render_lease_resolv_conf(dns: DnsSettings | None, leases: list[Lease4]) -> str:
     servers = dns.name_servers if dns and dns.name_servers is not None else tuple(
         dict.fromkeys(s for lease in leases for s in lease.name_servers))
     search: tuple[str, ...] | None = dns.search if dns and dns.search is not None else None
@@ -193,12 +219,11 @@ def apply_config(
     report.source, report.primary = config.source, str(config.primary)
     report.skipped += _check_supported(config)
     nl = netlink or open_netlink(host)
-    get_leases = lease_source or (_planned_leases(host) if host.recording else acquire_leases)
+    get_leases = lease_source or (_planned_leases(host) if host.recording else
+                                  _leases_kept_under(host))
     failed: list[NetlinkError] = []
     try:
-        links = _Links(nl)
-        names = _links(nl, config, links)
-        links.refresh()
+        links, names = resolve_links(nl, config)
         for d in config.devices:
             _static(nl, d, links.by_name[names[d.name]])
         wanted = [d for d in config.devices if d.dhcp4 is not None and d.dhcp4.enabled]
@@ -211,7 +236,7 @@ def apply_config(
         for d in wanted:
             result = results.get(names[d.name])
             if isinstance(result, Lease4):
-                _configure_lease(nl, d, links.by_name[names[d.name]], result)
+                configure_lease(nl, d, links.by_name[names[d.name]], result)
                 report.leases[names[d.name]] = f"{result.ip}/{result.prefixlen}"
                 got.append((d, result))
             elif isinstance(result, NetlinkError):
@@ -220,7 +245,7 @@ def apply_config(
                 else:
                     report.skipped.append(f"{d.name}: optional dhcp4: {result}")
         primary_first = sorted(got, key=lambda pair: pair[0].name != config.primary)
-        text = _resolv_conf(dns, [lease for _d, lease in primary_first])
+        text = render_lease_resolv_conf(dns, [lease for _d, lease in primary_first])
         if text and host.write_file(paths.RESOLV_CONF, text):
             report.written.append(f"wrote {paths.RESOLV_CONF}")
         report.written += write_primary_state(host, config)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 from kindling.host import Host
+
+if TYPE_CHECKING:
+    from netdog.resolv import DnsSettings
 
 __all__ = ["main"]
 
@@ -52,6 +55,9 @@ def _build() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=30.0,
                    help="seconds to wait for a required DHCP lease (default 30)")
     add_common(s)
+    s = sub.add_parser("dhcp", help="keep the direct backend's DHCPv4 leases renewed "
+                       "(runs until SIGTERM)")
+    add_common(s, prints=False)
     return p
 
 
@@ -155,10 +161,22 @@ def _resolv(host: Host, args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings_dns(host: Host) -> DnsSettings | None:
+    """`settings.dns` from the datastore when there is one (first boot: none yet)."""
+    from kindling.datastore import DATASTORE_PATH
+
+    if not host.exists(DATASTORE_PATH):
+        return None
+    from kindling.api.service import SettingsService
+    from netdog.resolv import dns_from_settings
+
+    return dns_from_settings(SettingsService(host).get_settings(prefix="dns"))
+
+
 def _apply(host: Host, args: argparse.Namespace) -> int:
     from netdog.apply import apply_config
 
-    report = apply_config(host, timeout=args.timeout)
+    report = apply_config(host, timeout=args.timeout, dns=_settings_dns(host))
     _print(args, report.as_dict(), report.summary(), host)
     return 0
 
@@ -187,4 +205,10 @@ def main(argv: list[str]) -> int:
         return 0
     if args.cmd == "write-resolv-conf":
         return _resolv(host, args)
+    if args.cmd == "dhcp":
+        from netdog.keep_leases import keep_leases
+
+        served = keep_leases(host, dns=_settings_dns(host))
+        sys.stdout.write(f"served {served} interfaces\n")
+        return 0
     return _apply(host, args)

@@ -21,11 +21,12 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from netdog.errors import NetlinkError
 
-__all__ = ["Lease4", "acquire_leases"]
+__all__ = ["Lease4", "acquire_leases", "client_config", "to_lease4"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def _opt(lease: Any, name: str) -> Any:
         return None
 
 
-def _to_lease4(lease: Any, bound_at: float) -> Lease4:
+def to_lease4(lease: Any, bound_at: float) -> Lease4:
     search = _opt(lease, "domain_search") or []
     return Lease4(
         interface=lease.interface,
@@ -74,19 +75,33 @@ def _to_lease4(lease: Any, bound_at: float) -> Lease4:
     )
 
 
-async def _acquire(ifname: str, timeout: float) -> Lease4:
-    from pyroute2.dhcp.client import AsyncDHCPClient, ClientConfig
+def client_config(ifname: str, lease_dir: Path | None, *, daemon: bool = False,
+                  hooks: Sequence[Any] = ()) -> Any:
+    """pyroute2 client settings. With `lease_dir`, leases are kept as JSON files there
+    (`apply` writes them, `dhcp` reads them back and asks for the same address)."""
+    from pyroute2.dhcp.client import ClientConfig
     from pyroute2.dhcp.enums import dhcp
-    from pyroute2.dhcp.fsm import State
-    from pyroute2.dhcp.leases import JSONStdoutLease
+    from pyroute2.dhcp.leases import JSONFileLease, JSONStdoutLease
 
-    class MemoryLease(JSONStdoutLease):  # type: ignore[misc]
-        def dump(self) -> None:
-            return None
+    if lease_dir is None:
+        class MemoryLease(JSONStdoutLease):  # type: ignore[misc]
+            def dump(self) -> None:
+                return None
 
-    config = ClientConfig(
+        lease_type: type = MemoryLease
+    else:
+        directory: Path = lease_dir
+
+        class FileLease(JSONFileLease):  # type: ignore[misc]
+            @classmethod
+            def _get_lease_dir(cls) -> Path:
+                return directory
+
+        lease_type = FileLease
+    return ClientConfig(
         interface=ifname,
-        lease_type=MemoryLease,
+        lease_type=lease_type,
+        hooks=tuple(hooks),
         requested_parameters=(
             dhcp.Option.SUBNET_MASK, dhcp.Option.ROUTER, dhcp.Option.NAME_SERVER,
             dhcp.Option.DOMAIN_NAME, dhcp.Option.DOMAIN_SEARCH, dhcp.Option.INTERFACE_MTU,
@@ -94,11 +109,18 @@ async def _acquire(ifname: str, timeout: float) -> Lease4:
         ),
         retransmission=_backoff,
         release=False,
-        handle_signals=False,
+        handle_signals=daemon,
         write_pidfile=False,
         vendor_id="kindling",
         host_name=None,
     )
+
+
+async def _acquire(ifname: str, timeout: float, lease_dir: Path | None) -> Lease4:
+    from pyroute2.dhcp.client import AsyncDHCPClient
+    from pyroute2.dhcp.fsm import State
+
+    config = client_config(ifname, lease_dir)
     try:
         async with AsyncDHCPClient(config) as client:
             await client.bootstrap()
@@ -106,7 +128,7 @@ async def _acquire(ifname: str, timeout: float) -> Lease4:
             bound_at = time.monotonic()
             if client.lease is None:
                 raise NetlinkError(f"interface {ifname}: dhcp4: bound without a lease")
-            return _to_lease4(client.lease, bound_at)
+            return to_lease4(client.lease, bound_at)
     except TimeoutError:
         raise NetlinkError(f"interface {ifname}: dhcp4: no lease within {timeout:g}s") from None
     except OSError as exc:
@@ -114,7 +136,8 @@ async def _acquire(ifname: str, timeout: float) -> Lease4:
 
 
 def acquire_leases(
-    required: Sequence[str], optional: Sequence[str], timeout: float, grace: float = 3.0
+    required: Sequence[str], optional: Sequence[str], timeout: float, grace: float = 3.0,
+    lease_dir: Path | None = None,
 ) -> dict[str, Lease4 | NetlinkError]:
     """A lease per interface, all requested at once; failures are returned, not raised.
 
@@ -124,7 +147,7 @@ def acquire_leases(
 
     async def run() -> dict[str, Lease4 | NetlinkError]:
         start = time.monotonic()
-        tasks = {n: asyncio.ensure_future(_acquire(n, timeout)) for n in (*required, *optional)}
+        tasks = {n: asyncio.ensure_future(_acquire(n, timeout, lease_dir)) for n in (*required, *optional)}
         need = [tasks[n] for n in required]
         if need:
             await asyncio.wait(need)

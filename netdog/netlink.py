@@ -143,6 +143,12 @@ class RealNetlink:
                    address=str(net.ip), prefixlen=net.network.prefixlen, ok=(errno.EEXIST,),
                    **kwargs)
 
+    def remove_address(self, index: int, name: str, net: IpNet) -> None:
+        self._note(f"remove address {name} {net}")
+        self._call(f"interface {name}: remove address", self.ipr.addr, "del", index=index,
+                   address=str(net.ip), prefixlen=net.network.prefixlen,
+                   ok=(errno.EADDRNOTAVAIL, errno.ENODEV))
+
     def replace_route(self, index: int, name: str, dst: str, *, gateway: str | None,
                       metric: int | None, prefsrc: str | None) -> None:
         self._note(f"route {name} {dst}" + (f" via {gateway}" if gateway else ""))

@@ -20,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from kindling.appliers import Applier
 from kindling.errors import InputError
 from kindling.host import Host
 from netdog import paths
@@ -27,7 +28,9 @@ from netdog.model import InterfaceId, NetConfig, parse_ip
 from netdog.render_networkd import NETWORKD_DIR, network_file_stem
 
 __all__ = [
+    "APPLIER",
     "DnsSettings",
+    "apply_dns",
     "dns_from_settings",
     "parse_dns_toml",
     "render_interface_dropin",
@@ -130,3 +133,16 @@ def write_networkd_dns(
             host.run(["systemctl", "try-reload-or-restart", "--no-block", unit])
         done.append("reloaded systemd-networkd, systemd-resolved")
     return done
+
+
+def apply_dns(host: Host, settings: dict[str, Any]) -> list[str]:
+    """The `dns` applier (Bottlerocket runs `netdog write-resolv-conf` when `settings.dns`
+    changes). Daemons are reloaded only where systemd runs (`/run/systemd/system`)."""
+    from netdog.source import load_net_config
+
+    dns = dns_from_settings(settings)
+    reload = host.exists("/run/systemd/system")
+    return write_networkd_dns(host, dns, load_net_config(host), reload=reload)
+
+
+APPLIER = Applier(name="netdog-dns", prefixes=("dns",), apply=apply_dns)

@@ -118,3 +118,17 @@ def test_proxy_applier_writes_0600_and_is_registered(host: Host) -> None:
     assert APPLIER in load_appliers()
     assert affected([APPLIER], ["settings.kubernetes.cluster-domain"]) == [APPLIER]
     assert affected([APPLIER], ["settings.motd"]) == []
+
+
+def test_dns_applier(host: Host) -> None:
+    from netdog.resolv import APPLIER as DNS_APPLIER
+
+    (host.root / "var/lib/kindling").mkdir(parents=True)
+    (host.root / "var/lib/kindling/net.toml").write_text("version = 1\n[eth0]\ndhcp4 = true\n")
+    done = DNS_APPLIER.apply(host, {"dns": {"name-servers": ["10.0.0.2"]}})
+    assert f"wrote {paths.RESOLVED_DROPIN}" in done
+    dropin = host.path("/etc/systemd/network/10-eth0.network.d/10-dns.conf").read_text()
+    assert "[DHCPv4]\nUseDNS=false\nUseDomains=true\n" in dropin
+    assert not any("reloaded" in d for d in done)  # no systemd under this root
+    assert DNS_APPLIER in load_appliers()
+    assert affected([DNS_APPLIER], ["settings.dns.search-list"]) == [DNS_APPLIER]

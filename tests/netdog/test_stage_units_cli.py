@@ -27,6 +27,7 @@ UNITS = [
     "kindling-generate-network-config.service",
     "kindling-write-network-status.service",
     "kindling-netdog-apply.service",
+    "kindling-netdog-dhcp.service",
 ]
 
 
