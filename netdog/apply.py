@@ -18,6 +18,7 @@ lease's, item by item, as Bottlerocket's wicked backend does.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -181,8 +182,6 @@ def _static(nl: RealNetlink, d: Device, link: Link) -> None:
 
 
 def configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> None:
-    import ipaddress
-
     if lease.mtu:
         nl.set_mtu(link.index, link.name, int(lease.mtu))
     nl.add_address(link.index, link.name,
@@ -252,8 +251,6 @@ def apply_config(
         primary = links.by_name[names[config.primary]]
         addresses = [a.split("/")[0] for a in nl.addresses(primary.index)]
         if addresses:
-            import ipaddress
-
             ip = choose_primary_address([ipaddress.ip_address(a) for a in addresses],
                                         primary.name)
             report.current_ip = str(ip)

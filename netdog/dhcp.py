@@ -147,7 +147,8 @@ def acquire_leases(
 
     async def run() -> dict[str, Lease4 | NetlinkError]:
         start = time.monotonic()
-        tasks = {n: asyncio.ensure_future(_acquire(n, timeout, lease_dir)) for n in (*required, *optional)}
+        tasks = {n: asyncio.ensure_future(_acquire(n, timeout, lease_dir))
+                 for n in (*required, *optional)}
         need = [tasks[n] for n in required]
         if need:
             await asyncio.wait(need)

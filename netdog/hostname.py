@@ -4,8 +4,9 @@ Sources in order, first valid answer wins: IMDS `local-hostname` (AWS only), rev
 DNS of `current_ip` with a short retry (3 tries, Fibonacci from 50 ms, as dogtag's
 `10-reverse-dns`), then the IP itself with `:` → `-`. Answers are lowercased and one
 trailing dot is trimmed; an answer that is not a valid Linux hostname (the hub's
-`kindling.settings.types.hostname`, Bottlerocket's ValidLinuxHostname) is passed over
-with a warning instead of failing the boot. Sources are injected functions, so tests
+`kindling.settings.types.hostname`, Bottlerocket's ValidLinuxHostname), or a source
+that fails outright (IMDS unreachable within its retry budget), is passed over with a
+warning instead of failing the boot — dogtag moves on to the next detector likewise. Sources are injected functions, so tests
 run the real logic without a cloud or a resolver.
 """
 
@@ -15,7 +16,7 @@ import socket
 from collections.abc import Callable, Sequence
 
 from kindling import log
-from kindling.errors import InputError
+from kindling.errors import InputError, KindlingError
 from kindling.host import Host
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 from kindling.settings import types
@@ -53,7 +54,11 @@ def _clean(candidate: str) -> str:
 def generate_hostname(ip: str, sources: Sequence[tuple[str, HostnameSource]]) -> tuple[str, str]:
     """(hostname, which source gave it); the IP-derived name is the last resort."""
     for label, source in sources:
-        found = source()
+        try:
+            found = source()
+        except KindlingError as exc:  # e.g. IMDS retry budget spent: try the next source
+            _LOG.warning("hostname source failed", source=label, error=str(exc))
+            continue
         if not found:
             continue
         name = _clean(found)

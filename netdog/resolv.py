@@ -26,6 +26,7 @@ from kindling.host import Host
 from netdog import paths
 from netdog.model import InterfaceId, NetConfig, parse_ip
 from netdog.render_networkd import NETWORKD_DIR, network_file_stem
+from netdog.source import load_net_config
 
 __all__ = [
     "APPLIER",
@@ -138,8 +139,6 @@ def write_networkd_dns(
 def apply_dns(host: Host, settings: dict[str, Any]) -> list[str]:
     """The `dns` applier (Bottlerocket runs `netdog write-resolv-conf` when `settings.dns`
     changes). Daemons are reloaded only where systemd runs (`/run/systemd/system`)."""
-    from netdog.source import load_net_config
-
     dns = dns_from_settings(settings)
     reload = host.exists("/run/systemd/system")
     return write_networkd_dns(host, dns, load_net_config(host), reload=reload)

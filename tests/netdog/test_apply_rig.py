@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import need_root
-from rig import Rig, kernel_supports
+from rig import KINDLING, Rig, _ip, kernel_supports
 
 pytestmark = pytest.mark.rig
 
@@ -143,8 +145,6 @@ def _need(kind: str, why: str) -> None:
 def test_vlan_over_veth_with_dhcp(rig: Rig, root: Path) -> None:
     _need("vlan", "802.1Q VLAN support (CONFIG_VLAN_8021Q off)")
     s0, c0 = rig.veth()
-    from rig import _ip
-
     _ip("-n", rig.server, "link", "add", "link", s0, "name", "sv", "type", "vlan", "id", "42")
     _ip("-n", rig.server, "addr", "add", "10.215.0.1/24", "dev", "sv")
     _ip("-n", rig.server, "link", "set", "sv", "up")
@@ -188,11 +188,6 @@ def _wait_for(pred: object, timeout: float = 15.0) -> bool:
 
 
 def test_dhcp_service_reboots_lease_renews_and_keeps_it(rig: Rig, root: Path) -> None:
-    import signal
-    import subprocess
-
-    from rig import KINDLING, _ip
-
     s0, c0 = rig.veth("10.217.0.1/24")
     log = rig.serve_dhcp(s0, "10.217.0")
     _net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n")

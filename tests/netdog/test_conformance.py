@@ -4,14 +4,16 @@ the golden systemd-networkd files, byte for byte (one suite over v1-v3, as upstr
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import conformance_dir
 from netdog_fixtures import expectations, netdog_dir, render_template
 
 from netdog.errors import NetConfigError
-from netdog.model import InterfaceName
+from netdog.model import InterfaceName, MacAddress
 from netdog.parse import parse_cmdline, parse_default_interface, parse_net_toml
 from netdog.render_networkd import render_networkd
 
@@ -19,8 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cases() -> list[Any]:
-    from conftest import conformance_dir
-
     found = conformance_dir()
     if found is None:
         return []
@@ -33,8 +33,6 @@ def _cases() -> list[Any]:
 
 def _deviate(text: str) -> str:
     """The one deliberate deviation: bond timers carry their unit (DESIGN §5)."""
-    import re
-
     return re.sub(
         r"^(MIIMonitorSec|UpDelaySec|DownDelaySec|ARPIntervalSec)=(\d+)$",
         r"\1=\2ms",
@@ -141,8 +139,6 @@ def test_from_path_cases(conformance: Path) -> None:
 
 
 def test_interface_name_and_mac_vectors(conformance: Path) -> None:
-    from netdog.model import MacAddress
-
     data = expectations(conformance)
     for good in data["interface_name"]["ok"]:
         InterfaceName.parse(good)

@@ -34,6 +34,14 @@ def test_first_valid_source_wins_and_is_cleaned() -> None:
     assert calls == ["imds"]
 
 
+def test_failing_source_is_passed_over() -> None:
+    def broken() -> str | None:
+        raise RetryBudgetExceeded("imds GET meta-data/local-hostname: gave up")
+
+    assert generate_hostname("10.0.0.1", [("imds", broken), ("rdns", lambda: "n1.lan")]) == (
+        "n1.lan", "rdns")
+
+
 def test_invalid_or_missing_answers_fall_through_to_ip() -> None:
     sources = [("imds", lambda: None), ("rdns", lambda: "bad_name!")]
     assert generate_hostname("2001:db8::1", sources) == ("2001-db8--1", "ip")

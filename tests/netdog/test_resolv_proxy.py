@@ -14,6 +14,7 @@ from kindling.host import Host
 from netdog import paths
 from netdog.parse import parse_net_toml
 from netdog.proxy import APPLIER, apply_proxy, render_proxy_env
+from netdog.resolv import APPLIER as DNS_APPLIER
 from netdog.resolv import (
     DnsSettings,
     dns_from_settings,
@@ -121,8 +122,6 @@ def test_proxy_applier_writes_0600_and_is_registered(host: Host) -> None:
 
 
 def test_dns_applier(host: Host) -> None:
-    from netdog.resolv import APPLIER as DNS_APPLIER
-
     (host.root / "var/lib/kindling").mkdir(parents=True)
     (host.root / "var/lib/kindling/net.toml").write_text("version = 1\n[eth0]\ndhcp4 = true\n")
     done = DNS_APPLIER.apply(host, {"dns": {"name-servers": ["10.0.0.2"]}})

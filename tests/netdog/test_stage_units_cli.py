@@ -92,10 +92,12 @@ def test_status_stage_reads_netlink_in_namespace(root: Path, netns: str) -> None
 def test_units_verify(unit: str, tmp_path: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze not installed")
-    text = (REPO / "kindling" / "units" / unit).read_text()
-    assert "ExecStart=@KINDLING@ netdog " in text
-    (tmp_path / unit).write_text(text.replace("@KINDLING@", KINDLING))
-    done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit)],
+    for name in UNITS:  # installed together, as `kindling units install` would
+        text = (REPO / "kindling" / "units" / name).read_text()
+        assert "ExecStart=@KINDLING@ netdog " in text
+        (tmp_path / name).write_text(text.replace("@KINDLING@", KINDLING))
+    others = [str(tmp_path / n) for n in UNITS if n != unit]
+    done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit), *others],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stderr == "", done.stderr
 

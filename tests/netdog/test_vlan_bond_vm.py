@@ -6,6 +6,7 @@ from this checkout, read-only over 9p; they must pass there, not skip."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,6 @@ def test_vlan_and_bond_in_guest(tmp_path: Path) -> None:
     if kernel_dir() is None:
         pytest.skip("no guest kernel: apt-get download linux-image-6.1.0-56-amd64, unpack it "
                     "with dpkg-deb -x and set KINDLING_VM_KERNEL_DIR (or install qemu, busybox)")
-    import sys
-
     command = (f"{sys.executable} -m pytest -p no:cacheprovider -q -rA --color=no "
                "tests/netdog/test_apply_rig.py -k 'vlan or bond'")
     status, console = run_in_guest(command, cwd=str(REPO), env="KINDLING_REQUIRE_VLAN_BOND=1",

@@ -21,7 +21,8 @@ __all__ = ["MARKER", "kernel_dir", "run_in_guest"]
 
 MARKER = "KINDLING-VM-EXIT"
 _MODULES = [
-    "drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_pci_modern_dev",
+    "drivers/virtio/virtio_ring", "drivers/virtio/virtio",
+    "drivers/virtio/virtio_pci_modern_dev",
     "drivers/virtio/virtio_pci_legacy_dev", "drivers/virtio/virtio_pci", "net/9p/9pnet",
     "net/9p/9pnet_virtio", "fs/netfs/netfs", "fs/fscache/fscache", "fs/9p/9p",
     "net/llc/llc", "net/802/stp", "net/802/garp", "net/802/mrp", "net/8021q/8021q",
@@ -95,7 +96,8 @@ def run_in_guest(command: str, *, cwd: str, env: str, work: Path,
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1",
         "-nographic", "-no-reboot", "-kernel", str(kernel), "-initrd", str(initrd),
         "-append", "console=ttyS0 quiet panic=-1",
-        "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+        "-virtfs",
+        "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
