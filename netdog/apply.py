@@ -130,6 +130,22 @@ def _check_supported(config: NetConfig) -> list[str]:
     return notes
 
 
+def _precheck(config: NetConfig, links: _Links) -> None:
+    """Every link the configuration needs exists (or is one it creates): checked before
+    the first change, so a typo in one table does not leave half a network behind."""
+    created = {str(d.name) for d in config.devices if isinstance(d, Bond | Vlan)}
+    for d in config.devices:
+        if isinstance(d.name, MacAddress):
+            links.by_mac(d.name)
+        elif str(d.name) not in created:
+            links.get(str(d.name), "configured interface")
+        if isinstance(d, Bond):
+            for worker in d.workers:
+                links.get(str(worker), f"member of bond {d.name}")
+        if isinstance(d, Vlan) and str(d.device) not in created:
+            links.get(str(d.device), f"device of vlan {d.name}")
+
+
 def _links(nl: RealNetlink, config: NetConfig, links: _Links) -> dict[InterfaceId, str]:
     """Create bonds and VLANs, enslave members, bring everything up; id → ifname."""
     names: dict[InterfaceId, str] = {}
@@ -167,6 +183,7 @@ def _links(nl: RealNetlink, config: NetConfig, links: _Links) -> dict[InterfaceI
 def resolve_links(nl: RealNetlink, config: NetConfig) -> tuple[_Links, dict[InterfaceId, str]]:
     """Links created and up; the live link table and each configured id's name."""
     links = _Links(nl)
+    _precheck(config, links)
     names = _links(nl, config, links)
     links.refresh()
     return links, names
@@ -226,6 +243,7 @@ def apply_config(
         for d in config.devices:
             _static(nl, d, links.by_name[names[d.name]])
         wanted = [d for d in config.devices if d.dhcp4 is not None and d.dhcp4.enabled]
+        report.written += write_primary_state(host, config)  # lease-independent: before
         results = get_leases(
             [names[d.name] for d in wanted if d.dhcp4 is not None and d.dhcp4.required],
             [names[d.name] for d in wanted if d.dhcp4 is not None and not d.dhcp4.required],
@@ -247,7 +265,6 @@ def apply_config(
         text = render_lease_resolv_conf(dns, [lease for _d, lease in primary_first])
         if text and host.write_file(paths.RESOLV_CONF, text):
             report.written.append(f"wrote {paths.RESOLV_CONF}")
-        report.written += write_primary_state(host, config)
         primary = links.by_name[names[config.primary]]
         addresses = [a.split("/")[0] for a in nl.addresses(primary.index)]
         if addresses:

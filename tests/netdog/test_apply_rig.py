@@ -98,7 +98,7 @@ def test_required_lease_missing_fails_naming_interface(rig: Rig, root: Path) -> 
 
 def test_missing_link_and_required_dhcp6_fail_before_any_change(rig: Rig, root: Path) -> None:
     _s0, c0 = rig.veth()
-    _net_toml(root, "version = 1\n[nope0]\ndhcp4 = true\n")
+    _net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n[nope0]\ndhcp4 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--timeout", "2")
     assert done.returncode == 1 and "interface nope0: no such link" in done.stderr
     _net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n")
@@ -213,3 +213,25 @@ def test_dhcp_service_reboots_lease_renews_and_keeps_it(rig: Rig, root: Path) ->
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
+
+
+def test_plan_for_bond_and_vlan_needs_no_kernel_support(rig: Rig, root: Path) -> None:
+    _s0, c0 = rig.veth()
+    _s1, c1 = rig.veth()
+    _s2, c2 = rig.veth()
+    _net_toml(root, f"version = 3\n[bd0]\nkind = \"bond\"\nmode = \"active-backup\"\n"
+                    f"interfaces = [\"{c0}\", \"{c1}\"]\ndhcp4 = true\n[bd0.monitoring]\n"
+                    "arpmon-interval-ms = 200\narpmon-validate = \"all\"\n"
+                    "arpmon-targets = [\"10.0.0.1\"]\n"
+                    f"[cv]\nkind = \"vlan\"\ndevice = \"{c2}\"\nid = 42\n"
+                    "[cv.static4]\naddresses = [\"10.42.0.2/24\"]\n")
+    done = rig.kindling("netdog", "apply", "--root", str(root), "--plan", "--json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)["plan"]
+    for expected in ("netlink add bond bd0 active-backup", f"netlink enslave {c0} to bd0",
+                     f"netlink enslave {c1} to bd0", "netlink bond bd0 primary",
+                     "netlink add vlan cv id 42", "netlink address cv 10.42.0.2/24",
+                     "dhcp4 bd0"):
+        assert expected in plan, plan
+    names = {link["ifname"] for link in rig.client_json("link", "show")}
+    assert names == {"lo", c0, c1, c2}
