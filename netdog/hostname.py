@@ -6,8 +6,9 @@ DNS of `current_ip` with a short retry (3 tries, Fibonacci from 50 ms, as dogtag
 trailing dot is trimmed; an answer that is not a valid Linux hostname (the hub's
 `kindling.settings.types.hostname`, Bottlerocket's ValidLinuxHostname), or a source
 that fails outright (IMDS unreachable within its retry budget), is passed over with a
-warning instead of failing the boot — dogtag moves on to the next detector likewise. Sources are injected functions, so tests
-run the real logic without a cloud or a resolver.
+warning instead of failing the boot — dogtag moves on to the next detector likewise.
+Sources are injected functions, so tests run the real logic without a cloud or a
+resolver.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.vm, pytest.mark.rig]
 
 
+@pytest.mark.timeout(1200)  # software emulation: minutes, more on a loaded machine
 def test_vlan_and_bond_in_guest(tmp_path: Path) -> None:
     need_root()
     if kernel_dir() is None:
@@ -25,7 +26,7 @@ def test_vlan_and_bond_in_guest(tmp_path: Path) -> None:
     command = (f"{sys.executable} -m pytest -p no:cacheprovider -q -rA --color=no "
                "tests/netdog/test_apply_rig.py -k 'vlan or bond'")
     status, console = run_in_guest(command, cwd=str(REPO), env="KINDLING_REQUIRE_VLAN_BOND=1",
-                                   work=tmp_path, timeout=900)
+                                   work=tmp_path, timeout=1100)
     console = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc", "", console)
     tail = console[-4000:]
     assert status == 0, tail
