@@ -27,7 +27,8 @@ from typing import Any
 from kindling import log
 from kindling.host import Host
 from netdog import paths
-from netdog.dhcp import Lease4, acquire_leases
+from netdog.dhcp import Lease4, LeaseJob, acquire_leases
+from netdog.dhcp6 import Lease6, lease6_json
 from netdog.errors import NetlinkError
 from netdog.generate import write_primary_state
 from netdog.model import Bond, Device, InterfaceId, MacAddress, NetConfig, Vlan
@@ -41,11 +42,13 @@ __all__ = [
     "LeaseSource",
     "apply_config",
     "configure_lease",
+    "configure_lease6",
     "render_lease_resolv_conf",
     "resolve_links",
 ]
 
-LeaseSource = Callable[[Sequence[str], Sequence[str], float], dict[str, Lease4 | NetlinkError]]
+AnyLease = Lease4 | Lease6
+LeaseSource = Callable[[Sequence[LeaseJob], float], dict[str, AnyLease | NetlinkError]]
 _LOG = log.get("netdog")
 
 
@@ -74,9 +77,8 @@ class ApplyReport:
 
 
 def _planned_leases(host: Host) -> LeaseSource:
-    def plan(required: Sequence[str], optional: Sequence[str],
-             _timeout: float) -> dict[str, Lease4 | NetlinkError]:
-        host.actions.extend(f"dhcp4 {n}" for n in (*required, *optional))
+    def plan(jobs: Sequence[LeaseJob], _timeout: float) -> dict[str, AnyLease | NetlinkError]:
+        host.actions.extend(f"dhcp{j.family} {j.ifname}" for j in jobs)
         return {}
 
     return plan
@@ -85,10 +87,9 @@ def _planned_leases(host: Host) -> LeaseSource:
 def _leases_kept_under(host: Host) -> LeaseSource:
     """Real DHCP, leases kept in the state directory for `netdog dhcp` to renew."""
 
-    def real(required: Sequence[str], optional: Sequence[str],
-             timeout: float) -> dict[str, Lease4 | NetlinkError]:
+    def real(jobs: Sequence[LeaseJob], timeout: float) -> dict[str, AnyLease | NetlinkError]:
         host.makedirs(paths.LEASE_DIR, mode=0o700)
-        return acquire_leases(required, optional, timeout, lease_dir=host.path(paths.LEASE_DIR))
+        return acquire_leases(jobs, timeout, lease_dir=host.path(paths.LEASE_DIR))
 
     return real
 
@@ -117,17 +118,16 @@ class _Links:
         raise NetlinkError(f"interface {mac}: no link has this MAC address")
 
 
-def _check_supported(config: NetConfig) -> list[str]:
-    notes = []
+def _lease_jobs(config: NetConfig, names: dict[InterfaceId, str], links: _Links
+                ) -> list[LeaseJob]:
+    jobs = []
     for d in config.devices:
+        link = links.by_name[names[d.name]]
+        if d.dhcp4 is not None and d.dhcp4.enabled:
+            jobs.append(LeaseJob(link.name, 4, d.dhcp4.required))
         if d.dhcp6 is not None and d.dhcp6.enabled:
-            if d.dhcp6.required:
-                raise NetlinkError(
-                    f"interface {d.name}: dhcp6: required, but the direct backend does no "
-                    "DHCPv6; make it optional or use generate-net-config with networkd"
-                )
-            notes.append(f"{d.name}: dhcp6 optional, left to kernel SLAAC")
-    return notes
+            jobs.append(LeaseJob(link.name, 6, d.dhcp6.required, link.index, link.mac))
+    return jobs
 
 
 def _precheck(config: NetConfig, links: _Links) -> None:
@@ -209,13 +209,25 @@ def configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> No
                          metric=metric, prefsrc=None)
 
 
-def render_lease_resolv_conf(dns: DnsSettings | None, leases: list[Lease4]) -> str:
+def configure_lease6(host: Host, nl: RealNetlink, link: Link, lease: Lease6) -> None:
+    """/128 with the lease's lifetimes (the prefix and routes come from RAs); the lease
+    is kept, with its wall-clock start, for `netdog dhcp` to renew."""
+    nl.add_address(link.index, link.name, ipaddress.ip_interface(f"{lease.address}/128"),
+                   lifetimes=(lease.preferred, lease.valid))
+    host.makedirs(paths.LEASE_DIR, mode=0o700)
+    host.write_file(f"{paths.LEASE_DIR}/{link.name}.lease6.json",
+                    lease6_json(lease, host.clock.time()), mode=0o600)
+
+
+def render_lease_resolv_conf(dns: DnsSettings | None, leases: Sequence[AnyLease]) -> str:
     servers = dns.name_servers if dns and dns.name_servers is not None else tuple(
         dict.fromkeys(s for lease in leases for s in lease.name_servers))
     search: tuple[str, ...] | None = dns.search if dns and dns.search is not None else None
     if search is None:
-        found = [s for lease in leases for s in (lease.search or
-                 ((lease.domain,) if lease.domain else ()))]
+        found: list[str] = []
+        for lease in leases:
+            domain = lease.domain if isinstance(lease, Lease4) else None
+            found += lease.search or ((domain,) if domain else ())
         search = tuple(dict.fromkeys(found))
     return render_resolv_conf(search, servers)
 
@@ -233,7 +245,6 @@ def apply_config(
     if config is None:
         return report
     report.source, report.primary = config.source, str(config.primary)
-    report.skipped += _check_supported(config)
     nl = netlink or open_netlink(host)
     get_leases = lease_source or (_planned_leases(host) if host.recording else
                                   _leases_kept_under(host))
@@ -242,25 +253,29 @@ def apply_config(
         links, names = resolve_links(nl, config)
         for d in config.devices:
             _static(nl, d, links.by_name[names[d.name]])
-        wanted = [d for d in config.devices if d.dhcp4 is not None and d.dhcp4.enabled]
+        jobs = _lease_jobs(config, names, links)
         report.written += write_primary_state(host, config)  # lease-independent: before
-        results = get_leases(
-            [names[d.name] for d in wanted if d.dhcp4 is not None and d.dhcp4.required],
-            [names[d.name] for d in wanted if d.dhcp4 is not None and not d.dhcp4.required],
-            timeout,
-        )
-        got: list[tuple[Device, Lease4]] = []
-        for d in wanted:
-            result = results.get(names[d.name])
+        results = get_leases(jobs, timeout)
+        got: list[tuple[Device, AnyLease]] = []
+        device_of = {names[d.name]: d for d in config.devices}
+        for job in jobs:
+            d, link, result = device_of[job.ifname], links.by_name[job.ifname], results.get(
+                job.key)
             if isinstance(result, Lease4):
-                configure_lease(nl, d, links.by_name[names[d.name]], result)
-                report.leases[names[d.name]] = f"{result.ip}/{result.prefixlen}"
-                got.append((d, result))
+                configure_lease(nl, d, link, result)
+                report.leases[job.key] = f"{result.ip}/{result.prefixlen}"
+            elif isinstance(result, Lease6):
+                configure_lease6(host, nl, link, result)
+                report.leases[job.key] = f"{result.address}/128"
             elif isinstance(result, NetlinkError):
-                if d.dhcp4 is not None and d.dhcp4.required:
+                if job.required:
                     failed.append(result)
                 else:
-                    report.skipped.append(f"{d.name}: optional dhcp4: {result}")
+                    report.skipped.append(f"{d.name}: optional dhcp{job.family}: {result}")
+                continue
+            else:
+                continue
+            got.append((d, result))
         primary_first = sorted(got, key=lambda pair: pair[0].name != config.primary)
         text = render_lease_resolv_conf(dns, [lease for _d, lease in primary_first])
         if text and host.write_file(paths.RESOLV_CONF, text):
@@ -276,7 +291,9 @@ def apply_config(
                 report.written.append(f"wrote {paths.CURRENT_IP}")
         now = time.monotonic()
         for _d, lease in got:
-            report.lease_to_configured_ms[lease.interface] = (now - lease.bound_at) * 1000
+            family = 4 if isinstance(lease, Lease4) else 6
+            report.lease_to_configured_ms[f"{lease.interface}/dhcp{family}"] = (
+                now - lease.bound_at) * 1000
     finally:
         if netlink is None:
             nl.close()

@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netdog.dhcp6 import Lease6, acquire6
 from netdog.errors import NetlinkError
 
-__all__ = ["Lease4", "acquire_leases", "client_config", "to_lease4"]
+__all__ = ["Lease4", "LeaseJob", "acquire_leases", "client_config", "to_lease4"]
 
 
 @dataclass(frozen=True)
@@ -135,38 +136,59 @@ async def _acquire(ifname: str, timeout: float, lease_dir: Path | None) -> Lease
         raise NetlinkError(f"interface {ifname}: dhcp4: {exc.strerror or exc}") from None
 
 
+@dataclass(frozen=True)
+class LeaseJob:
+    """One lease to obtain: `family` 4 or 6; index and MAC are needed for DHCPv6."""
+
+    ifname: str
+    family: int
+    required: bool
+    index: int = 0
+    mac: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.ifname}/dhcp{self.family}"
+
+
 def acquire_leases(
-    required: Sequence[str], optional: Sequence[str], timeout: float, grace: float = 3.0,
+    jobs: Sequence[LeaseJob], timeout: float, grace: float = 3.0,
     lease_dir: Path | None = None,
-) -> dict[str, Lease4 | NetlinkError]:
-    """A lease per interface, all requested at once; failures are returned, not raised.
+) -> dict[str, Lease4 | Lease6 | NetlinkError]:
+    """Every lease at once, keyed `ifname/dhcp4|6`; failures are returned, not raised.
 
-    Required interfaces get `timeout`. Optional ones never hold the boot up: they get
-    what is left of `grace` seconds (counted from the start) once the required ones
-    are settled, then they are given up (networkd's `RequiredForOnline=no`)."""
+    Required leases get `timeout`. Optional ones never hold the boot up: they get what
+    is left of `grace` seconds (counted from the start) once the required ones are
+    settled, then they are given up (networkd's `RequiredForOnline=no`)."""
 
-    async def run() -> dict[str, Lease4 | NetlinkError]:
-        start = time.monotonic()
-        tasks = {n: asyncio.ensure_future(_acquire(n, timeout, lease_dir))
-                 for n in (*required, *optional)}
-        need = [tasks[n] for n in required]
+    def start(job: LeaseJob) -> Awaitable[Lease4 | Lease6]:
+        if job.family == 6:
+            return acquire6(job.ifname, job.index, job.mac, timeout)
+        return _acquire(job.ifname, timeout, lease_dir)
+
+    async def run() -> dict[str, Lease4 | Lease6 | NetlinkError]:
+        begin = time.monotonic()
+        tasks = {job.key: asyncio.ensure_future(start(job)) for job in jobs}
+        need = [tasks[j.key] for j in jobs if j.required]
         if need:
             await asyncio.wait(need)
-        rest = [tasks[n] for n in optional]
+        rest = [tasks[j.key] for j in jobs if not j.required]
         if rest:
-            await asyncio.wait(rest, timeout=max(grace - (time.monotonic() - start), 0.0))
-        out: dict[str, Lease4 | NetlinkError] = {}
-        for name, task in tasks.items():
+            await asyncio.wait(rest, timeout=max(grace - (time.monotonic() - begin), 0.0))
+        out: dict[str, Lease4 | Lease6 | NetlinkError] = {}
+        for job in jobs:
+            task = tasks[job.key]
             if not task.done():
                 task.cancel()
-                out[name] = NetlinkError(f"interface {name}: dhcp4: no lease within "
-                                         f"{grace:g}s (optional, not waited for)")
+                out[job.key] = NetlinkError(
+                    f"interface {job.ifname}: dhcp{job.family}: no lease within {grace:g}s "
+                    "(optional, not waited for)")
                 continue
             exc = task.exception()
             if exc is None:
-                out[name] = task.result()
+                out[job.key] = task.result()
             elif isinstance(exc, NetlinkError):
-                out[name] = exc
+                out[job.key] = exc
             else:
                 raise exc
         pending = [t for t in tasks.values() if not t.done()]
@@ -174,6 +196,6 @@ def acquire_leases(
             await asyncio.gather(*pending, return_exceptions=True)
         return out
 
-    if not required and not optional:
+    if not jobs:
         return {}
     return asyncio.run(run())

@@ -134,12 +134,19 @@ class RealNetlink:
         self._note(f"mtu {name} {mtu}")
         self._call(f"interface {name}: mtu", self.ipr.link, "set", index=index, mtu=mtu)
 
-    def add_address(self, index: int, name: str, net: IpNet) -> None:
+    def add_address(self, index: int, name: str, net: IpNet,
+                    lifetimes: tuple[int, int] | None = None) -> None:
+        """Add an address; with (preferred, valid) lifetimes, replace it so a renewal
+        extends them."""
         self._note(f"address {name} {net}")
         kwargs: dict[str, Any] = {}
         if net.version == 4 and net.network.prefixlen < 31:
             kwargs["broadcast"] = str(net.network.broadcast_address)
-        self._call(f"interface {name}: add address", self.ipr.addr, "add", index=index,
+        command = "add"
+        if lifetimes is not None:
+            command = "replace"
+            kwargs["preferred_lft"], kwargs["valid_lft"] = lifetimes
+        self._call(f"interface {name}: add address", self.ipr.addr, command, index=index,
                    address=str(net.ip), prefixlen=net.network.prefixlen, ok=(errno.EEXIST,),
                    **kwargs)
 

@@ -76,6 +76,27 @@ class Rig:
             time.sleep(0.02)
         return log
 
+    def serve_dhcp6(self, iface: str, prefix: str, *extra: str) -> Path:
+        """dnsmasq DHCPv6 (stateful) on `iface` for `prefix` like 2001:db8:1:: with DNS."""
+        log = self.tmp / f"dnsmasq6-{iface}.log"
+        argv = [
+            "ip", "netns", "exec", self.server, "dnsmasq", "--no-daemon",
+            "--conf-file=/dev/null", "--port=0", f"--interface={iface}", "--bind-interfaces",
+            f"--dhcp-range={prefix}10,{prefix}50,64,120s",
+            f"--dhcp-option=option6:dns-server,[{prefix}1]",
+            "--dhcp-option=option6:domain-search,corp6.example",
+            f"--dhcp-leasefile={self.tmp}/leases6-{iface}", "--pid-file=", "--log-dhcp",
+            "--dhcp-authoritative", *extra,
+        ]
+        self.dnsmasq.append(subprocess.Popen(argv, stdout=log.open("wb"),
+                                             stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 10
+        while "DHCPv6" not in log.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("dnsmasq (DHCPv6) did not start: " + log.read_text())
+            time.sleep(0.05)
+        return log
+
     def kindling(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["ip", "netns", "exec", self.client, KINDLING, *args],
                               capture_output=True, text=True, timeout=timeout, check=False)

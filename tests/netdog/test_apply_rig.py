@@ -53,7 +53,7 @@ def test_dhcp_and_static_apply(rig: Rig, root: Path) -> None:
     report = json.loads(done.stdout)
     (leased,) = _addrs(rig, c0)
     assert leased.startswith("10.213.0.") and leased.endswith("/24")
-    assert report["leases"] == {c0: leased}
+    assert report["leases"] == {f"{c0}/dhcp4": leased}
     assert _addrs(rig, c1) == ["10.214.0.2/24"]
     routes = rig.client_json("route", "show")
     assert {"dst": "default", "gateway": "10.213.0.1", "dev": c0} in [
@@ -84,7 +84,7 @@ def test_optional_interface_does_not_block(rig: Rig, root: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - start < 10
     report = json.loads(done.stdout)
-    assert list(report["leases"]) == [c0]
+    assert list(report["leases"]) == [f"{c0}/dhcp4"]
     assert any(s.startswith(f"{c1}: optional dhcp4") for s in report["skipped"])
 
 
@@ -96,14 +96,11 @@ def test_required_lease_missing_fails_naming_interface(rig: Rig, root: Path) -> 
     assert f"interface {c0}: dhcp4: no lease within 2s" in done.stderr
 
 
-def test_missing_link_and_required_dhcp6_fail_before_any_change(rig: Rig, root: Path) -> None:
+def test_missing_link_fails_before_any_change(rig: Rig, root: Path) -> None:
     _s0, c0 = rig.veth()
     _net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n[nope0]\ndhcp4 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--timeout", "2")
     assert done.returncode == 1 and "interface nope0: no such link" in done.stderr
-    _net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n")
-    done = rig.kindling("netdog", "apply", "--root", str(root), "--timeout", "2")
-    assert done.returncode == 1 and f"interface {c0}: dhcp6: required" in done.stderr
     (link,) = rig.client_json("link", "show", "dev", c0)
     assert "UP" not in link["flags"]
     assert not (root / "var/lib/kindling/netdog").exists()
@@ -118,7 +115,29 @@ def test_cmdline_dhcp6_optional_is_reported(rig: Rig, root: Path) -> None:
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["source"] == "/proc/cmdline"
-    assert report["skipped"] == [f"{c0}: dhcp6 optional, left to kernel SLAAC"]
+    (skip,) = report["skipped"]
+    assert skip.startswith(f"{c0}: optional dhcp6: interface {c0}: dhcp6: no lease")
+    assert list(report["leases"]) == [f"{c0}/dhcp4"]
+
+
+def test_dhcpv6_lease_applied(rig: Rig, root: Path) -> None:
+    s0, c0 = rig.veth("2001:db8:1::1/64")
+    rig.serve_dhcp6(s0, "2001:db8:1::")
+    _s1, c1 = rig.veth()
+    _net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n[{c1}]\ndhcp6 = true\n")
+    done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "3")
+    assert done.returncode == 1  # c1 is required and has no server ...
+    assert f"interface {c1}: dhcp6: no lease within 3s" in done.stderr
+    (link,) = rig.client_json("addr", "show", "dev", c0)  # ... c0 was still configured
+    v6 = [a for a in link["addr_info"] if a["family"] == "inet6" and a["scope"] == "global"]
+    assert len(v6) == 1 and v6[0]["prefixlen"] == 128
+    assert v6[0]["local"].startswith("2001:db8:1::")
+    assert 0 < v6[0]["valid_life_time"] <= 120
+    assert (root / "etc/resolv.conf").read_text() == (
+        "search corp6.example\nnameserver 2001:db8:1::1\n")
+    assert (root / "var/lib/kindling/netdog/current_ip").read_text() == v6[0]["local"]
+    kept = json.loads((root / f"var/lib/kindling/netdog/leases/{c0}.lease6.json").read_text())
+    assert kept["address"] == v6[0]["local"] and kept["t1"] > 0
 
 
 def test_plan_changes_nothing(rig: Rig, root: Path) -> None:
