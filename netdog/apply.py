@@ -1,19 +1,20 @@
 """`kindling netdog apply`: the direct backend — the same model applied over netlink,
-with DHCPv4 from pyroute2, for nodes without systemd-networkd (DESIGN §1, §4).
+with DHCPv4 (pyroute2's client) and DHCPv6 (netdog/dhcp6.py), for nodes without
+systemd-networkd (DESIGN §1, §4).
 
-Order: links (bonds with their members, VLANs on their devices), then static
-addresses and routes, then DHCPv4 on every interface that asks for it (concurrently),
-then `/etc/resolv.conf` under the root, the primary state files and `current_ip`.
-A lease becomes: the address (with broadcast), the MTU when offered (networkd's
-`UseMTU=true`), a default route via the first router (with `route-metric`), and DNS.
+Order: every needed link is checked to exist; then links (bonds with their members,
+VLANs on their devices), static addresses and routes; the primary state files; then
+all DHCP leases at once; then `/etc/resolv.conf` under the root and `current_ip`.
+A DHCPv4 lease becomes the address (with broadcast), the MTU when offered (networkd's
+`UseMTU=true`), a default route via the first router (with `route-metric`), and DNS;
+a DHCPv6 lease a /128 with its lifetimes, and DNS (routes come from RAs).
 
 Failure rules: everything is parsed and checked before the first change; a missing
-link or a required DHCPv4 lease that does not arrive within `timeout` fails with a
-message naming the interface; an optional lease that does not arrive is reported and
-skipped. DHCPv6 is not implemented by this backend: an interface that *requires*
-DHCPv6 is refused up front (use generate-net-config with networkd), an optional one
-is reported and left to the kernel's SLAAC. DNS from `settings.dns` overrides the
-lease's, item by item, as Bottlerocket's wicked backend does.
+link fails with a message naming the interface. A required lease that does not
+arrive within `timeout` fails the command (after the others are configured); an
+optional one is reported and skipped without holding the boot up. DNS from
+`settings.dns` overrides the leases', item by item, as Bottlerocket's wicked backend.
+Leases are kept in the state directory for `kindling netdog dhcp` to renew.
 """
 
 from __future__ import annotations

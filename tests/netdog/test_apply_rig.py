@@ -254,3 +254,30 @@ def test_plan_for_bond_and_vlan_needs_no_kernel_support(rig: Rig, root: Path) ->
         assert expected in plan, plan
     names = {link["ifname"] for link in rig.client_json("link", "show")}
     assert names == {"lo", c0, c1, c2}
+
+
+def test_dhcp_service_renews_dhcpv6_at_t1(rig: Rig, root: Path) -> None:
+    s0, c0 = rig.veth("2001:db8:2::1/64")
+    log = rig.serve_dhcp6(s0, "2001:db8:2::")
+    _net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n")
+    done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "10")
+    assert done.returncode == 0, done.stderr
+    kept_path = root / f"var/lib/kindling/netdog/leases/{c0}.lease6.json"
+    kept = json.loads(kept_path.read_text())
+    kept["obtained"] = time.time() - kept["t1"] - 1  # as if T1 had just passed
+    kept_path.write_text(json.dumps(kept))
+    daemon = subprocess.Popen(["ip", "netns", "exec", rig.client, KINDLING, "netdog", "dhcp",
+                               "--root", str(root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(lambda: "DHCPRENEW" in log.read_text())
+        assert _wait_for(lambda: json.loads(kept_path.read_text())["obtained"]
+                         > kept["obtained"] + 30)
+        renewed = json.loads(kept_path.read_text())
+        assert renewed["address"] == kept["address"]
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=15) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
