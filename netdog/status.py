@@ -6,7 +6,8 @@ networkctl needed, so it works with the direct backend too — or from a
 `networkctl status --json` capture (upstream's only source). Rule kept: the first
 IPv4 address, else the first address. Deliberate deviation: link-local addresses
 (169.254/16, fe80::/10) are passed over while a routable one exists, since
-`current_ip` feeds the kubelet's node IP and the hostname.
+`current_ip` feeds the kubelet's node IP and the hostname; and the recorded primary
+name is used as written (upstream lowercased it, but Linux names are case-sensitive).
 """
 
 from __future__ import annotations
