@@ -69,7 +69,7 @@ class Rig:
         ]
         self.dnsmasq.append(subprocess.Popen(argv, stdout=log.open("wb"),
                                              stderr=subprocess.STDOUT))
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # slow under software emulation (qemu guest)
         while "started" not in log.read_text(errors="replace"):
             if time.monotonic() > deadline:
                 raise RuntimeError("dnsmasq did not start: " + log.read_text())
@@ -90,14 +90,14 @@ class Rig:
         ]
         self.dnsmasq.append(subprocess.Popen(argv, stdout=log.open("wb"),
                                              stderr=subprocess.STDOUT))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while "DHCPv6" not in log.read_text(errors="replace"):
             if time.monotonic() > deadline:
                 raise RuntimeError("dnsmasq (DHCPv6) did not start: " + log.read_text())
             time.sleep(0.05)
         return log
 
-    def kindling(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def kindling(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["ip", "netns", "exec", self.client, KINDLING, *args],
                               capture_output=True, text=True, timeout=timeout, check=False)
 
