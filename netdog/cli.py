@@ -147,15 +147,13 @@ def _generate_hostname(host: Host, args: argparse.Namespace) -> int:
 
 
 def _resolv(host: Host, args: argparse.Namespace) -> int:
-    from netdog.resolv import dns_from_settings, parse_dns_toml, write_networkd_dns
+    from netdog.resolv import DnsSettings, parse_dns_toml, write_networkd_dns
     from netdog.source import load_net_config
 
     if args.netdog_toml:
         dns = parse_dns_toml(host.read_optional(args.netdog_toml) or "", args.netdog_toml)
     else:
-        from kindling.api.service import SettingsService
-
-        dns = dns_from_settings(SettingsService(host).get_settings(prefix="dns"))
+        dns = _settings_dns(host) or DnsSettings()
     done = write_networkd_dns(host, dns, load_net_config(host), reload=not args.no_reload)
     _print(args, done, "; ".join(done) or "unchanged")
     return 0
@@ -170,7 +168,7 @@ def _settings_dns(host: Host) -> DnsSettings | None:
     from kindling.api.service import SettingsService
     from netdog.resolv import dns_from_settings
 
-    return dns_from_settings(SettingsService(host).get_settings(prefix="dns"))
+    return dns_from_settings(SettingsService(host).get_settings(prefix="settings.dns"))
 
 
 def _apply(host: Host, args: argparse.Namespace) -> int:

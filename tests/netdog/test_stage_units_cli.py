@@ -171,3 +171,20 @@ def test_help_does_not_import_netdog() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip().endswith("[]")
+
+
+def test_settings_commit_runs_dns_and_proxy_appliers(host: Host) -> None:
+    from kindling.api.service import SettingsService
+
+    _plant(host.root, paths.NET_TOML, "version = 1\n[eth0]\ndhcp4 = true\n")
+    report = SettingsService(host).set_tree(
+        {"dns": {"name-servers": ["10.0.0.2", "10.0.0.3"]},
+         "network": {"https-proxy": "http://proxy.corp:3128"}},
+        tx="netdog-test", source="test")
+    assert report.ok
+    resolved = host.path(paths.RESOLVED_DROPIN).read_text()
+    assert resolved == "[Resolve]\nDNS=10.0.0.2 10.0.0.3\n"
+    assert "HTTPS_PROXY=http://proxy.corp:3128\n" in host.path(paths.PROXY_ENV).read_text()
+    done = _run("netdog", "write-resolv-conf", "--root", str(host.root), "--no-reload")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "unchanged"
