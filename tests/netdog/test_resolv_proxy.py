@@ -12,6 +12,8 @@ from netdog_fixtures import expectations, netdog_dir
 from kindling.appliers import affected, load_appliers
 from kindling.host import Host
 from netdog import paths
+from netdog.apply import render_lease_resolv_conf
+from netdog.dhcp import Lease4
 from netdog.parse import parse_net_toml
 from netdog.proxy import APPLIER, apply_proxy, render_proxy_env
 from netdog.resolv import APPLIER as DNS_APPLIER
@@ -131,3 +133,13 @@ def test_dns_applier(host: Host) -> None:
     assert not any("reloaded" in d for d in done)  # no systemd under this root
     assert DNS_APPLIER in load_appliers()
     assert affected([DNS_APPLIER], ["settings.dns.search-list"]) == [DNS_APPLIER]
+
+
+def test_lease_dns_with_settings_override() -> None:
+    lease = Lease4("eth0", "10.0.0.5", 24, ("10.0.0.1",), ("10.0.0.1", "10.0.0.9"),
+                   "corp.example", (), 1500, 120, 0.0)
+    assert render_lease_resolv_conf(None, [lease]) == (
+        "search corp.example\nnameserver 10.0.0.1\nnameserver 10.0.0.9\n")
+    dns = dns_from_settings({"dns": {"name-servers": ["1.1.1.1"]}})
+    assert render_lease_resolv_conf(dns, [lease]) == (
+        "search corp.example\nnameserver 1.1.1.1\n")  # servers from settings, search from lease
