@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import need_root
 
+from kindling.api.service import SettingsService
 from kindling.boot import BootContext, load_stages
 from kindling.host import FakeClock, Host
 from kindling.log import get
@@ -174,8 +175,6 @@ def test_help_does_not_import_netdog() -> None:
 
 
 def test_settings_commit_runs_dns_and_proxy_appliers(host: Host) -> None:
-    from kindling.api.service import SettingsService
-
     _plant(host.root, paths.NET_TOML, "version = 1\n[eth0]\ndhcp4 = true\n")
     report = SettingsService(host).set_tree(
         {"dns": {"name-servers": ["10.0.0.2", "10.0.0.3"]},
