@@ -10,6 +10,8 @@
    `kindling netdog apply --json` (budget 100 ms), plus the whole apply's wall time.
 """
 
+# ruff: noqa: PLC0415 -- imports inside functions on purpose (STYLE; DESIGN §8 cold start)
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,8 @@
 """`kindling netdog …` — wiring only (STYLE): parse arguments, build the Host, call the
 module that does the job, print. Subcommands keep Bottlerocket's names (DESIGN §4)."""
 
+# ruff: noqa: PLC0415 -- imports inside functions on purpose (STYLE; DESIGN §8 cold start)
+
 from __future__ import annotations
 
 import argparse

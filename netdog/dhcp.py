@@ -14,6 +14,8 @@ backend runs in the namespace it configures (as systemd would start it; tests us
 at boot a DISCOVER sent before the peer was ready should not cost four seconds.
 """
 
+# ruff: noqa: PLC0415 -- imports inside functions on purpose (STYLE; DESIGN §8 cold start)
+
 from __future__ import annotations
 
 import asyncio

@@ -12,6 +12,8 @@ stops it without releasing the leases (the addresses stay until they expire), SI
 renews now (pyroute2's signal handling).
 """
 
+# ruff: noqa: PLC0415 -- imports inside functions on purpose (STYLE; DESIGN §8 cold start)
+
 from __future__ import annotations
 
 import asyncio

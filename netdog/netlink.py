@@ -10,6 +10,8 @@ address or link that already exists is left alone, routes are replaced.
 pyroute2 is imported here only, inside the functions (DESIGN §8).
 """
 
+# ruff: noqa: PLC0415 -- imports inside functions on purpose (STYLE; DESIGN §8 cold start)
+
 from __future__ import annotations
 
 import errno

@@ -12,6 +12,8 @@ The direct backend (`kindling netdog apply`) is a separate unit for nodes withou
 networkd, not a stage: a node runs one backend or the other.
 """
 
+# ruff: noqa: PLC0415 -- imports inside functions on purpose (STYLE; DESIGN §8 cold start)
+
 from __future__ import annotations
 
 from kindling.boot import BootContext, Stage, StageResult, ok, skipped

@@ -10,6 +10,8 @@ IPv4 address, else the first address. Deliberate deviation: link-local addresses
 name is used as written (upstream lowercased it, but Linux names are case-sensitive).
 """
 
+# ruff: noqa: PLC0415 -- imports inside functions on purpose (STYLE; DESIGN §8 cold start)
+
 from __future__ import annotations
 
 import ipaddress
