@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kindling.errors import InputError
-from kindling.host import FakeClock, Host
+from kindling.host import FakeClock, Host, RecordingHost
 from kindling.retry import RetryBudgetExceeded, RetryPolicy
 from netdog import paths
 from netdog.hostname import generate_hostname, set_hostname
@@ -138,3 +138,12 @@ def test_set_hostname_rejects_invalid_without_echo(host: Host) -> None:
         set_hostname(host, "Bad_Host")
     assert "Bad_Host" not in str(info.value)
     assert p.read_text() == "localhost\n"
+
+
+def test_set_hostname_under_plan_records_and_changes_nothing(plan_host: RecordingHost) -> None:
+    p = plan_host.path(paths.KERNEL_HOSTNAME)
+    p.parent.mkdir(parents=True)
+    p.write_text("localhost\n")
+    assert set_hostname(plan_host, "node-2") is True
+    assert p.read_text() == "localhost\n"
+    assert plan_host.actions == [f"write-in-place {paths.KERNEL_HOSTNAME} (7 bytes)"]
