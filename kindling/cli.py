@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
     "gpu": ("gpu.cli", "detect GPUs / accelerators, choose and link/load NVIDIA modules"),
     "growpart": ("growpart.cli", "grow the data partition and its filesystem to fill the disk"),
+    "netdog": ("netdog.cli", "network config: net.toml → networkd, netlink apply, DNS, hostname"),
 }
 
 
