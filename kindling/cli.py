@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apiserver": ("kindling.api.server", "serve the settings API on the Unix socket"),
     "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
+    "early-boot-config": ("early_boot.cli", "read this platform's user data and commit it"),
 }
 
 

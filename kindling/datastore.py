@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +41,9 @@ CREATE TABLE IF NOT EXISTS commits (
 """
 
 
+_PLANNED: weakref.WeakKeyDictionary[Host, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
 def check_tx_name(tx: str) -> str:
     """Transaction names are short printable identifiers (they appear in URLs and logs)."""
     if not tx or len(tx) > 64 or not all(c.isalnum() or c in "-_." for c in tx):
@@ -59,7 +63,9 @@ class Datastore:
         self.rel_path = path
         self.file = host.path(path)
         self.read_only = host.recording
-        self._planned: dict[str, dict[str, Any]] = {}
+        # Under --plan, pending transactions live beside the RecordingHost, so a PATCH
+        # and the commit that follows (separate Datastore objects) see the same plan.
+        self._planned: dict[str, dict[str, Any]] = _PLANNED.setdefault(host, {})
         self._conn = self._open()
 
     # -- connection ---------------------------------------------------------------
