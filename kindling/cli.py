@@ -19,6 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apiserver": ("kindling.api.server", "serve the settings API on the Unix socket"),
     "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
+    "cfsignal": ("platforms.aws.cli.cfsignal", "signal the CloudFormation stack with the boot's outcome (aws)"),
+    "warm-pool-wait": ("platforms.aws.cli.warm_pool_wait", "wait until the warm pool puts us in service (aws)"),
+    "lifecycle": ("platforms.aws.cli.lifecycle", "complete: answer the Auto Scaling launch lifecycle hook (aws)"),
     "early-boot-config": ("early_boot.cli", "read this platform's user data and commit it"),
 }
 

@@ -252,6 +252,12 @@ class QueryApi:
             self._sessions[proxy] = session
         return session
 
+    def resolve_credentials(self) -> Credentials:
+        """Run the credential chain now (once); callers use it to fail before a long wait."""
+        if self._creds is None:
+            self._creds = self._credentials()
+        return self._creds
+
     def close(self) -> None:
         for session in self._sessions.values():
             session.close()
@@ -266,8 +272,7 @@ class QueryApi:
             names = ", ".join(sorted(params))
             self.host.actions.append(f"POST {service.name} {action} ({names}) to {endpoint}")
             return None
-        if self._creds is None:
-            self._creds = self._credentials()
+        self.resolve_credentials()
         proxy = proxy_for(endpoint, self.https_proxy, self.no_proxy, self.host.env)
         from urllib.parse import urlencode
 

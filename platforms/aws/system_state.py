@@ -40,6 +40,7 @@ __all__ = [
     "SystemMonitor",
     "SystemStatus",
     "bus_address",
+    "read_system",
     "wait_for_system",
 ]
 
@@ -61,13 +62,18 @@ class SystemStatus:
     state: str
     failed_units: tuple[str, ...] = ()
     timed_out: bool = False
+    snapshot: bool = False  # read once, not waited for: "starting" with nothing failed is fine
 
     @property
     def healthy(self) -> bool:
-        return self.state == "running" and not self.timed_out
+        if self.timed_out or self.failed_units:
+            return False
+        return self.state == "running" or (self.snapshot and self.state in TRANSITIONAL)
 
     def describe(self) -> str:
-        if self.timed_out:
+        if self.snapshot and self.state in TRANSITIONAL:
+            text = f"{self.state} (not waited for)"
+        elif self.timed_out:
             text = f"still {self.state} when the wait timed out"
         else:
             text = self.state
@@ -287,3 +293,14 @@ def wait_for_system(
                 return SystemStatus(state, failed, timed_out)
             if on_tick is not None:
                 on_tick(state)
+
+
+def read_system(host: Host, *, connect_timeout: float = CONNECT_TIMEOUT) -> SystemStatus:
+    """The state now, without waiting, and the units failed so far.
+
+    For callers that are themselves part of the boot transaction (`kindling boot`, or a
+    warm-pool warm-up boot held open on purpose): waiting for `running` would wait on
+    themselves.
+    """
+    with SystemMonitor(bus_address(host), connect_timeout=connect_timeout) as monitor:
+        return SystemStatus(monitor.state(), monitor.failed_units(), snapshot=True)

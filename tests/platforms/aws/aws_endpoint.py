@@ -172,7 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
         action = params.pop("Action", "")
         version = params.pop("Version", "")
         if action not in ACTIONS[service] or version != VERSIONS[service]:
-            self._send(400, _xml_error(service, "InvalidAction", f"Could not find operation {action} for version {version}"))
+            message = f"Could not find operation {action} for version {version}"
+            self._send(400, _xml_error(service, "InvalidAction", message))
             return
         st = self.server.state
         with st.lock:
@@ -188,19 +189,20 @@ class _Handler(BaseHTTPRequestHandler):
             st.calls.append(Call(service, action, dict(params), akid, self.path.startswith("http")))
         getattr(self, "_" + action)(service, params)
 
-    def _SignalResource(self, service: str, p: dict[str, str]) -> None:  # noqa: N802
+    def _SignalResource(self, service: str, p: dict[str, str]) -> None:
         stack = self.server.state.stacks.get(p.get("StackName", ""))
         if stack is None:
-            self._send(400, _xml_error(service, "ValidationError", f"Stack with id {p.get('StackName')} does not exist"))
+            message = f"Stack with id {p.get('StackName')} does not exist"
+            self._send(400, _xml_error(service, "ValidationError", message))
         elif p.get("LogicalResourceId") not in stack:
-            self._send(400, _xml_error(service, "ValidationError",
-                                       f"Resource {p.get('LogicalResourceId')} does not exist for stack {p.get('StackName')}"))
+            message = f"Resource {p.get('LogicalResourceId')} does not exist for stack {p.get('StackName')}"
+            self._send(400, _xml_error(service, "ValidationError", message))
         elif p.get("Status") not in ("SUCCESS", "FAILURE") or not p.get("UniqueId"):
             self._send(400, _xml_error(service, "ValidationError", "1 validation error detected"))
         else:
             self._send(200, _xml_ok(service, "SignalResource"))
 
-    def _DescribeAutoScalingInstances(self, service: str, p: dict[str, str]) -> None:  # noqa: N802
+    def _DescribeAutoScalingInstances(self, service: str, p: dict[str, str]) -> None:
         wanted = [v for k, v in sorted(p.items()) if k.startswith("InstanceIds.member.")]
         members = ""
         for iid in wanted:
@@ -229,11 +231,11 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return inst
 
-    def _RecordLifecycleActionHeartbeat(self, service: str, p: dict[str, str]) -> None:  # noqa: N802
+    def _RecordLifecycleActionHeartbeat(self, service: str, p: dict[str, str]) -> None:
         if self._lifecycle_check(service, p) is not None:
             self._send(200, _xml_ok(service, "RecordLifecycleActionHeartbeat"))
 
-    def _CompleteLifecycleAction(self, service: str, p: dict[str, str]) -> None:  # noqa: N802
+    def _CompleteLifecycleAction(self, service: str, p: dict[str, str]) -> None:
         inst = self._lifecycle_check(service, p)
         if inst is None:
             return

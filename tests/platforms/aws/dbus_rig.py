@@ -18,7 +18,8 @@ from typing import Any
 
 from dbus_fast import PropertyAccess
 from dbus_fast.aio import MessageBus
-from dbus_fast.service import ServiceInterface, dbus_property, method, signal as dbus_signal
+from dbus_fast.service import ServiceInterface, dbus_property, method
+from dbus_fast.service import signal as dbus_signal
 
 __all__ = ["DbusDaemon", "FakeSystemd"]
 
@@ -59,12 +60,12 @@ class _Manager(ServiceInterface):
         self.calls: list[str] = []
 
     @dbus_property(access=PropertyAccess.READ)
-    def SystemState(self) -> "s":  # noqa: F821, N802
+    def SystemState(self) -> "s":  # noqa: F821
         self.calls.append("Get SystemState")
         return self.state
 
     @method()
-    def ListUnitsFiltered(self, states: "as") -> "a(ssssssouso)":  # noqa: F821, N802
+    def ListUnitsFiltered(self, states: "as") -> "a(ssssssouso)":  # noqa: F821, F722
         self.calls.append("ListUnitsFiltered")
         if "failed" not in states:
             return []
@@ -74,7 +75,7 @@ class _Manager(ServiceInterface):
         ]
 
     @dbus_signal()
-    def StartupFinished(self) -> "tttttt":  # noqa: F821, N802
+    def StartupFinished(self) -> "tttttt":  # noqa: F821
         return [0, 0, 0, 0, 0, 0]
 
 
