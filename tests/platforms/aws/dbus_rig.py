@@ -92,6 +92,7 @@ class FakeSystemd:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self._submit(self._start())
+        self.manager.calls.clear()  # exporting reads the properties once
 
     def _submit(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
