@@ -110,7 +110,7 @@ def test_endpoint_down_fails_without_marker(
     with AwsEndpoint() as dead:
         dead_url = dead.url
     host = Host(root, clock=rig_host.clock, env={**rig_host.env, "AWS_ENDPOINT_URL_CLOUDFORMATION": dead_url})
-    with pytest.raises(AwsApiError, match="cloudformation SignalResource: gave up .* cannot reach"):
+    with pytest.raises(AwsApiError, match=r"cloudformation SignalResource: gave up .* cannot reach"):
         run_cfsignal(host, timeout=5)
     assert not host.exists(MARKER)
 
@@ -159,7 +159,7 @@ def test_region_falls_back_to_settings_then_fails_clearly(
 ) -> None:
     aws_imds.remove("dynamic/instance-identity/document")
     commit(rig_host, SIGNAL)
-    with pytest.raises(InputError, match="imds: no region: .*settings.aws.region is unset"):
+    with pytest.raises(InputError, match=r"imds: no region: .*settings\.aws\.region is unset"):
         run_cfsignal(rig_host, status="SUCCESS")
     commit(rig_host, {"aws": {"region": "us-west-2"}})
     assert run_cfsignal(rig_host, status="SUCCESS").sent

@@ -61,19 +61,19 @@ def test_settings_config_profile(root: Path) -> None:
 
 
 def test_unknown_profile_names_the_key_not_the_value(root: Path) -> None:
-    with pytest.raises(CredentialsError, match="settings.aws.profile: profile not found") as info:
+    with pytest.raises(CredentialsError, match=r"settings\.aws\.profile: profile not found") as info:
         resolve(root, NodeSettings(aws_credentials=b64(CREDS_INI), aws_profile="nope-profile"))
     assert "nope-profile" not in str(info.value)
 
 
 def test_role_profiles_are_refused_by_name(root: Path) -> None:
-    with pytest.raises(CredentialsError, match="settings.aws.config: profile uses role_arn"):
+    with pytest.raises(CredentialsError, match=r"settings\.aws\.config: profile uses role_arn"):
         resolve(root, NodeSettings(aws_config=b64(CONFIG_INI), aws_profile="assumed"))
 
 
 def test_broken_ini_never_quotes_its_lines(root: Path) -> None:
     text = "aws_secret_access_key = leaked-secret-value\n[default\n"
-    with pytest.raises(CredentialsError, match="settings.aws.credentials: not a valid INI file") as info:
+    with pytest.raises(CredentialsError, match=r"settings\.aws\.credentials: not a valid INI file") as info:
         resolve(root, NodeSettings(aws_credentials=b64(text)))
     assert "leaked" not in str(info.value)
 

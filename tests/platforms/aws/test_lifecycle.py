@@ -70,7 +70,7 @@ def test_no_hook_name_does_nothing(rig_host: Host, aws_imds: ImdsEmulator, endpo
 def test_instance_outside_any_group_is_an_error(rig_host: Host, endpoint: AwsEndpoint) -> None:
     commit(rig_host, HOOK)
     endpoint.state.instances.clear()
-    with pytest.raises(NotFoundError, match="is in no Auto Scaling group, but settings.autoscaling.lifecycle-hook-name"):
+    with pytest.raises(NotFoundError, match=r"is in no Auto Scaling group, but settings\.autoscaling"):
         run_lifecycle_complete(rig_host, result="CONTINUE")
 
 
