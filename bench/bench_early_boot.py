@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.append(str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
-from imds_emulator import ImdsEmulator  # noqa: E402
+from tests.imds_emulator import ImdsEmulator  # noqa: E402
 
 WALL_BUDGET_MS = 120.0
 REQUEST_BUDGET = 5
@@ -50,13 +50,10 @@ def main() -> int:
     parser.add_argument(
         "--tmpdir",
         default=None,
-        help="where the roots go (default: the system temp dir; /dev/shm shows the cost "
-        "without disk fsync)",
+        help="where the roots go (default: the system temp dir; /dev/shm shows the cost without disk fsync)",
     )
     args = parser.parse_args()
-    floor = statistics.median(
-        _time([sys.executable, "-c", "pass"], dict(os.environ))[0] for _ in range(5)
-    )
+    floor = statistics.median(_time([sys.executable, "-c", "pass"], dict(os.environ))[0] for _ in range(5))
     walls: list[float] = []
     requests: list[int] = []
     with (
@@ -96,9 +93,7 @@ def main() -> int:
         f"  wall median              {median:7.1f} ms  budget {WALL_BUDGET_MS:.0f} ms"
         f"  ratio {median / WALL_BUDGET_MS:.2f}"
     )
-    print(
-        f"  wall best                {min(walls):7.1f} ms  ratio {min(walls) / WALL_BUDGET_MS:.2f}"
-    )
+    print(f"  wall best                {min(walls):7.1f} ms  ratio {min(walls) / WALL_BUDGET_MS:.2f}")
     print(f"  wall worst               {worst:7.1f} ms  ratio {worst / WALL_BUDGET_MS:.2f}")
     print(
         f"  median minus floor       {median - floor:7.1f} ms  (what Kindling adds to a bare"

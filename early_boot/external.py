@@ -52,9 +52,7 @@ def parse_provider_output(stdout: bytes, *, source: str) -> UserData | None:
     try:
         doc: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"output is not JSON (line {exc.lineno} column {exc.colno})", source=source
-        ) from None
+        raise InputError(f"output is not JSON (line {exc.lineno} column {exc.colno})", source=source) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("json"), dict):
         raise InputError("output must be a JSON object with a 'json' object", source=source)
     desc = doc.get("desc")
@@ -120,9 +118,5 @@ def discover_external(host: Host, platform: str) -> list[UserDataProvider]:
         real = host.path(path)
         if not real.is_file() or not os.access(real, os.X_OK):
             raise InputError("not an executable file", source=path)
-        found.append(
-            UserDataProvider(
-                name=entry, order=order, read=_reader(path, entry, platform), description=path
-            )
-        )
+        found.append(UserDataProvider(name=entry, order=order, read=_reader(path, entry, platform), description=path))
     return found

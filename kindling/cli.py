@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "warm-pool-wait": ("platforms.aws.cli.warm_pool_wait", "wait until the warm pool puts us in service (aws)"),
     "lifecycle": ("platforms.aws.cli.lifecycle", "complete: answer the Auto Scaling launch lifecycle hook (aws)"),
     "early-boot-config": ("early_boot.cli", "read this platform's user data and commit it"),
+    "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
+    "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
 }
 
 

@@ -71,7 +71,6 @@ def _all_entry_points() -> tuple[EntryPoint, ...]:
         for name in sorted(names):
             if not name.endswith((".dist-info", ".egg-info")):
                 continue
-            # `kindling-0.1.0.dist-info` and `kindling.egg-info` both name "kindling".
             stem = name[: -len(".dist-info")] if name.endswith(".dist-info") else name[:-9]
             dist = stem.split("-", 1)[0]
             dist = dist.lower().replace("_", "-")

@@ -58,9 +58,7 @@ def decompress(data: bytes, *, source: str, limit: int = MAX_USER_DATA) -> bytes
             raise InputError("gzip data does not decompress", source=source) from exc
         out += chunk
         if len(out) > limit or engine.unconsumed_tail:
-            raise InputError(
-                f"user data larger than {limit // 1024} KiB after decompression", source=source
-            )
+            raise InputError(f"user data larger than {limit // 1024} KiB after decompression", source=source)
         if not engine.eof:
             raise InputError("gzip data is truncated", source=source)
         rest = engine.unused_data

@@ -79,7 +79,7 @@ def tree_snapshot() -> Iterator[object]:
 @pytest.fixture
 def imds() -> Iterator[object]:
     """A running IMDSv2 emulator on 127.0.0.1 (tests/imds_emulator.py); stopped after."""
-    from imds_emulator import ImdsEmulator
+    from tests.imds_emulator import ImdsEmulator
 
     emulator = ImdsEmulator().start()
     try:

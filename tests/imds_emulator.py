@@ -206,9 +206,7 @@ class ImdsEmulator:
         return f"http://{shown}:{self.port}"
 
     def start(self) -> ImdsEmulator:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -248,9 +246,7 @@ class ImdsEmulator:
         self.set("dynamic/instance-identity/document", json.dumps(doc, indent=2))
 
     # -- faults -----------------------------------------------------------------------
-    def fail(
-        self, path: str, status: int, *, times: int = 1, retry_after: str | float | None = None
-    ) -> None:
+    def fail(self, path: str, status: int, *, times: int = 1, retry_after: str | float | None = None) -> None:
         """Answer the next `times` GETs of `path` (or `*`) with `status` (after auth)."""
         ra = None if retry_after is None else str(retry_after)
         queue = self._server.state.script.setdefault(path.strip("/") or "*", [])
@@ -281,11 +277,7 @@ class ImdsEmulator:
             return list(self._server.state.requests)
 
     def count(self, method: str | None = None, path_suffix: str = "") -> int:
-        return sum(
-            1
-            for r in self.requests
-            if (method is None or r.method == method) and r.path.endswith(path_suffix)
-        )
+        return sum(1 for r in self.requests if (method is None or r.method == method) and r.path.endswith(path_suffix))
 
     def clear_log(self) -> None:
         with self._server.state.lock:

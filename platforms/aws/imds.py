@@ -139,9 +139,7 @@ class ImdsClient:
             self._conn.close()
             self._conn = None
 
-    def _request(
-        self, method: str, path: str, headers: dict[str, str]
-    ) -> tuple[int, str | None, bytes]:
+    def _request(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, str | None, bytes]:
         """One HTTP exchange on the kept-alive connection; transport errors → Retryable."""
         import http.client
 
@@ -189,9 +187,7 @@ class ImdsClient:
             for fresh_token in (False, True):
                 if self._token is None:
                     self._token = self._fetch_token()
-                status, retry_after, body = self._request(
-                    "GET", path, {"X-aws-ec2-metadata-token": self._token}
-                )
+                status, retry_after, body = self._request("GET", path, {"X-aws-ec2-metadata-token": self._token})
                 if status == 200:
                     return body
                 if status == 404:
@@ -204,9 +200,7 @@ class ImdsClient:
             raise Retryable(f"GET {target}: token refused")
 
         try:
-            return retry(
-                attempt, clock=self.clock, what=f"imds {target}", policy=self.policy, rng=self._rng
-            )
+            return retry(attempt, clock=self.clock, what=f"imds {target}", policy=self.policy, rng=self._rng)
         except RetryBudgetExceeded as exc:
             raise ImdsError(str(exc)) from exc
 

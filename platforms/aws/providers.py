@@ -60,9 +60,7 @@ def read_identity_document(host: Host) -> UserData | None:
     except HostError as exc:
         raise InputError(str(exc), source=_IMDS_DOC) from exc
     if region is None:
-        return UserData(
-            {"aws": {"region": FALLBACK_REGION}}, f"{_IMDS_DOC} absent: fallback region"
-        )
+        return UserData({"aws": {"region": FALLBACK_REGION}}, f"{_IMDS_DOC} absent: fallback region")
     return UserData({"aws": {"region": region}}, _IMDS_DOC)
 
 

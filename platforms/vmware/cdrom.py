@@ -48,9 +48,7 @@ def user_data_from_file(name: str, data: bytes, *, source: str) -> UserData | No
 def _pick(names: list[str], where: str) -> str | None:
     found = [n for n in CANDIDATES if n in names]
     if len(found) > 1:
-        raise InputError(
-            f"found {len(found)} user data files ({', '.join(found)}), expected 1", source=where
-        )
+        raise InputError(f"found {len(found)} user data files ({', '.join(found)}), expected 1", source=where)
     return found[0] if found else None
 
 

@@ -51,9 +51,7 @@ def _timeout(host: Host) -> float:
     try:
         value = float(raw) if raw else RPCTOOL_TIMEOUT
     except ValueError:
-        raise InputError(
-            "not a number of seconds", source="KINDLING_VMWARE_RPCTOOL_TIMEOUT"
-        ) from None
+        raise InputError("not a number of seconds", source="KINDLING_VMWARE_RPCTOOL_TIMEOUT") from None
     return value if value > 0 else RPCTOOL_TIMEOUT
 
 
@@ -67,9 +65,7 @@ def rpctool_get(host: Host, key: str) -> str | None:
         if exc.returncode is None:
             raise InputError(f"{tool} did not answer within {timeout:g}s", source=key) from exc
         hint = " (install open-vm-tools or set KINDLING_VMWARE_RPCTOOL)"
-        raise InputError(
-            f"cannot run {tool}: {exc.stderr.strip()[:200]}{hint}", source=key
-        ) from exc
+        raise InputError(f"cannot run {tool}: {exc.stderr.strip()[:200]}{hint}", source=key) from exc
     if result.returncode != 0:
         err = result.stderr.decode("utf-8", "replace").strip()
         if _NO_VALUE in err:

@@ -47,9 +47,7 @@ def ovf_user_data(document: bytes, *, source: str) -> bytes | None:
         raise InputError(f"OVF uses {kind}: refused", source=source) from None
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
-        raise InputError(
-            f"OVF is not well-formed XML (line {line}, column {column})", source=source
-        ) from None
+        raise InputError(f"OVF is not well-formed XML (line {line}, column {column})", source=source) from None
     for section in root.iter():
         if _local(section.tag) != "PropertySection":
             continue
@@ -63,7 +61,5 @@ def ovf_user_data(document: bytes, *, source: str) -> bytes | None:
             try:
                 return base64.b64decode("".join(value.split()), validate=True)
             except (binascii.Error, ValueError):
-                raise InputError(
-                    "OVF property user-data: not valid base64", source=source
-                ) from None
+                raise InputError("OVF property user-data: not valid base64", source=source) from None
     return None

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
 
 from early_boot.errors import ProviderError
 from early_boot.runner import MARKER_PATH, plan_providers, run_early_boot
@@ -16,6 +15,7 @@ from kindling.errors import InputError, KindlingError
 from kindling.host import Host, RecordingHost
 from kindling.providers import UserDataProvider, load_providers
 from kindling.user_data import UserData
+from tests.early_boot_helpers import live, marker_exists, seed, state
 
 DEFAULTS = "/etc/kindling/user-data-defaults.toml"
 LOCAL = "/var/lib/kindling/user-data.toml"
@@ -111,9 +111,7 @@ BAD_LOCAL = [
 
 
 @pytest.mark.parametrize("case, data, rule, key", BAD_LOCAL, ids=[c[0] for c in BAD_LOCAL])
-def test_bad_local_user_data_commits_nothing(
-    host: Host, case: str, data: bytes, rule: str, key: str | None
-) -> None:
+def test_bad_local_user_data_commits_nothing(host: Host, case: str, data: bytes, rule: str, key: str | None) -> None:
     seed(host)
     plant(host, DEFAULTS, '[settings]\nmotd = "good defaults"\n')
     plant(host, LOCAL, data)
@@ -132,9 +130,7 @@ def test_bad_local_user_data_commits_nothing(
 
 def test_error_never_echoes_a_secret_value(host: Host) -> None:
     secret = "QUtJQUlPU0ZPRE5ON0VYQU1QTEUK"
-    plant(
-        host, LOCAL, f'[settings.aws]\ncredentials = "{secret}"\nregion = "Not A Region {secret}"\n'
-    )
+    plant(host, LOCAL, f'[settings.aws]\ncredentials = "{secret}"\nregion = "Not A Region {secret}"\n')
     with pytest.raises(ProviderError) as info:
         run_early_boot(host, "aws", providers=load_providers("metal"))
     assert "settings.aws.region" in str(info.value)

@@ -30,9 +30,7 @@ def test_compression_vectors(conformance: Path) -> None:
         assert decompress(v["plain"].encode(), source="t") == v["plain"].encode()
     prefix = doc["prefix_case"]
     assert isinstance(prefix, dict)
-    assert decompress(bytes.fromhex(prefix["input_hex"]), source="t") == bytes.fromhex(
-        prefix["expected_output_hex"]
-    )
+    assert decompress(bytes.fromhex(prefix["input_hex"]), source="t") == bytes.fromhex(prefix["expected_output_hex"])
 
 
 def test_multi_member_gzip() -> None:
@@ -71,9 +69,7 @@ def test_bad_gzip(data: bytes, rule: str) -> None:
 
 
 def test_toml_cases(conformance: Path) -> None:
-    contract = json.loads(
-        (conformance / "bottlerocket/early-boot-config/derived/provider_contract.json").read_text()
-    )
+    contract = json.loads((conformance / "bottlerocket/early-boot-config/derived/provider_contract.json").read_text())
     for case in contract["from_toml_str_cases"]:
         if "expected_json" in case:
             assert parse_settings_toml(case["input"], source="t") == case["expected_json"]

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
-from imds_emulator import ImdsEmulator
 
 from early_boot.errors import ProviderError
 from early_boot.runner import run_early_boot
 from kindling.host import FakeClock, Host
+from tests.early_boot_helpers import live, marker_exists, seed, state
+from tests.imds_emulator import ImdsEmulator
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -59,9 +59,7 @@ def test_gzip_user_data_and_imds_wins_over_identity(aws_host: Host, imds: ImdsEm
     assert live(aws_host) == {"aws": {"region": "ap-south-1"}}
 
 
-def test_no_user_data_and_no_document_falls_back_to_us_east_1(
-    aws_host: Host, imds: ImdsEmulator
-) -> None:
+def test_no_user_data_and_no_document_falls_back_to_us_east_1(aws_host: Host, imds: ImdsEmulator) -> None:
     report = run_early_boot(aws_host, "aws")
     assert live(aws_host) == {"aws": {"region": "us-east-1"}}
     assert report.providers[3].source is None  # ec2-imds: 404 = no user data
@@ -71,9 +69,7 @@ def test_no_user_data_and_no_document_falls_back_to_us_east_1(
 def test_blank_user_data_is_none(aws_host: Host, imds: ImdsEmulator) -> None:
     imds.identity()
     imds.set("user-data", "\n  \n")
-    assert [p.keys for p in run_early_boot(aws_host, "aws").providers if p.name == "ec2-imds"] == [
-        0
-    ]
+    assert [p.keys for p in run_early_boot(aws_host, "aws").providers if p.name == "ec2-imds"] == [0]
 
 
 def test_offline_identity_document_wins_and_skips_imds(aws_host: Host, imds: ImdsEmulator) -> None:
@@ -142,9 +138,7 @@ def test_bad_imds_user_data_commits_nothing(
     assert state(aws_host) == before and not marker_exists(aws_host)
 
 
-def test_imds_that_never_answers_commits_nothing(
-    aws_host: Host, clock: FakeClock, imds: ImdsEmulator
-) -> None:
+def test_imds_that_never_answers_commits_nothing(aws_host: Host, clock: FakeClock, imds: ImdsEmulator) -> None:
     seed(aws_host)
     imds.outage("refuse")
     before = state(aws_host)
@@ -154,9 +148,7 @@ def test_imds_that_never_answers_commits_nothing(
     assert sum(clock.sleeps) <= 30
 
 
-def test_recovers_from_throttling_within_budget(
-    aws_host: Host, clock: FakeClock, imds: ImdsEmulator
-) -> None:
+def test_recovers_from_throttling_within_budget(aws_host: Host, clock: FakeClock, imds: ImdsEmulator) -> None:
     imds.identity("eu-north-1")
     imds.set("user-data", USER_DATA)
     imds.fail("user-data", 503, times=3, retry_after=2)
@@ -192,15 +184,11 @@ def test_cli_json_and_exit_codes(root: Path, imds: ImdsEmulator) -> None:
     assert not (root / "var/lib/kindling/early-boot-config.ran").exists()
 
     imds.set("user-data", USER_DATA)
-    plan = _kindling(
-        ["early-boot-config", "--root", str(root), "--platform", "aws", "--plan"], imds
-    )
+    plan = _kindling(["early-boot-config", "--root", str(root), "--platform", "aws", "--plan"], imds)
     assert plan.returncode == 0 and "would datastore: commit kindling-launch" in plan.stdout
     assert not (root / "var/lib/kindling").exists()
 
-    good = _kindling(
-        ["early-boot-config", "--root", str(root), "--platform", "aws", "--json"], imds
-    )
+    good = _kindling(["early-boot-config", "--root", str(root), "--platform", "aws", "--json"], imds)
     assert good.returncode == 0, good.stderr
     out = json.loads(good.stdout)
     assert "settings.motd" in out["changed"] and out["skipped"] is None

@@ -9,7 +9,6 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from imds_emulator import ImdsEmulator
 
 from kindling.errors import InputError
 from kindling.host import FakeClock, Host
@@ -21,6 +20,7 @@ from platforms.aws.imds import (
     endpoint_from_env,
     parse_retry_after,
 )
+from tests.imds_emulator import ImdsEmulator
 
 VECTORS = "bottlerocket/imdsclient/derived/imdsclient_vectors.json"
 
@@ -30,9 +30,7 @@ def make(root: Path, clock: FakeClock, imds: ImdsEmulator, **env: str) -> ImdsCl
     return ImdsClient(host, rng=random.Random(7))
 
 
-def test_token_once_then_reused_and_pinned_schema(
-    root: Path, clock: FakeClock, imds: ImdsEmulator
-) -> None:
+def test_token_once_then_reused_and_pinned_schema(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
     imds.set("meta-data/instance-type", "m5.large")
     imds.set("meta-data/instance-id", "i-0abc\n")
     client = make(root, clock, imds)
@@ -62,9 +60,7 @@ def test_expired_token_refreshed_at_once(root: Path, clock: FakeClock, imds: Imd
     assert clock.sleeps == []
 
 
-def test_persistent_401_gives_up_within_budget(
-    root: Path, clock: FakeClock, imds: ImdsEmulator
-) -> None:
+def test_persistent_401_gives_up_within_budget(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
     imds.set("user-data", "x")
     imds.fail("user-data", 401, times=10_000)
     client = make(root, clock, imds, KINDLING_IMDS_BUDGET="20")
@@ -75,9 +71,7 @@ def test_persistent_401_gives_up_within_budget(
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_seconds_honoured(
-    root: Path, clock: FakeClock, imds: ImdsEmulator, status: int
-) -> None:
+def test_retry_after_seconds_honoured(root: Path, clock: FakeClock, imds: ImdsEmulator, status: int) -> None:
     imds.set("user-data", "ok")
     imds.fail("user-data", status, times=2, retry_after=7)
     assert make(root, clock, imds).get("user-data") == b"ok"
@@ -109,9 +103,7 @@ def test_500_on_token_put_is_retried(root: Path, clock: FakeClock, imds: ImdsEmu
     assert imds.count("PUT") == 3 and len(clock.sleeps) == 2
 
 
-def test_refused_connections_exhaust_the_default_budget(
-    root: Path, clock: FakeClock, imds: ImdsEmulator
-) -> None:
+def test_refused_connections_exhaust_the_default_budget(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
     imds.outage("refuse")
     with pytest.raises(ImdsError, match=r"budget 300s"):
         make(root, clock, imds).get("user-data")
@@ -119,9 +111,7 @@ def test_refused_connections_exhaust_the_default_budget(
     assert 30 <= len(clock.sleeps) <= 45
 
 
-def test_hung_service_times_out_per_request(
-    root: Path, clock: FakeClock, imds: ImdsEmulator
-) -> None:
+def test_hung_service_times_out_per_request(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
     imds.outage("hang")
     client = make(root, clock, imds, KINDLING_IMDS_TIMEOUT="0.1", KINDLING_IMDS_BUDGET="2")
     with pytest.raises(ImdsError, match=r"TimeoutError|timed out"):
@@ -135,14 +125,8 @@ def test_slow_but_answering_service(root: Path, clock: FakeClock, imds: ImdsEmul
     assert clock.sleeps == []
 
 
-def test_local_hostname_rule(
-    root: Path, clock: FakeClock, imds: ImdsEmulator, conformance: Path
-) -> None:
-    case = next(
-        t
-        for t in json.loads((conformance / VECTORS).read_text())["tests"]
-        if t["name"] == "fetch_hostname"
-    )
+def test_local_hostname_rule(root: Path, clock: FakeClock, imds: ImdsEmulator, conformance: Path) -> None:
+    case = next(t for t in json.loads((conformance / VECTORS).read_text())["tests"] if t["name"] == "fetch_hostname")
     imds.set("meta-data/local-hostname", case["body"])
     assert make(root, clock, imds).local_hostname() == case["expect"]
 
@@ -160,9 +144,7 @@ def test_region_and_missing_region(root: Path, clock: FakeClock, imds: ImdsEmula
 def test_endpoint_from_env() -> None:
     assert endpoint_from_env({}) == DEFAULT_ENDPOINT
     assert endpoint_from_env({"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"}) == IPV6_ENDPOINT
-    assert endpoint_from_env({"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9/"}) == (
-        "http://127.0.0.1:9"
-    )
+    assert endpoint_from_env({"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9/"}) == ("http://127.0.0.1:9")
     with pytest.raises(InputError, match="IPv4 or IPv6"):
         endpoint_from_env({"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "ipx"})
     with pytest.raises(InputError, match="http://"):
@@ -205,24 +187,16 @@ def _raw(imds: ImdsEmulator, method: str, path: str, headers: dict[str, str]) ->
 def test_emulator_imdsv2_semantics(imds: ImdsEmulator) -> None:
     imds.set("meta-data/instance-id", "i-1")
     assert _raw(imds, "PUT", "/latest/api/token", {})[0] == 400
-    assert (
-        _raw(imds, "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "0"})[0]
-        == 400
-    )
+    assert _raw(imds, "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "0"})[0] == 400
     assert _raw(imds, "GET", "/latest/api/token", {})[0] == 405
     assert _raw(imds, "GET", "/latest/meta-data/instance-id", {})[0] == 401
-    status, token = _raw(
-        imds, "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "60"}
-    )
+    status, token = _raw(imds, "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "60"})
     assert status == 200
     hdr = {"X-aws-ec2-metadata-token": token.decode()}
     assert _raw(imds, "GET", "/latest/meta-data/instance-id", hdr) == (200, b"i-1")
     assert _raw(imds, "GET", "/2021-07-15/meta-data/instance-id", hdr) == (200, b"i-1")
     assert _raw(imds, "GET", "/2021-07-15/meta-data/nothing", hdr)[0] == 404
-    assert (
-        _raw(imds, "GET", "/latest/meta-data/instance-id", {"X-aws-ec2-metadata-token": "x"})[0]
-        == 401
-    )
+    assert _raw(imds, "GET", "/latest/meta-data/instance-id", {"X-aws-ec2-metadata-token": "x"})[0] == 401
     imds.expire_tokens()
     assert _raw(imds, "GET", "/latest/meta-data/instance-id", hdr)[0] == 401
     assert [r.status for r in imds.requests] == [400, 400, 405, 401, 200, 200, 200, 404, 401, 401]

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pycdlib
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
 
 from early_boot.errors import ProviderError
 from early_boot.runner import run_early_boot
@@ -20,6 +19,7 @@ from kindling.errors import InputError
 from kindling.host import FakeClock, Host
 from platforms.vmware.cdrom import read_cdrom
 from platforms.vmware.ovf import ovf_user_data
+from tests.early_boot_helpers import live, marker_exists, seed, state
 
 FIXTURES = "bottlerocket/early-boot-config/vmware-cd-rom/test_data"
 EXPECTED = b'settings.motd = "hello"'
@@ -100,9 +100,7 @@ def test_bottlerocket_ovf_fixtures(conformance: Path, fixture: str) -> None:
 
 
 @pytest.mark.parametrize("fixture", ["ovf-env.xml", "namespaced_keys.xml"])
-def test_bottlerocket_fixtures_from_a_real_iso(
-    host: Host, tmp_path: Path, conformance: Path, fixture: str
-) -> None:
+def test_bottlerocket_fixtures_from_a_real_iso(host: Host, tmp_path: Path, conformance: Path, fixture: str) -> None:
     doc = (conformance / FIXTURES / fixture).read_bytes()
     plant(host, xorriso_iso(tmp_path / "env.iso", {"ovf-env.xml": doc}))
     found = read_cdrom(host)
@@ -120,11 +118,7 @@ def test_end_to_end_plain_iso9660_on_dev_cdrom(root: Path, tmp_path: Path) -> No
     host = Host(root, clock=FakeClock(), env={"KINDLING_VMWARE_RPCTOOL": str(tool)})
     image = pycdlib_iso(
         tmp_path / "p.iso",
-        {
-            "ovf_env.xml": ovf(
-                gzip.compress(b'[settings]\nmotd = "cd"\n[settings.network]\nhostname = "node-1"\n')
-            )
-        },
+        {"ovf_env.xml": ovf(gzip.compress(b'[settings]\nmotd = "cd"\n[settings.network]\nhostname = "node-1"\n'))},
     )
     plant(host, image, "/dev/cdrom")
     report = run_early_boot(host, "vmware")
@@ -218,9 +212,7 @@ BAD_CD = [
 
 
 @pytest.mark.parametrize("case, files, rule", BAD_CD, ids=[c[0] for c in BAD_CD])
-def test_bad_cdrom_commits_nothing(
-    host: Host, tmp_path: Path, case: str, files: dict[str, bytes], rule: str
-) -> None:
+def test_bad_cdrom_commits_nothing(host: Host, tmp_path: Path, case: str, files: dict[str, bytes], rule: str) -> None:
     seed(host)
     plant(host, xorriso_iso(tmp_path / "bad.iso", files))
     before = state(host)

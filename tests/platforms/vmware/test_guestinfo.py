@@ -10,13 +10,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from early_boot_helpers import live, marker_exists, seed, state
 
 from early_boot.errors import ProviderError
 from early_boot.runner import run_early_boot
 from kindling.errors import InputError
 from kindling.host import FakeClock, Host
 from platforms.vmware.guestinfo import read_guestinfo
+from tests.early_boot_helpers import live, marker_exists, seed, state
 
 CONTRACT = "bottlerocket/early-boot-config/derived/provider_contract.json"
 TOML = b'[settings]\nmotd = "from guestinfo"\n'
@@ -57,23 +57,17 @@ def vm_host(root: Path, clock: FakeClock, tmp_path: Path, guestinfo: Path) -> Ho
 
 
 def put(guestinfo: Path, value: str | bytes, encoding: str | None = None) -> None:
-    (guestinfo / "guestinfo.userdata").write_bytes(
-        value.encode() if isinstance(value, str) else value
-    )
+    (guestinfo / "guestinfo.userdata").write_bytes(value.encode() if isinstance(value, str) else value)
     if encoding is not None:
         (guestinfo / "guestinfo.userdata.encoding").write_text(encoding)
 
 
 def _encodings(conformance: Path) -> dict[str, list[str]]:
-    values: dict[str, list[str]] = json.loads((conformance / CONTRACT).read_text())[
-        "guestinfo_encoding_values"
-    ]
+    values: dict[str, list[str]] = json.loads((conformance / CONTRACT).read_text())["guestinfo_encoding_values"]
     return values
 
 
-def test_every_upstream_encoding_spelling(
-    vm_host: Host, guestinfo: Path, conformance: Path
-) -> None:
+def test_every_upstream_encoding_spelling(vm_host: Host, guestinfo: Path, conformance: Path) -> None:
     enc = _encodings(conformance)
     for spelling in enc["Base64"]:
         put(guestinfo, base64.b64encode(TOML).decode(), spelling)
@@ -141,9 +135,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("case", BAD, ids=[b[0] for b in BAD])
-def test_bad_guestinfo_commits_nothing(
-    vm_host: Host, guestinfo: Path, case: tuple[str, str, str | None, str]
-) -> None:
+def test_bad_guestinfo_commits_nothing(vm_host: Host, guestinfo: Path, case: tuple[str, str, str | None, str]) -> None:
     _, value, encoding, rule = case
     seed(vm_host)
     put(guestinfo, value, encoding)
@@ -182,9 +174,7 @@ def test_rpctool_failures_are_clear(root: Path, tmp_path: Path, body: str, rule:
 
 
 def test_rpctool_missing(root: Path) -> None:
-    host = Host(
-        root, env={"PATH": "/nonexistent", "KINDLING_VMWARE_RPCTOOL": "vmware-rpctool-none"}
-    )
+    host = Host(root, env={"PATH": "/nonexistent", "KINDLING_VMWARE_RPCTOOL": "vmware-rpctool-none"})
     with pytest.raises(InputError, match="cannot run vmware-rpctool-none"):
         read_guestinfo(host)
 
@@ -192,9 +182,7 @@ def test_rpctool_missing(root: Path) -> None:
 def test_guestinfo_wins_over_cdrom_and_defaults(vm_host: Host, guestinfo: Path) -> None:
     defaults = vm_host.path("/etc/kindling/user-data-defaults.toml")
     defaults.parent.mkdir(parents=True)
-    defaults.write_text(
-        '[settings]\nmotd = "defaults"\n[settings.ntp]\ntime-servers = ["https://a.example"]\n'
-    )
+    defaults.write_text('[settings]\nmotd = "defaults"\n[settings.ntp]\ntime-servers = ["https://a.example"]\n')
     put(guestinfo, base64.b64encode(TOML).decode(), "base64")
     report = run_early_boot(vm_host, "vmware")
     assert live(vm_host) == {
