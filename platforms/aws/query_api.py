@@ -281,7 +281,7 @@ class QueryApi:
         last: dict[str, str] = {}
 
         def attempt() -> Element:
-            status, headers, content = self._send(service, endpoint, body, proxy, what, last)
+            status, headers, content = self._send(service, action, endpoint, body, proxy, last)
             if 200 <= status < 300:
                 root = _parse_xml(content)
                 if root is None:
@@ -309,12 +309,12 @@ class QueryApi:
             raise cls(service.name, action, str(exc).split(": ", 1)[-1]) from exc
 
     def _send(
-        self, service: Service, endpoint: str, body: str, proxy: str | None, what: str, last: dict[str, str]
+        self, service: Service, action: str, endpoint: str, body: str, proxy: str | None, last: dict[str, str]
     ) -> tuple[int, Mapping[str, str], bytes]:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials as BotoCredentials
-        from botocore.exceptions import BotoCoreError
+        from botocore.exceptions import BotoCoreError, SSLError
 
         creds = self._creds
         assert creds is not None
@@ -328,6 +328,9 @@ class QueryApi:
                   self.region).add_auth(request)
         try:
             response = self._session(proxy).send(request.prepare())
+        except SSLError as exc:  # a trust problem does not heal by retrying
+            raise AwsApiError(service.name, action,
+                              f"TLS with {endpoint} failed (certificate not trusted? see AWS_CA_BUNDLE)") from exc
         except BotoCoreError as exc:
             last["kind"] = "transport"
             via = " via the proxy" if proxy else ""

@@ -15,6 +15,7 @@ served before the real answer.
 """
 
 import datetime
+import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -253,15 +254,22 @@ class _Handler(BaseHTTPRequestHandler):
 class AwsEndpoint:
     """Start/stop with a `with` block; `url` goes into AWS_ENDPOINT_URL_*."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *, tls: tuple[str, str] | None = None) -> None:
+        """`tls=(certfile, keyfile)` serves HTTPS, as real AWS endpoints do."""
         self._server = _Server((host, 0), _Handler)
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._server.state = _State()
         self._thread: threading.Thread | None = None
         self.state = self._server.state
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> "AwsEndpoint":
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import select
+import shutil
+import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -245,3 +249,90 @@ def test_flatten_and_errors() -> None:
     # entity expansion bombs are refused, not expanded
     bomb = b'<!DOCTYPE x [<!ENTITY a "aaaa">]><ErrorResponse><Error><Code>&a;</Code></Error></ErrorResponse>'
     assert parse_error(bomb) == (None, "")
+
+
+# -- HTTPS, as real endpoints are: trust via AWS_CA_BUNDLE, the proxy as a CONNECT tunnel ------
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = str(d / "cert.pem"), str(d / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+class _TunnelProxy(ThreadingHTTPServer):
+    daemon_threads = True
+    tunnels: list[str]
+
+
+class _TunnelHandler(BaseHTTPRequestHandler):
+    server: _TunnelProxy
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_CONNECT(self) -> None:
+        self.server.tunnels.append(self.path)
+        host, port = self.path.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=5)
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        sockets = [self.connection, upstream]
+        try:
+            while True:
+                readable, _, _ = select.select(sockets, [], [], 5)
+                if not readable:
+                    break
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    (upstream if sock is self.connection else self.connection).sendall(data)
+        finally:
+            upstream.close()
+            self.close_connection = True
+
+
+@pytest.fixture
+def tunnel_proxy() -> Iterator[_TunnelProxy]:
+    proxy = _TunnelProxy(("127.0.0.1", 0), _TunnelHandler)
+    proxy.tunnels = []
+    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=5)
+
+
+def test_https_endpoint_through_a_connect_proxy(
+    root: Path, certificate: tuple[str, str], tunnel_proxy: _TunnelProxy
+) -> None:
+    with AwsEndpoint(tls=certificate) as ep:
+        ep.add_key(ROLE_KEY, ROLE_SECRET, ROLE_TOKEN)
+        ep.add_stack("node-stack", "NodeGroup")
+        host = Host(root, clock=FakeClock(),
+                    env={"AWS_ENDPOINT_URL_CLOUDFORMATION": ep.url, "AWS_CA_BUNDLE": certificate[0]})
+        api = QueryApi(host, region="us-west-2", credentials=lambda: GOOD,
+                       https_proxy=f"http://127.0.0.1:{tunnel_proxy.server_address[1]}")
+        api.call(CLOUDFORMATION, "SignalResource", SIGNAL, mutating=True)
+        api.close()
+        assert tunnel_proxy.tunnels == [ep.url.removeprefix("https://")]
+        assert ep.actions() == ["SignalResource"]
+
+
+def test_untrusted_certificate_fails_at_once(root: Path, certificate: tuple[str, str]) -> None:
+    with AwsEndpoint(tls=certificate) as ep:
+        ep.add_key(ROLE_KEY, ROLE_SECRET, ROLE_TOKEN)
+        clock = FakeClock()
+        host = Host(root, clock=clock, env={"AWS_ENDPOINT_URL_CLOUDFORMATION": ep.url})
+        api = QueryApi(host, region="us-west-2", credentials=lambda: GOOD)
+        with pytest.raises(AwsApiError, match=r"SignalResource: TLS with https://127.0.0.1:\d+/ failed"):
+            api.call(CLOUDFORMATION, "SignalResource", SIGNAL, mutating=True)
+        assert clock.sleeps == [] and ep.calls == []
