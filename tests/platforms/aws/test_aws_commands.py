@@ -129,3 +129,24 @@ def test_boot_run_signals_success_when_all_is_well(
     assert status["lifecycle-complete"][0] == "skipped"
     assert report.ok
     assert run_boot(rig_host, "metal", stages=[CFSIGNAL]).records == []
+
+
+def test_no_secret_reaches_output_even_at_debug_level(
+    rig_host: Host, systemd: FakeSystemd, endpoint: AwsEndpoint
+) -> None:
+    """settings.aws.credentials is sensitive: neither its keys nor the decoded text may be printed."""
+    import base64
+
+    secret = "settings-secret-key-never-print-01"
+    ini = f"[default]\naws_access_key_id = AKIASETTINGS00000001\naws_secret_access_key = {secret}\n"
+    endpoint.add_key("AKIASETTINGS00000001", secret)
+    commit(rig_host, {**SIGNAL, "aws": {"credentials": base64.b64encode(ini.encode()).decode()}})
+    systemd.set_state("degraded", failed=["kubelet.service"])
+    r = kindling("cfsignal", "--root", str(rig_host.root), "--log-level", "debug", env=dict(rig_host.env))
+    assert r.returncode == 0, r.stderr
+    assert endpoint.calls[0].access_key == "AKIASETTINGS00000001"
+    assert endpoint.calls[0].params["Status"] == "FAILURE"
+    assert "kubelet.service" in r.stderr
+    for text in (r.stdout, r.stderr):
+        assert secret not in text and "aws_secret_access_key" not in text
+    assert not list(rig_host.root.rglob("*credentials*"))  # decoded in memory, never written

@@ -97,3 +97,14 @@ def test_plan_describes_but_does_not_complete(root: Path, rig_host: Host, endpoi
     assert endpoint.actions() == ["DescribeAutoScalingInstances"]
     assert endpoint.state.instances[INSTANCE_ID]["state"] == "Pending:Wait"
     assert any(a.startswith("POST autoscaling CompleteLifecycleAction") for a in plan.actions)
+
+
+def test_failed_heartbeats_do_not_stop_the_completion(
+    rig_host: Host, systemd: FakeSystemd, endpoint: AwsEndpoint
+) -> None:
+    commit(rig_host, HOOK)
+    endpoint.fail("RecordLifecycleActionHeartbeat", 400, "ValidationError", times=100)
+    systemd.set_state_later(0.5, "running", startup_finished=True)
+    report = run_lifecycle_complete(rig_host, timeout=20, heartbeat=0.2)
+    assert report.result == "CONTINUE" and report.heartbeats == 0
+    assert endpoint.actions()[-1] == "CompleteLifecycleAction"
