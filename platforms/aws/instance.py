@@ -70,14 +70,14 @@ class Instance:
 
         return resolve_credentials(self.host, self.settings, lambda: self.imds)
 
-    def api(self, credentials: Callable[[], Credentials] | None = None) -> QueryApi:
+    def api(self) -> QueryApi:
         if self._api is None:
             from platforms.aws.query_api import QueryApi
 
             self._api = QueryApi(
                 self.host,
                 region=self.region(),
-                credentials=credentials or self.credentials,
+                credentials=self.credentials,
                 https_proxy=self.settings.https_proxy,
                 no_proxy=self.settings.no_proxy,
             )

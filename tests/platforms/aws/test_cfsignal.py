@@ -175,3 +175,11 @@ def test_warm_up_boot_is_judged_without_waiting(
     report = run_cfsignal(rig_host, timeout=60)
     assert time.monotonic() - t0 < 3
     assert report.status == "SUCCESS" and report.system_state == "starting"
+
+
+def test_instance_id_absent_is_named(rig_host: Host, aws_imds: ImdsEmulator, endpoint: AwsEndpoint) -> None:
+    aws_imds.remove("meta-data/instance-id")
+    commit(rig_host, SIGNAL)
+    with pytest.raises(InputError, match=r"imds: meta-data/instance-id is absent"):
+        run_cfsignal(rig_host, status="SUCCESS")
+    assert endpoint.calls == [] and not rig_host.exists(MARKER)
