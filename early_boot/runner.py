@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from early_boot.errors import ProviderError
 from kindling import log
+from kindling.dotted import parse_key
 from kindling.errors import InputError, KindlingError, SettingsError
 from kindling.host import Host
 from kindling.merge import flatten, merge
@@ -117,7 +118,7 @@ def run_early_boot(
         return report
     chosen = providers if providers is not None else plan_providers(host, platform)
     merged: dict[str, Any] = {}
-    origin: dict[tuple[str, ...], str] = {}
+    origin: dict[tuple[str, ...], tuple[str, str]] = {}
     for provider in chosen:
         found = _read(provider, host)
         if found is None:
@@ -129,11 +130,14 @@ def run_early_boot(
         logger.info("user data found", provider=provider.name, source=source, keys=len(leaves))
         report.providers.append(ProviderOutcome(provider.name, provider.order, source, len(leaves)))
         merged = merge(merged, tree)
-        origin.update(dict.fromkeys(leaves, f"{provider.name} ({source})"))
+        origin.update(dict.fromkeys(leaves, (provider.name, source)))
     try:
         merged = validate_settings(merged, source="merged user data")
     except SettingsError as exc:
-        raise ProviderError("merge", _unwrap(exc), source="merged user data") from exc
+        # Each provider's data passed on its own; name the one that set the key last.
+        last = origin.get(tuple(parse_key(exc.key)[1:]))
+        name, source = last if last else ("merge", "merged user data")
+        raise ProviderError(name, _unwrap(exc), source=source) from exc
     if merged:
         from kindling.api.service import SettingsService
         from kindling.datastore import DATASTORE_PATH
@@ -141,7 +145,7 @@ def run_early_boot(
         service = SettingsService(host)
         if host.path(DATASTORE_PATH).exists():  # a fresh node has nothing stale (and no file)
             _drop_stale_launch_tx(service)
-        sources = ", ".join(sorted(set(origin.values())))
+        sources = ", ".join(sorted({f"{name} ({src})" for name, src in origin.values()}))
         commit = service.set_tree(merged, tx=LAUNCH_TX, source=f"early-boot-config: {sources}")
         report.changed = commit.changed
         report.applier_failures = [f"{o.name}: {o.detail}" for o in commit.applied if not o.ok]

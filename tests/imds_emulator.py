@@ -63,6 +63,7 @@ class _State:
     token_script: list[Scripted] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)
     outage: str | None = None  # None | "refuse" | "hang"
+    keep_alive: bool = True  # False: close every connection after one answer, unannounced
     requests: list[LoggedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
@@ -109,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+        if not self.server.state.keep_alive:
+            self.close_connection = True
 
     def _disrupt(self, key: str) -> bool:
         """Apply outage and delay; True when the request was dropped unanswered."""
@@ -264,6 +267,10 @@ class ImdsEmulator:
         assert mode in (None, "refuse", "hang")
         self._server.state.outage = mode
 
+    def drop_idle_connections(self, drop: bool = True) -> None:
+        """Close each connection after one answer without saying so (an idle timeout)."""
+        self._server.state.keep_alive = not drop
+
     def expire_tokens(self) -> None:
         """Every token issued so far is now expired (the next GET gets 401)."""
         with self._server.state.lock:
@@ -282,3 +289,47 @@ class ImdsEmulator:
     def clear_log(self) -> None:
         with self._server.state.lock:
             self._server.state.requests.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until killed, e.g. inside a test's own namespace:
+
+    `ip netns exec NS python -m tests.imds_emulator --host 169.254.169.254 --port 80
+    --region eu-west-1 --user-data FILE --set meta-data/instance-id=i-1`
+    Prints the URL on the first line of stdout once it is listening.
+    """
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(prog="imds_emulator", description="IMDSv2 emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--region", help="serve an identity document for this region")
+    parser.add_argument("--user-data", help="file served as user-data")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    args = parser.parse_args(argv)
+    emulator = ImdsEmulator(args.host, args.port)
+    if args.region:
+        emulator.identity(args.region)
+    if args.user_data:
+        with open(args.user_data, "rb") as fh:
+            emulator.set("user-data", fh.read())
+    for item in args.set:
+        path, _, value = item.partition("=")
+        emulator.set(path, value)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    emulator.start()
+    sys.stdout.write(emulator.url + "\n")
+    sys.stdout.flush()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,7 +13,8 @@
 - The endpoint follows the AWS SDKs: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else
   `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` → `http://[fd00:ec2::254]`, else
   `http://169.254.169.254`. Budget and per-request timeout: `KINDLING_IMDS_BUDGET`,
-  `KINDLING_IMDS_TIMEOUT` (seconds).
+  `KINDLING_IMDS_TIMEOUT` (seconds). Under a root prefix (`--root`: tests, demos,
+  image builds) the endpoint must be named: the default address is never queried.
 
 Why `http.client` and not requests: requests costs ~120 ms to import, the whole
 early-boot-config budget (DESIGN §8). One keep-alive connection serves the token
@@ -27,9 +28,10 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kindling.errors import HostError, InputError
+from kindling.errors import InputError
 from kindling.host import Host
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
+from platforms.aws.errors import ImdsError
 
 if TYPE_CHECKING:
     import http.client
@@ -55,10 +57,6 @@ TOKEN_TTL = 60
 DEFAULT_BUDGET = 300.0
 DEFAULT_TIMEOUT = 5.0
 MAX_BODY = 1024 * 1024
-
-
-class ImdsError(HostError):
-    """IMDS could not be read within the budget, or answered nonsense."""
 
 
 def endpoint_from_env(env: Mapping[str, str]) -> str:
@@ -120,6 +118,14 @@ class ImdsClient:
         from urllib.parse import urlsplit
 
         self.clock = host.clock
+        named = endpoint or host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").strip()
+        if host.prefixed and not named:
+            # A root prefix means a test, a demo or an image build, not this machine's
+            # first boot: never query the real metadata service by default from there.
+            raise InputError(
+                "with a root prefix, set AWS_EC2_METADATA_SERVICE_ENDPOINT explicitly",
+                source="IMDS endpoint",
+            )
         self.endpoint = endpoint or endpoint_from_env(host.env)
         parts = urlsplit(self.endpoint)
         if parts.scheme != "http" or not parts.hostname:
@@ -143,20 +149,28 @@ class ImdsClient:
         """One HTTP exchange on the kept-alive connection; transport errors → Retryable."""
         import http.client
 
-        if self._conn is None:
-            host, port = self._netloc
-            self._conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        self.request_count += 1
-        try:
-            self._conn.request(method, path, headers=headers)
-            response = self._conn.getresponse()
-            body = response.read(MAX_BODY + 1)
-            retry_after = response.getheader("Retry-After")
-            if response.will_close:
+        for fresh in (self._conn is None, True):
+            if self._conn is None:
+                host, port = self._netloc
+                self._conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            self.request_count += 1
+            try:
+                self._conn.request(method, path, headers=headers)
+                response = self._conn.getresponse()
+                body = response.read(MAX_BODY + 1)
+                retry_after = response.getheader("Retry-After")
+                if response.will_close:
+                    self.close()
+                break
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as exc:
+                # The service closed a kept-alive connection while it sat idle: that is
+                # no failure of the service, so reconnect at once (once) without backoff.
                 self.close()
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
+                if fresh:
+                    raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
         if len(body) > MAX_BODY:
             self.close()
             raise ImdsError(f"imds {path}: answer larger than {MAX_BODY // 1024} KiB")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 
+from kindling import log
 from kindling.errors import HostError, InputError
 from kindling.host import Host
 from kindling.providers import UserDataProvider
@@ -60,6 +61,9 @@ def read_identity_document(host: Host) -> UserData | None:
     except HostError as exc:
         raise InputError(str(exc), source=_IMDS_DOC) from exc
     if region is None:
+        log.get("ec2-identity-doc").warning(
+            f"no region in IMDS: falling back to {FALLBACK_REGION}", source=_IMDS_DOC
+        )
         return UserData({"aws": {"region": FALLBACK_REGION}}, f"{_IMDS_DOC} absent: fallback region")
     return UserData({"aws": {"region": region}}, _IMDS_DOC)
 

@@ -41,9 +41,11 @@ def read_user_data_file(host: Host, path: str) -> UserData | None:
             raise InputError("not a regular file", source=path)
         return None
     try:
+        if host.path(path).stat().st_size > _RAW_LIMIT:
+            raise InputError(f"larger than {_RAW_LIMIT // 1024} KiB", source=path)
         data = host.read_bytes(path, limit=_RAW_LIMIT)
-    except HostError as exc:
-        raise InputError(f"cannot read user data: {exc}", source=path) from exc
+    except (HostError, OSError) as exc:
+        raise InputError("cannot read user data", source=path) from exc
     return parse_user_data(data, source=path)
 
 

@@ -109,6 +109,8 @@ def _read_iso(host: Host, device: str) -> tuple[bool, UserData | None]:
             iso.get_file_from_iso_fp(out, **listing[name])
         except PyCdlibException:
             raise InputError("damaged ISO9660 image", source=device) from None
+        except OSError as exc:  # a scratched disc: read errors mid-file
+            raise InputError(f"cannot read: {exc.strerror or exc}", source=device) from exc
         finally:
             iso.close()
     return True, user_data_from_file(name, out.getvalue(), source=source)

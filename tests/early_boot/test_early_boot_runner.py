@@ -54,6 +54,7 @@ def test_merge_later_wins_per_leaf_maps_merge_lists_replaced(host: Host) -> None
     assert [(p.name, p.keys) for p in report.providers] == [
         ("local-defaults", 3),
         ("local-user-data", 2),
+        ("metal-bootconfig", 0),
         ("local-overrides", 1),
     ]
     assert marker_exists(host)
@@ -106,6 +107,7 @@ BAD_LOCAL = [
         "larger than 64 KiB after decompression",
         None,
     ),
+    ("huge file", b"#" * (200 * 1024), "larger than 128 KiB", None),
     ("not UTF-8", b"[settings]\nmotd = '\xff'\n", "not UTF-8", None),
 ]
 
@@ -229,3 +231,54 @@ def test_plan_providers_lists_externals(host: Host) -> None:
     script(host, ".hidden", "exit 0\n")
     script(host, "70-x~", "exit 0\n")
     assert [p.name for p in plan_providers(host, "metal")][-2:] == ["70-x", "local-overrides"]
+
+
+def test_unit_matches_the_stage_and_marker() -> None:
+    from configparser import ConfigParser
+
+    from early_boot.stage import STAGE
+
+    assert STAGE.unit is not None and 30 <= STAGE.order <= 39
+    unit_file = Path(__file__).resolve().parents[2] / "kindling" / "units" / STAGE.unit
+    unit = ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read_string(unit_file.read_text())
+    assert unit["Unit"]["ConditionPathExists"] == f"!{MARKER_PATH}"
+    after = unit["Unit"]["After"].split()
+    assert "kindling-apiserver.service" in after and "network-online.target" in after
+    assert unit["Service"]["ExecStart"] == "@KINDLING@ early-boot-config"
+
+
+def test_cli_human_output_auto_platform_and_skip(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from early_boot.cli import main
+
+    host = Host(root)
+    plant(host, LOCAL, '[settings]\nmotd = "cli"\n')
+    assert main(["--root", str(root)]) == 0  # no DMI, no kernel argument: metal
+    out = capsys.readouterr().out
+    assert " 20 local-user-data        1 keys from /var/lib/kindling/user-data.toml" in out
+    assert "early-boot-config: platform metal, 1 keys changed" in out
+    assert main(["--root", str(root), "--json"]) == 0
+    assert '"skipped": "/var/lib/kindling/early-boot-config.ran exists' in capsys.readouterr().out
+
+
+def test_import_arrows_point_one_way() -> None:
+    """DESIGN §1: early_boot finds providers through the registry; platforms never
+    import early_boot (the contract lives in kindling)."""
+    import ast
+
+    repo = Path(__file__).resolve().parents[2]
+
+    def imported(package: str) -> set[str]:
+        names: set[str] = set()
+        for path in (repo / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names.add(node.module.split(".")[0])
+        return names
+
+    assert "platforms" not in imported("early_boot")
+    assert "early_boot" not in imported("platforms")
+    assert not {"early_boot", "platforms"} & imported("kindling")

@@ -211,3 +211,63 @@ def test_emulator_token_ttl_expires_in_real_time(imds: ImdsEmulator) -> None:
 
     time.sleep(1.1)
     assert _raw(imds, "GET", "/latest/x", hdr)[0] == 401
+
+
+def test_root_prefix_never_uses_the_default_address(root: Path) -> None:
+    from early_boot.errors import ProviderError
+    from early_boot.runner import run_early_boot
+
+    with pytest.raises(InputError, match="set AWS_EC2_METADATA_SERVICE_ENDPOINT explicitly"):
+        ImdsClient(Host(root, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"}))
+    with pytest.raises(ProviderError, match=r"provider ec2-identity-doc \(IMDS endpoint\)"):
+        run_early_boot(Host(root, env={}), "aws")
+
+
+def test_closed_keep_alive_connection_is_reopened_without_backoff(
+    root: Path, clock: FakeClock, imds: ImdsEmulator
+) -> None:
+    imds.set("user-data", "ok")
+    imds.set("meta-data/instance-id", "i-1")
+    imds.drop_idle_connections()
+    client = make(root, clock, imds)
+    assert client.get("user-data") == b"ok"
+    assert client.instance_id() == "i-1"
+    assert client.get("user-data") == b"ok"
+    assert clock.sleeps == []
+    assert [r.status for r in imds.requests] == [200, 200, 200, 200]
+    assert client.request_count > 4  # the dropped connections were really re-opened
+
+
+def test_emulator_runs_as_a_program(root: Path, clock: FakeClock, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    ud = tmp_path / "ud.toml"
+    ud.write_text('[settings]\nmotd = "served"\n')
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.imds_emulator",
+            "--region",
+            "sa-east-1",
+            "--user-data",
+            str(ud),
+            "--set",
+            "meta-data/instance-id=i-9",
+        ],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        client = ImdsClient(Host(root, clock=clock, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": url}))
+        assert client.region() == "sa-east-1"
+        assert client.instance_id() == "i-9"
+        assert client.get("user-data") == b'[settings]\nmotd = "served"\n'
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

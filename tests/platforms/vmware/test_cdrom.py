@@ -236,3 +236,13 @@ def test_huge_ovf_is_refused_before_reading(host: Host, tmp_path: Path) -> None:
     plant(host, xorriso_iso(tmp_path / "big.iso", {"ovf-env.xml": big}))
     with pytest.raises(InputError, match="larger than 1024 KiB"):
         read_cdrom(host)
+
+
+def test_truncated_image_is_refused(host: Host, tmp_path: Path, conformance: Path) -> None:
+    doc = (conformance / FIXTURES / "ovf-env.xml").read_bytes()
+    image = xorriso_iso(tmp_path / "t.iso", {"ovf-env.xml": doc})
+    plant(host, image)
+    with open(host.path("/dev/sr0"), "r+b") as fh:
+        fh.truncate(40000)
+    with pytest.raises(InputError, match=r"/dev/sr0: (not an ISO9660 image|damaged|cannot read)"):
+        read_cdrom(host)

@@ -196,3 +196,28 @@ def test_guestinfo_wins_over_cdrom_and_defaults(vm_host: Host, guestinfo: Path) 
         "vmware-guestinfo",
         "local-overrides",
     ]
+
+
+def test_kindling_boot_vmware_runs_the_stage(root: Path, tmp_path: Path, guestinfo: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    put(guestinfo, base64.b64encode(TOML).decode(), "base64")
+    env = {
+        **os.environ,
+        "KINDLING_VMWARE_RPCTOOL": _tool(tmp_path, RPCTOOL),
+        "GUESTINFO_DIR": str(guestinfo),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "kindling.cli", "boot", "--root", str(root), "--platform", "vmware", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    stages = {s["name"]: s for s in json.loads(done.stdout)["stages"]}
+    assert stages["early-boot-config"]["status"] == "ok", done.stdout + done.stderr
+    assert (root / "etc/motd").read_text().startswith("from guestinfo")
