@@ -16,8 +16,11 @@ SSO, web identity, ECS task roles):
 The settings files are decoded and parsed in memory: the secrets never touch a disk
 (a temp file, even 0600, outlives a crash), and no parser error that could quote a
 line of them is ever passed on. Secret values are registered with the logger so no
-line can print them. Only static keys are supported in profiles: a profile that
-needs `role_arn`, `credential_process` or SSO is refused by name.
+line can print them. A profile holds static keys, or a `role_arn` to assume through STS
+with the credentials of its `source_profile` (static keys) or its `credential_source`
+(`Ec2InstanceMetadata`, `Environment`) — the form Bottlerocket users put in
+`settings.aws.config` for ECR. `credential_process`, SSO and chained roles are refused
+by name.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ if TYPE_CHECKING:
     from platforms.aws.imds import ImdsClient
     from platforms.aws.node_settings import NodeSettings
 
-__all__ = ["Credentials", "parse_profile", "resolve_credentials"]
+__all__ = ["Credentials", "RoleProfile", "parse_profile", "resolve_credentials"]
 
-_UNSUPPORTED = ("role_arn", "credential_process", "sso_start_url", "sso_session", "web_identity_token_file")
+_UNSUPPORTED = ("credential_process", "sso_start_url", "sso_session", "web_identity_token_file")
+_SOURCES = ("Ec2InstanceMetadata", "Environment")
 _ROLES = "meta-data/iam/security-credentials/"
 
 
@@ -59,6 +63,22 @@ class Credentials:
                 log.register_secret(secret)
 
 
+@dataclass(frozen=True)
+class RoleProfile:
+    """A profile that assumes `role_arn` with the credentials of one named source."""
+
+    role_arn: str
+    source: str  # where the profile was read (settings.aws.config …)
+    source_profile: str | None = None
+    credential_source: str | None = None
+    external_id: str | None = field(default=None, repr=False)
+    session_name: str | None = None
+    duration: int | None = None
+
+
+Assume = Callable[[Credentials, RoleProfile], Credentials]
+
+
 def _decode(b64: str, key: str) -> str:
     try:
         return base64.b64decode(b64.encode("ascii"), validate=True).decode("utf-8")
@@ -66,8 +86,10 @@ def _decode(b64: str, key: str) -> str:
         raise CredentialsError("not base64 of UTF-8 text", source=key) from None
 
 
-def parse_profile(text: str, profile: str, *, config_style: bool, source: str) -> Credentials | None:
-    """Static keys of `profile` in an INI text; None when the profile has none.
+def parse_profile(
+    text: str, profile: str, *, config_style: bool, source: str
+) -> Credentials | RoleProfile | None:
+    """Static keys or the role of `profile` in an INI text; None when it has neither.
 
     `config_style`: sections are `[profile NAME]` (and `[default]`), as in
     ~/.aws/config; otherwise `[NAME]`, as in ~/.aws/credentials.
@@ -87,6 +109,8 @@ def parse_profile(text: str, profile: str, *, config_style: bool, source: str) -
     if access and secret:
         return Credentials(access.strip(), secret.strip(), (section.get("aws_session_token") or "").strip() or None,
                            source=source)
+    if section.get("role_arn"):
+        return _role(section, source)
     unsupported = [k for k in _UNSUPPORTED if k in section]
     if unsupported:
         raise CredentialsError(
@@ -97,6 +121,28 @@ def parse_profile(text: str, profile: str, *, config_style: bool, source: str) -
     if access or secret:
         raise CredentialsError("profile has only one of aws_access_key_id / aws_secret_access_key", source=source)
     return None
+
+
+def _role(section: configparser.SectionProxy, source: str) -> RoleProfile:
+    source_profile = (section.get("source_profile") or "").strip() or None
+    credential_source = (section.get("credential_source") or "").strip() or None
+    if (source_profile is None) == (credential_source is None):
+        raise CredentialsError("a role_arn profile needs exactly one of source_profile / credential_source",
+                               source=source)
+    if credential_source is not None and credential_source not in _SOURCES:
+        raise CredentialsError(f"credential_source must be one of {', '.join(_SOURCES)}", source=source)
+    duration_text = (section.get("duration_seconds") or "").strip()
+    if duration_text and not (duration_text.isdigit() and 900 <= int(duration_text) <= 43200):
+        raise CredentialsError("duration_seconds must be 900-43200", source=source)
+    return RoleProfile(
+        role_arn=(section.get("role_arn") or "").strip(),
+        source=source,
+        source_profile=source_profile,
+        credential_source=credential_source,
+        external_id=(section.get("external_id") or "").strip() or None,
+        session_name=(section.get("role_session_name") or "").strip() or None,
+        duration=int(duration_text) if duration_text else None,
+    )
 
 
 def _from_env(env: Mapping[str, str]) -> Credentials | None:
@@ -153,10 +199,37 @@ def _from_instance_profile(imds: ImdsClient) -> Credentials | None:
                        source="instance profile")
 
 
-def resolve_credentials(
-    host: Host, settings: NodeSettings, imds: Callable[[], ImdsClient]
+def _source_credentials(
+    host: Host, role: RoleProfile, files: list[tuple[str, str, bool]], imds: Callable[[], ImdsClient]
 ) -> Credentials:
-    """The first source of the chain that has credentials; CredentialsError naming all tried."""
+    """The credentials a role profile assumes its role with."""
+    if role.credential_source == "Environment":
+        found = _from_env(host.env)
+    elif role.credential_source == "Ec2InstanceMetadata":
+        found = _from_instance_profile(imds())
+    else:
+        found = None
+        for text, source, config_style in files:
+            candidate = parse_profile(text, role.source_profile or "", config_style=config_style, source=source)
+            if isinstance(candidate, RoleProfile):
+                raise CredentialsError("source_profile is itself a role profile (chained roles are not supported)",
+                                       source=role.source)
+            if candidate is not None:
+                found = candidate
+                break
+    if found is None:
+        what = role.credential_source or "source_profile"
+        raise CredentialsError(f"the role profile's {what} has no credentials", source=role.source)
+    return found
+
+
+def resolve_credentials(
+    host: Host, settings: NodeSettings, imds: Callable[[], ImdsClient], *, assume: Assume | None = None
+) -> Credentials:
+    """The first source of the chain that has credentials; CredentialsError naming all tried.
+
+    `assume(source_credentials, role)` turns a role profile into credentials (STS).
+    """
     explicit = settings.aws_profile or host.env.get("AWS_PROFILE", "").strip()
     profile = explicit or "default"
     tried: list[str] = []
@@ -167,14 +240,18 @@ def resolve_credentials(
         tried.append("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
     files = _profile_files(host, settings)
     for text, source, config_style in files:
-        found = parse_profile(text, profile, config_style=config_style, source=source)
-        if found is not None:
-            return found
+        parsed = parse_profile(text, profile, config_style=config_style, source=source)
+        if isinstance(parsed, RoleProfile):
+            if assume is None:
+                raise CredentialsError("role profiles need an STS caller", source=source)
+            return assume(_source_credentials(host, parsed, files, imds), parsed)
+        if parsed is not None:
+            return parsed
         tried.append(source)
     if explicit:
         key = "settings.aws.profile" if settings.aws_profile else "AWS_PROFILE"
         where = ", ".join(s for _, s, _ in files) or "no credentials or config file"
-        raise CredentialsError(f"profile not found with static keys in: {where}", source=key)
+        raise CredentialsError(f"profile not found with static keys or a role in: {where}", source=key)
     found = _from_instance_profile(imds())
     if found is not None:
         return found

@@ -66,9 +66,15 @@ class Instance:
         return self._region
 
     def credentials(self) -> Credentials:
-        from platforms.aws.credentials import resolve_credentials
+        from platforms.aws.credentials import RoleProfile, resolve_credentials
 
-        return resolve_credentials(self.host, self.settings, lambda: self.imds)
+        def assume(source: Credentials, role: RoleProfile) -> Credentials:
+            from platforms.aws.sts import assume_role
+
+            return assume_role(self.host, self.region(), self.settings, source, role,
+                               session_name=f"kindling-{self.instance_id()}")
+
+        return resolve_credentials(self.host, self.settings, lambda: self.imds, assume=assume)
 
     def api(self) -> QueryApi:
         if self._api is None:

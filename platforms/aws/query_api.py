@@ -5,7 +5,8 @@ actions need a form POST, a SigV4 signature and an XML answer. botocore supplies
 parts that must be exactly right — `SigV4Auth` for signing and its urllib3 session
 for TLS and proxies — and is imported only when a call is made (DESIGN §8).
 
-- Endpoint: `AWS_ENDPOINT_URL_CLOUDFORMATION` / `AWS_ENDPOINT_URL_AUTO_SCALING`, then
+- Endpoint: `AWS_ENDPOINT_URL_CLOUDFORMATION` / `AWS_ENDPOINT_URL_AUTO_SCALING` /
+  `AWS_ENDPOINT_URL_STS` (role profiles), then
   `AWS_ENDPOINT_URL` (the SDKs' names, DESIGN §2), else the regional endpoint of the
   region's partition. `AWS_CA_BUNDLE` names extra trust roots.
 - Proxy: `settings.network.https-proxy` carries the calls (Bottlerocket's cfsignal
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTOSCALING",
     "CLOUDFORMATION",
+    "STS",
     "QueryApi",
     "Service",
     "bypasses_proxy",
@@ -88,6 +90,7 @@ class Service:
 CLOUDFORMATION = Service("cloudformation", "cloudformation", "cloudformation", "2010-05-15",
                          "AWS_ENDPOINT_URL_CLOUDFORMATION")
 AUTOSCALING = Service("autoscaling", "autoscaling", "autoscaling", "2011-01-01", "AWS_ENDPOINT_URL_AUTO_SCALING")
+STS = Service("sts", "sts", "sts", "2011-06-15", "AWS_ENDPOINT_URL_STS")
 
 
 def _dns_suffix(region: str) -> str:

@@ -30,10 +30,11 @@ from botocore.credentials import Credentials
 
 __all__ = ["AwsEndpoint", "Call"]
 
-VERSIONS = {"cloudformation": "2010-05-15", "autoscaling": "2011-01-01"}
+VERSIONS = {"cloudformation": "2010-05-15", "autoscaling": "2011-01-01", "sts": "2011-06-15"}
 ACTIONS = {
     "cloudformation": {"SignalResource"},
     "autoscaling": {"DescribeAutoScalingInstances", "CompleteLifecycleAction", "RecordLifecycleActionHeartbeat"},
+    "sts": {"AssumeRole"},
 }
 
 
@@ -53,6 +54,7 @@ class _State:
     stacks: dict[str, set[str]] = field(default_factory=dict)  # stack -> logical ids
     instances: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> {group, state}
     hooks: dict[tuple[str, str], str] = field(default_factory=dict)  # (group, hook) -> "launching"
+    roles: dict[str, set[str]] = field(default_factory=dict)  # role arn -> access keys that may assume it
     faults: list[tuple[str, int, str]] = field(default_factory=list)  # (action|*, status, code)
     calls: list[Call] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # error codes sent for auth failures
@@ -88,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: _Server
+    caller = ""
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -188,7 +191,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with st.lock:
             st.calls.append(Call(service, action, dict(params), akid, self.path.startswith("http")))
+        self.caller = akid
         getattr(self, "_" + action)(service, params)
+
+    def _AssumeRole(self, service: str, p: dict[str, str]) -> None:
+        st = self.server.state
+        arn = p.get("RoleArn", "")
+        if self.caller not in st.roles.get(arn, set()) or not p.get("RoleSessionName"):
+            message = f"User: {self.caller} is not authorized to perform: sts:AssumeRole on resource: {arn}"
+            self._send(403, _xml_error(service, "AccessDenied", message))
+            return
+        key, secret, token = f"ASIA{uuid.uuid4().hex[:16].upper()}", uuid.uuid4().hex * 2, uuid.uuid4().hex * 3
+        with st.lock:
+            st.keys[key] = (secret, token)
+        creds = (f"<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
+                 f"<SessionToken>{token}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>")
+        self._send(200, _xml_ok(service, "AssumeRole", creds))
 
     def _SignalResource(self, service: str, p: dict[str, str]) -> None:
         stack = self.server.state.stacks.get(p.get("StackName", ""))
@@ -300,6 +318,9 @@ class AwsEndpoint:
         self.state.instances[instance_id] = {"group": group, "state": state}
         if hook:
             self.state.hooks[(group, hook)] = "launching"
+
+    def add_role(self, arn: str, *allowed_keys: str) -> None:
+        self.state.roles[arn] = set(allowed_keys)
 
     def fail(self, action: str, status: int, code: str, *, times: int = 1) -> None:
         self.state.faults.extend((action, status, code) for _ in range(times))

@@ -102,6 +102,7 @@ def rig_env(imds: ImdsEmulator, endpoint: AwsEndpoint, bus: str, **extra: str) -
         "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url,
         "AWS_ENDPOINT_URL_CLOUDFORMATION": endpoint.url,
         "AWS_ENDPOINT_URL_AUTO_SCALING": endpoint.url,
+        "AWS_ENDPOINT_URL_STS": endpoint.url,
         "DBUS_SYSTEM_BUS_ADDRESS": bus,
         "KINDLING_IMDS_BUDGET": "3",
         "KINDLING_AWS_BUDGET": "5",

@@ -183,3 +183,42 @@ def test_instance_id_absent_is_named(rig_host: Host, aws_imds: ImdsEmulator, end
     with pytest.raises(InputError, match=r"imds: meta-data/instance-id is absent"):
         run_cfsignal(rig_host, status="SUCCESS")
     assert endpoint.calls == [] and not rig_host.exists(MARKER)
+
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/node-signaller"
+
+
+@pytest.mark.parametrize("source", ["credential_source = Ec2InstanceMetadata", "source_profile = base"])
+def test_role_profile_in_settings_aws_config_is_assumed_through_sts(
+    rig_host: Host, systemd: FakeSystemd, endpoint: AwsEndpoint, source: str
+) -> None:
+    import base64
+
+    from tests.platforms.aws.conftest import ROLE_KEY
+
+    base_key, base_secret = "AKIABASEPROFILE00001", "base-profile-secret-000000001"
+    endpoint.add_key(base_key, base_secret)
+    endpoint.add_role(ROLE_ARN, ROLE_KEY, base_key)
+    config = f"[profile signaller]\nrole_arn = {ROLE_ARN}\n{source}\n"
+    creds = f"[base]\naws_access_key_id = {base_key}\naws_secret_access_key = {base_secret}\n"
+    commit(rig_host, {**SIGNAL, "aws": {"config": base64.b64encode(config.encode()).decode(),
+                                         "credentials": base64.b64encode(creds.encode()).decode(),
+                                         "profile": "signaller"}})
+    assert run_cfsignal(rig_host, status="SUCCESS").sent
+    assume, signal = endpoint.calls
+    assert assume.action == "AssumeRole" and assume.params["RoleArn"] == ROLE_ARN
+    assert assume.params["RoleSessionName"] == f"kindling-{INSTANCE_ID}"
+    assert assume.access_key == (ROLE_KEY if "Ec2" in source else base_key)
+    assert signal.action == "SignalResource" and signal.access_key.startswith("ASIA")
+    assert signal.access_key not in (ROLE_KEY, base_key)  # signed with the assumed role's keys
+
+
+def test_role_not_assumable_is_an_aws_refusal(rig_host: Host, endpoint: AwsEndpoint) -> None:
+    import base64
+
+    config = f"[profile signaller]\nrole_arn = {ROLE_ARN}\ncredential_source = Ec2InstanceMetadata\n"
+    commit(rig_host, {**SIGNAL, "aws": {"config": base64.b64encode(config.encode()).decode(),
+                                         "profile": "signaller"}})
+    with pytest.raises(AwsApiError, match="sts AssumeRole: HTTP 403 AccessDenied"):
+        run_cfsignal(rig_host, status="SUCCESS")
+    assert endpoint.actions() == ["AssumeRole"] and not rig_host.exists(MARKER)  # no SignalResource

@@ -66,9 +66,24 @@ def test_unknown_profile_names_the_key_not_the_value(root: Path) -> None:
     assert "nope-profile" not in str(info.value)
 
 
-def test_role_profiles_are_refused_by_name(root: Path) -> None:
-    with pytest.raises(CredentialsError, match=r"settings\.aws\.config: profile uses role_arn"):
+def test_role_profile_without_a_caller_is_refused(root: Path) -> None:
+    with pytest.raises(CredentialsError, match=r"settings\.aws\.config: role profiles need an STS caller"):
         resolve(root, NodeSettings(aws_config=b64(CONFIG_INI), aws_profile="assumed"))
+
+
+@pytest.mark.parametrize(
+    ("section", "rule"),
+    [
+        ("role_arn = arn:x\n", "needs exactly one of source_profile / credential_source"),
+        ("role_arn = arn:x\nsource_profile = a\ncredential_source = Environment\n", "needs exactly one"),
+        ("role_arn = arn:x\ncredential_source = EcsContainer\n", "credential_source must be one of"),
+        ("role_arn = arn:x\nsource_profile = a\nduration_seconds = 5\n", "duration_seconds must be 900-43200"),
+        ("credential_process = /bin/steal\n", "profile uses credential_process"),
+    ],
+)
+def test_bad_role_profiles_name_the_rule(root: Path, section: str, rule: str) -> None:
+    with pytest.raises(CredentialsError, match=rule):
+        resolve(root, NodeSettings(aws_config=b64("[profile p]\n" + section), aws_profile="p"))
 
 
 def test_broken_ini_never_quotes_its_lines(root: Path) -> None:
