@@ -292,7 +292,7 @@ class QueryApi:
                 return root
             code, message = parse_error(content)
             detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
-            wait = _retry_after(headers.get("Retry-After"))
+            wait = _retry_after(headers.get("retry-after"))
             if code in THROTTLING_CODES or status == 429:
                 last["kind"] = "throttled"
                 raise Retryable(detail, retry_after=wait)
@@ -338,7 +338,8 @@ class QueryApi:
             last["kind"] = "transport"
             via = " via the proxy" if proxy else ""
             raise Retryable(f"cannot reach {endpoint}{via} ({type(exc).__name__})") from exc
-        return int(response.status_code), dict(response.headers), bytes(response.content or b"")
+        headers = {str(k).lower(): str(v) for k, v in response.headers.items()}
+        return int(response.status_code), headers, bytes(response.content or b"")
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -56,6 +56,7 @@ class _State:
     hooks: dict[tuple[str, str], str] = field(default_factory=dict)  # (group, hook) -> "launching"
     roles: dict[str, set[str]] = field(default_factory=dict)  # role arn -> access keys that may assume it
     faults: list[tuple[str, int, str]] = field(default_factory=list)  # (action|*, status, code)
+    retry_after: str | None = None  # sent with every scripted fault
     calls: list[Call] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # error codes sent for auth failures
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -95,8 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
-    def _send(self, status: int, body: bytes) -> None:
+    def _send(self, status: int, body: bytes, retry_after: str | None = None) -> None:
         self.send_response(status)
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
@@ -187,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             _, status, code = fault
             self._send(status, _xml_error(service, code, "Rate exceeded" if status < 500 else "Internal failure",
-                                          sender=status < 500))
+                                          sender=status < 500), st.retry_after)
             return
         with st.lock:
             st.calls.append(Call(service, action, dict(params), akid, self.path.startswith("http")))

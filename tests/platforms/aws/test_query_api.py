@@ -109,6 +109,14 @@ def test_server_errors_are_retried(root: Path, endpoint: AwsEndpoint) -> None:
     assert len(clock.sleeps) == 2 and endpoint.actions() == ["SignalResource"]
 
 
+def test_retry_after_is_honoured(root: Path, endpoint: AwsEndpoint) -> None:
+    endpoint.fail("SignalResource", 503, "ServiceUnavailable", times=1)
+    endpoint.state.retry_after = "7"
+    api, clock = make(root, endpoint)
+    api.call(CLOUDFORMATION, "SignalResource", SIGNAL, mutating=True)
+    assert clock.sleeps == [7.0]
+
+
 def test_throttled_past_the_budget_is_a_bounded_failure(root: Path, endpoint: AwsEndpoint) -> None:
     endpoint.fail("SignalResource", 400, "Throttling", times=1000)
     api, clock = make(root, endpoint, KINDLING_AWS_BUDGET="20")
