@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kindling.cli_common import add_common, emit_json, host_from_args
-from platforms.aws.cli import seconds
+from platforms.aws.cli import ENVIRONMENT, seconds
 
 __all__ = ["main"]
 
@@ -16,6 +16,8 @@ def main(argv: list[str]) -> int:
         prog="kindling cfsignal",
         description="Wait for the boot to settle, then send CloudFormation SignalResource "
         "(SUCCESS if systemd reports running, else FAILURE) when settings.cloudformation.should-signal.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--status", type=str.upper, choices=("SUCCESS", "FAILURE"),
                         help="send this status without waiting (e.g. from an emergency unit)")

@@ -7,7 +7,7 @@ import sys
 
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import UsageError
-from platforms.aws.cli import seconds
+from platforms.aws.cli import ENVIRONMENT, seconds
 
 __all__ = ["main"]
 
@@ -20,6 +20,8 @@ def main(argv: list[str]) -> int:
         help="CompleteLifecycleAction: CONTINUE after a good boot, ABANDON after a bad one",
         description="When settings.autoscaling.lifecycle-hook-name is set and the instance waits in "
         "Pending:Wait, wait for the boot to settle (sending heartbeats), then complete the action.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     complete.add_argument("--result", type=str.upper, choices=("CONTINUE", "ABANDON"),
                           help="send this result without waiting")

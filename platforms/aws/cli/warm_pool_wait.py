@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kindling.cli_common import add_common, emit_json, host_from_args
-from platforms.aws.cli import seconds
+from platforms.aws.cli import ENVIRONMENT, seconds
 
 __all__ = ["main"]
 
@@ -16,6 +16,8 @@ def main(argv: list[str]) -> int:
         prog="kindling warm-pool-wait",
         description="Poll IMDS autoscaling/target-lifecycle-state until InService when "
         "settings.autoscaling.should-wait (order this before the orchestrator's unit).",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--interval", type=seconds, default=5.0, help="seconds between polls (default 5)")
     parser.add_argument("--timeout", type=seconds, default=None,
