@@ -92,7 +92,7 @@ def systemd(dbus_daemon: DbusDaemon) -> Iterator[FakeSystemd]:
 
 
 @pytest.fixture
-def clock() -> PollClock:
+def poll_clock() -> PollClock:
     return PollClock()
 
 
@@ -112,10 +112,10 @@ def rig_env(imds: ImdsEmulator, endpoint: AwsEndpoint, bus: str, **extra: str) -
 
 @pytest.fixture
 def rig_host(
-    root: Path, clock: PollClock, aws_imds: ImdsEmulator, endpoint: AwsEndpoint, dbus_daemon: DbusDaemon
+    root: Path, poll_clock: PollClock, aws_imds: ImdsEmulator, endpoint: AwsEndpoint, dbus_daemon: DbusDaemon
 ) -> Host:
     """A real Host on a temporary root, pointed at every rig; settings via `commit`."""
-    return Host(root, clock=clock, env=rig_env(aws_imds, endpoint, dbus_daemon.address))
+    return Host(root, clock=poll_clock, env=rig_env(aws_imds, endpoint, dbus_daemon.address))
 
 
 def commit(host: Host, tree: dict[str, Any]) -> None:
