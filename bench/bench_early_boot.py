@@ -6,7 +6,12 @@ fresh root each run: token PUT, two GETs, validate, one datastore commit, the mo
 applier, the marker. Prints the median and worst wall time against the budget of
 DESIGN §8 (120 ms) and the HTTP requests per run against the issue's budget (5).
 
-    python bench/bench_early_boot.py [--runs N]
+    python bench/bench_early_boot.py [--runs N] [--tmpdir /dev/shm]
+
+On a machine shared with other work (the load average is printed), the figures
+measure the neighbours as much as Kindling: `chrt -f 10 python bench/...` gives
+the runs the CPU when they want it (root only), and the interpreter floor printed
+first says how far this machine is from its idle ~13 ms.
 """
 
 from __future__ import annotations
@@ -128,10 +133,7 @@ def main() -> int:
     )
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     cpu = statistics.median(cpus)
-    print(
-        f"  CPU median (user+sys)    {cpu:7.1f} ms  ratio {cpu / WALL_BUDGET_MS:.2f}"
-        f"  (floor {floor_cpu:.1f} ms; barely moved by a busy machine, unlike wall time)"
-    )
+    print(f"  CPU median (user+sys)    {cpu:7.1f} ms  ratio {cpu / WALL_BUDGET_MS:.2f}  (floor {floor_cpu:.1f} ms)")
     print(
         f"  HTTP requests per run    {max(requests):7d}     budget {REQUEST_BUDGET}"
         f"  ratio {max(requests) / REQUEST_BUDGET:.2f}"

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "early-boot-config": ("early_boot.cli", "read this platform's user data and commit it"),
     "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
     "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
+    "gpu": ("gpu.cli", "detect GPUs / accelerators, choose and link/load NVIDIA modules"),
+    "growpart": ("growpart.cli", "grow the data partition and its filesystem to fill the disk"),
 }
 
 

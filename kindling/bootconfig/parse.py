@@ -36,6 +36,7 @@ _DELIM = re.compile(r"[{}=+;:\n#]")
 _VALUE_END = re.compile(r"[,;\n#}]")
 _SPACES = " \t\n\v\f\r"
 _WORD = re.compile(r"[A-Za-z0-9_-]+")
+_KEY = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 
 
 class _Key:
@@ -109,6 +110,16 @@ class _Parser:
         stripped = span.lstrip(_SPACES)
         pos = start + len(span) - len(stripped)
         stripped = stripped.rstrip(_SPACES)
+        if _KEY.fullmatch(stripped):  # fast path: every word valid, just walk or add
+            for word in stripped.split("."):
+                level = self.last.keys if self.last is not None else self.roots
+                node = level.get(word)
+                if node is None:
+                    self.count_node(pos)
+                    node = level[word] = _Key(word, pos, self.last)
+                self.last = node
+                pos += len(word) + 1
+            return
         for word in stripped.split("."):
             self.add_key(word, pos)
             pos += len(word) + 1
@@ -257,19 +268,21 @@ class _Parser:
         if self.nodes == 0 and not self.allow_empty:
             self.fail("empty config (no keys)", 0)
         out: list[tuple[str, tuple[str, ...]]] = []
-        stack: list[tuple[_Key, int, int]] = [(k, 1, 0) for k in reversed(self.roots.values())]
+        stack: list[tuple[_Key, int, str]] = [(k, 1, "") for k in reversed(self.roots.values())]
         while stack:
-            node, depth, length = stack.pop()
-            length += len(node.name) + 1
-            if length > MAX_KEY_BYTES + 1:
+            node, depth, prefix = stack.pop()
+            key = prefix + node.name
+            if len(key) > MAX_KEY_BYTES:
                 self.fail(f"key longer than {MAX_KEY_BYTES} bytes", node.pos)
             if depth > MAX_DEPTH:
                 self.fail(f"key deeper than {MAX_DEPTH} words", node.pos)
             if node.values is not None:
-                out.append((node.full_key(), tuple(node.values)))
+                out.append((key, tuple(node.values)))
             elif not node.keys:
-                out.append((node.full_key(), ()))
-            stack.extend((k, depth + 1, length) for k in reversed(node.keys.values()))
+                out.append((key, ()))
+            if node.keys:
+                below = key + "."
+                stack.extend((k, depth + 1, below) for k in reversed(node.keys.values()))
         return BootConfig._trusted(out)
 
 

@@ -12,7 +12,9 @@ comparison treats `[]` and `[""]` alike; a kernel without /proc/bootconfig (no
 CONFIG_BOOT_CONFIG, or `bootconfig` missing from its command line) can never
 reconcile, so it is never rebooted for that; and a marker holding the fingerprint
 of the wanted parameters is written before rebooting, so if the same difference is
-still there after the reboot, Kindling says so and does not reboot again.
+still there after the reboot, Kindling says so and does not reboot again. Under a root
+prefix the machine is never rebooted unless KINDLING_ACT_ON_KERNEL=1
+(kindling/live_kernel.py).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from kindling.bootconfig.footer import write_footer
 from kindling.bootconfig.model import BootConfig
 from kindling.bootconfig.parse import parse_bootconfig
 from kindling.host import Host
+from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
 
 __all__ = [
     "APPLIER",
@@ -145,6 +148,9 @@ def reboot_if_required(host: Host) -> RebootDecision:
     """Decide, then reboot through `systemctl reboot` when the decision says so."""
     boot = boot_settings(host)
     decision = decide_reboot(host, boot)
+    if decision.reboot and not may_act_on_live_kernel(host):
+        return RebootDecision(False, f"root prefix {host.root}: not rebooting this machine "
+                              f"for it (set {ACT_ON_KERNEL_ENV}=1 to allow)", decision.changed)
     if decision.reboot:
         wanted = params_from_settings(boot)
         host.makedirs(posixpath.dirname(REBOOT_MARKER), mode=0o755)

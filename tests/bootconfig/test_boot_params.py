@@ -132,3 +132,21 @@ def test_bad_settings_name_the_settings_key(boot: dict[str, Any], message: str) 
     assert message in str(info.value)
     assert "settings.boot." in str(info.value)
     assert "caf" not in str(info.value)
+
+
+def test_settings_model_checks_match_bottlerocket_vectors(conformance: Path) -> None:
+    """settings.boot keys/values are refused at validation, before any commit."""
+    from kindling.errors import SettingsError
+    from kindling.settings import validate_settings
+
+    vectors = _vectors(conformance)
+    for value in vectors["boot_config_value"]["ok"]:
+        validate_settings({"boot": {"kernel-parameters": {"k": [value]}}})
+    for value in vectors["boot_config_value"]["error"]:
+        with pytest.raises(SettingsError, match=r"settings\.boot\.kernel-parameters\.k"):
+            validate_settings({"boot": {"kernel-parameters": {"k": [value]}}})
+    for key in vectors["boot_config_key"]["ok"]:
+        validate_settings({"boot": {"init-parameters": {key: []}}})
+    for key in vectors["boot_config_key"]["error"]:
+        with pytest.raises(SettingsError):
+            validate_settings({"boot": {"init-parameters": {key: []}}})

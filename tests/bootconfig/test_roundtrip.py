@@ -36,3 +36,15 @@ def test_valueless_keys_survive(entries: dict[str, list[str]]) -> None:
     cfg = BootConfig({**entries, "kernel.nosmt": []})
     if "kernel.nosmt" in cfg:
         assert parse_bootconfig(render_bootconfig(cfg))["kernel.nosmt"] == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_entries)
+def test_compact_and_proc_shapes_parse_back(entries: dict[str, list[str]]) -> None:
+    from kindling.bootconfig import render_compact, render_proc
+
+    cfg = BootConfig(entries)
+    assert list(parse_bootconfig(render_compact(cfg)).items()) == list(cfg.items())
+    proc = parse_bootconfig(render_proc(cfg))
+    assert list(proc) == list(cfg)
+    assert all(proc[k] == (cfg[k] or ("",)) for k in cfg)

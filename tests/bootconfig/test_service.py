@@ -40,7 +40,8 @@ def fake_bin(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def rhost(root: Path, clock: FakeClock, fake_bin: Path) -> Host:
-    return Host(root, clock=clock, env={"PATH": f"{fake_bin}:{os.environ.get('PATH', '')}"})
+    return Host(root, clock=clock, env={"PATH": f"{fake_bin}:{os.environ.get('PATH', '')}",
+                                        "KINDLING_ACT_ON_KERNEL": "1"})
 
 
 def _set(host: Host, boot: dict[str, Any]) -> None:
@@ -135,7 +136,17 @@ def test_kernel_without_bootconfig_is_never_rebooted(rhost: Host, fake_bin: Path
     assert not (fake_bin / "systemctl.log").exists()
 
 
-def test_reboot_under_plan_is_recorded(plan_host: RecordingHost, root: Path) -> None:
+def test_never_reboots_this_machine_for_a_root_prefix(root: Path, fake_bin: Path) -> None:
+    host = Host(root, env={"PATH": f"{fake_bin}:{os.environ.get('PATH', '')}"})
+    _set(host, {"reboot-to-reconcile": True, "kernel-parameters": {"quiet": []}})
+    _plant(root, "proc/bootconfig", "")
+    decision = reboot_if_required(host)
+    assert not decision.reboot and "not rebooting this machine" in decision.reason
+    assert not (fake_bin / "systemctl.log").exists()
+
+
+def test_reboot_under_plan_is_recorded(root: Path, clock: FakeClock) -> None:
+    plan_host = RecordingHost(root, clock=clock, env={"KINDLING_ACT_ON_KERNEL": "1"})
     host = Host(root)
     _set(host, {"reboot-to-reconcile": True, "kernel-parameters": {"quiet": []}})
     _plant(root, "proc/bootconfig", "")
@@ -163,3 +174,12 @@ def test_broken_proc_bootconfig_is_an_error_naming_it(host: Host, root: Path) ->
     _plant(root, "proc/bootconfig", "kernel.x = \"unterminated\n")
     with pytest.raises(InputError, match=r"/proc/bootconfig: kernel\.x: line 2:1"):
         import_running(host)
+
+
+def test_parameters_over_the_kernel_limit_write_nothing(host: Host, root: Path) -> None:
+    generate(host, {"kernel-parameters": {"a": ["1"]}})
+    before = (root / BOOTCONFIG_DATA.lstrip("/")).read_bytes()
+    huge = {f"p{i}": ["v" * 200] for i in range(200)}  # ~44 KB of bootconfig text
+    with pytest.raises(InputError, match=r"settings\.boot: config is \d+ bytes; the kernel"):
+        generate(host, {"kernel-parameters": huge})
+    assert (root / BOOTCONFIG_DATA.lstrip("/")).read_bytes() == before
