@@ -83,7 +83,6 @@ def _rigs(root: Path, imds: ImdsEmulator, endpoint: AwsEndpoint, bus: str) -> di
         "AWS_ENDPOINT_URL_CLOUDFORMATION": endpoint.url,
         "AWS_ENDPOINT_URL_AUTO_SCALING": endpoint.url,
         "DBUS_SYSTEM_BUS_ADDRESS": bus,
-        "PYTHONDONTWRITEBYTECODE": "1",
     }
     from kindling.api.service import SettingsService
 
