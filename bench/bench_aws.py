@@ -4,7 +4,7 @@ Each run is the real command in a fresh interpreter, as systemd starts it, again
 the rigs of the tests: the IMDSv2 emulator (instance id, identity document, an
 instance-profile role), the SigV4-verifying CloudFormation / Auto Scaling endpoint,
 and a real dbus-daemon with a stand-in systemd already `running`. cfsignal does:
-settings read, 4 IMDS requests (token, instance id, identity document, role + its
+settings read, 5 IMDS requests (token, instance id, identity document, role, its
 credentials), one D-Bus state read, one signed SignalResource, the marker.
 
 Prints median / worst wall time per command, the floor (`sys.executable -c pass`),
