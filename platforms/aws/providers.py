@@ -20,7 +20,6 @@ from kindling.errors import HostError, InputError
 from kindling.host import Host
 from kindling.providers import UserDataProvider
 from kindling.user_data import UserData, parse_user_data
-from platforms.aws.imds import client_for
 
 __all__ = [
     "FALLBACK_REGION",
@@ -56,6 +55,8 @@ def read_identity_document(host: Host) -> UserData | None:
     """`{"aws": {"region": …}}` from the local document, else IMDS, else us-east-1."""
     if host.path(IDENTITY_DOCUMENT_PATH).exists():
         return UserData({"aws": {"region": _region_from_file(host)}}, IDENTITY_DOCUMENT_PATH)
+    from platforms.aws.imds import client_for  # not imported on other platforms' boots
+
     try:
         region = client_for(host).region()
     except HostError as exc:
@@ -70,6 +71,8 @@ def read_identity_document(host: Host) -> UserData | None:
 
 def read_imds_user_data(host: Host) -> UserData | None:
     """IMDS `user-data`, decoded by the shared rules; None when there is none."""
+    from platforms.aws.imds import client_for
+
     source = "IMDS user-data"
     try:
         body = client_for(host).get("user-data")
