@@ -1,8 +1,10 @@
 """Issue 11: a machine boots with Kindling — disk grown, CD-ROM read, kdump armed, panic,
 capture, reboot — asserted from the guest's disk image, without the guest's help.
 
-One qemu run per session (conftest `vm`); each test reads one outcome back from the
-image with e2fsprogs/sgdisk. Deselect with `-m 'not vm'`.
+One guest per session (conftest `vm`, tests/vm/flow.py): a first qemu run through
+boot, panic, capture and the crash kernel's reboot, then the node's next boot. Each
+test reads one outcome back from the image with e2fsprogs/sgdisk. Deselect with
+`-m 'not vm'`.
 """
 
 from __future__ import annotations
