@@ -1,0 +1,289 @@
+"""cloud-init side by side with `kindling boot`, on the same inputs (issue 9 §2).
+
+cloud-init comes from Debian's own package, installed by debootstrap into a throwaway
+root under the cache directory (`$KINDLING_BENCH_CACHE`, default
+/var/cache/kindling-bench), built once inside a private mount namespace and never
+written again: every run mounts an overlay (fresh upper dir) on top of it inside the
+sandbox of `nsrun`, so each first boot really is a first boot, the cached root stays
+pristine, and the host's /etc/cloud, /var/lib/cloud, network, hostname and mounts are
+never touched (`host_fingerprint` checks that, before and after).
+
+Debian's cloud-init renders network config for ifupdown; `disable_network_activation`
+keeps it from bringing interfaces up, as in the published peer measurements
+(shared/reference/peers-cloud-init-afterburn.md §2.2), and growpart/resizefs are off
+(no real disk here; growpart has its own comparison).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.janitor import Janitor
+from bench.measure import clean_env
+from bench.nsrun import Chroot, SandboxRun, run_sandboxed
+from bench.peers.nocloud import bootconfig_settings, nocloud_seed, settings_from_inputs
+from bench.report import Block, Budget, PairRow, Row
+from bench.stats import Summary, pair_ratios, paired
+from bench.target import Kindling
+from kindling.merge import merge
+
+__all__ = ["CloudInitRoot", "cloud_init_rows", "host_fingerprint"]
+
+SECTION = "cloud-init side by side (same inputs, same sandbox)"
+SUITE = "bookworm"
+MIRROR = os.environ.get("KINDLING_BENCH_MIRROR", "http://deb.debian.org/debian")
+# python3-cffi-backend by name: debootstrap's resolver does not follow the virtual
+# python3-cffi-backend-api-* that python3-cryptography (via oauthlib) depends on
+PACKAGES = ("cloud-init", "ifupdown", "iproute2", "python3-cffi-backend")
+READY = ".kindling-bench-ready"
+BENCH_CFG = """\
+# Written by Kindling's bench/ (issue 9): the settings of the published peer runs.
+datasource_list: [NoCloud, None]
+disable_network_activation: true
+growpart: {mode: 'off'}
+resize_rootfs: false
+"""
+FIRST = ("init-local", "init")
+HOST_PATHS = (
+    "/etc/cloud", "/var/lib/cloud", "/run/cloud-init", "/var/log/cloud-init.log", "/etc/hostname", "/etc/hosts",
+    "/etc/network/interfaces", "/etc/network/interfaces.d", "/etc/systemd/network", "/etc/netplan", "/etc/motd",
+    "/etc/sysctl.d", "/etc/passwd", "/etc/group", "/etc/shadow",
+)  # fmt: skip
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("KINDLING_BENCH_CACHE", "/var/cache/kindling-bench"))
+
+
+class CloudInitRoot:
+    """Debian bookworm minbase + cloud-init, built once by debootstrap."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or cache_dir() / "cloud-init-root"
+
+    def ready(self) -> bool:
+        return (self.path / READY).exists()
+
+    def missing_tool(self) -> str | None:
+        for tool in ("debootstrap", "unshare", "chroot"):
+            if shutil.which(tool) is None:
+                return tool
+        return None
+
+    def build(self, say: Callable[[str], None]) -> None:
+        """debootstrap in a private mount namespace: its proc/sys mounts of the target
+        can never outlive it on the host. Takes a few minutes once (downloads ~60 MB)."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        debs = self.path.parent / "debs"  # kept: a rebuild downloads nothing
+        debs.mkdir(exist_ok=True)
+        say(f"building the cloud-init root in {self.path} (debootstrap, once)")
+        argv = [
+            "unshare", "--mount", "--propagation", "private", "debootstrap", "--variant=minbase",
+            f"--cache-dir={debs}", f"--include={','.join(PACKAGES)}", SUITE, str(tmp), MIRROR,
+        ]  # fmt: skip
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=1800, env=clean_env())
+        if res.returncode != 0:
+            raise RuntimeError(f"debootstrap failed ({res.returncode}): {res.stdout[-400:]} {res.stderr[-400:]}")
+        (tmp / READY).write_text(self.version(tmp) + "\n")
+        tmp.rename(self.path)
+
+    @staticmethod
+    def version(root: Path) -> str:
+        status = (root / "var/lib/dpkg/status").read_text()
+        for para in status.split("\n\n"):
+            if "Package: cloud-init\n" in para:
+                for line in para.splitlines():
+                    if line.startswith("Version:"):
+                        return line.split(":", 1)[1].strip()
+        return "unknown"
+
+    def overlay(self, janitor: Janitor, seed: dict[str, str] | None, upper: Path | None = None) -> Chroot:
+        """A per-run overlay: fresh upper with the NoCloud seed and the bench config (or
+        a given upper, for a later boot of the same instance)."""
+        run = janitor.tempdir("ci")
+        if upper is None:
+            upper = run / "upper"
+            (upper / "etc/cloud/cloud.cfg.d").mkdir(parents=True)
+            (upper / "etc/cloud/cloud.cfg.d/99-kindling-bench.cfg").write_text(BENCH_CFG)
+            if seed is not None:
+                d = upper / "var/lib/cloud/seed/nocloud"
+                d.mkdir(parents=True)
+                for name, text in seed.items():
+                    (d / name).write_text(text)
+        work = run / "work"
+        mnt = run / "mnt"
+        work.mkdir()
+        mnt.mkdir()
+        return Chroot(self.path, upper, work, mnt)
+
+
+def kindling_seed(demo: Path) -> dict[str, str]:
+    """The demo root's inputs, as cloud-init reads them."""
+    settings = settings_from_inputs(
+        (demo / "etc/kindling/user-data-defaults.toml").read_text(),
+        (demo / "var/lib/kindling/user-data.toml").read_text(),
+    )
+    bootconfig = demo / "proc/bootconfig"
+    if bootconfig.exists():
+        settings = merge(settings, bootconfig_settings(bootconfig.read_text()))
+    net = demo / "var/lib/kindling/net.toml"
+    return nocloud_seed(settings, net.read_text() if net.exists() else None)
+
+
+def host_fingerprint(lower: Path) -> str:
+    """A digest of what cloud-init could have touched on the host — its paths, the
+    hostname, the main namespace's links, the mount table — and of the cached root."""
+    h = hashlib.sha256()
+    h.update(socket.gethostname().encode())
+    for p in HOST_PATHS:
+        path = Path(p)
+        entries = [path, *sorted(path.rglob("*"))] if path.is_dir() else [path]
+        for e in entries:
+            try:
+                st = e.lstat()
+                h.update(f"{e} {st.st_size} {st.st_mtime_ns} {st.st_mode}".encode())
+            except FileNotFoundError:
+                h.update(f"{e} absent".encode())
+    h.update(subprocess.run(["ip", "-o", "link"], capture_output=True).stdout)
+    mounts = Path("/proc/self/mountinfo").read_text()
+    h.update("\n".join(sorted(line.split()[4] for line in mounts.splitlines())).encode())
+    for dirpath, dirnames, filenames in os.walk(lower):
+        dirnames.sort()
+        for name in sorted(filenames):
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                continue
+            h.update(f"{dirpath}/{name} {st.st_size} {st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def _ci(*args: str) -> list[str]:
+    return ["/usr/bin/env", "PYTHONDONTWRITEBYTECODE=1", "cloud-init", *args]
+
+
+CI_FIRST_BOOT = [
+    ("init-local", _ci("init", "--local")),
+    ("init", _ci("init")),
+    ("modules-config", _ci("modules", "--mode", "config")),
+    ("modules-final", _ci("modules", "--mode", "final")),
+]
+
+
+def cloud_init_rows(
+    k: Kindling, janitor: Janitor, runs: int, warmup: int, say: Callable[[str], None]
+) -> tuple[list[Row], list[PairRow], list[Block], list[str]]:
+    root = CloudInitRoot()
+    rows: list[Row] = []
+    pairs: list[PairRow] = []
+    notes: list[str] = []
+    if not root.ready():
+        tool = root.missing_tool()
+        if tool is not None:
+            why = f"not present: `{tool}` not installed"
+            return [Row(SECTION, "cloud-init", "ms", None, status=why)], [], [], []
+        root.build(say)
+    version = (root.path / READY).read_text().strip()
+    seed = kindling_seed(k.demo)
+    before = host_fingerprint(root.path)
+    log = janitor.tempdir("ci-log") / "cloud-init-output.log"
+
+    # --- cloud-init --version vs kindling --help (both in the sandbox) -------------
+    def k_help() -> SandboxRun:
+        return run_sandboxed([("help", k.argv("--help"))], env=k.env())
+
+    def ci_version() -> SandboxRun:
+        return run_sandboxed([("version", _ci("--version"))], chroot=root.overlay(janitor, None), log=log)
+
+    a, b = paired(k_help, ci_version, runs, warmup)
+    pairs.append(_pair("start-up", "`kindling --help`", f"`cloud-init --version` ({version})", a, b, None))
+
+    # --- first boot: kindling boot vs init --local + init (+ modules) --------------
+    def k_first() -> SandboxRun:
+        r = k.demo_copy(janitor, "first")
+        return run_sandboxed([("boot", k.argv("boot", "--root", str(r)))], env=k.env())
+
+    def ci_first() -> SandboxRun:
+        return run_sandboxed(CI_FIRST_BOOT, chroot=root.overlay(janitor, seed), log=log)
+
+    a, b = paired(k_first, ci_first, runs, warmup)
+    first_ci = b
+    k.record_rss("kindling boot (first boot)", [x.sample for x in a])
+    pairs.append(
+        _pair("first boot", "`kindling boot`", "`cloud-init init --local` + `init`", a, b, Budget(">=", 5, "x"), FIRST)
+    )
+    pairs.append(_pair("first boot, whole sequence", "`kindling boot`",
+                       "cloud-init init --local, init, modules config, modules final", a, b, None))  # fmt: skip
+    rows += _stage_rows(b, "cloud-init first boot")
+    notes += _failures("cloud-init first boot", b) + _failures("kindling boot (first boot)", a)
+
+    # --- later boot: same instance again (fresh /run, as after a reboot) ------------
+    k_root = k.demo_copy(janitor, "later")
+    run_sandboxed([("boot", k.argv("boot", "--root", str(k_root)))], env=k.env())
+    ci_upper = root.overlay(janitor, seed)
+    run_sandboxed(CI_FIRST_BOOT, chroot=ci_upper, log=log)
+
+    def k_later() -> SandboxRun:
+        shutil.rmtree(k_root / "run", ignore_errors=True)
+        (k_root / "run").mkdir()
+        return run_sandboxed([("boot", k.argv("boot", "--root", str(k_root)))], env=k.env())
+
+    def ci_later() -> SandboxRun:
+        return run_sandboxed(CI_FIRST_BOOT[:2], chroot=root.overlay(janitor, None, upper=ci_upper.upper), log=log)
+
+    a, b = paired(k_later, ci_later, runs, warmup)
+    k.record_rss("kindling boot (later boot)", [x.sample for x in a])
+    later = "`cloud-init init --local` + `init`"
+    pairs.append(_pair("later boot", "`kindling boot`", later, a, b, Budget(">=", 5, "x")))
+    notes += _failures("cloud-init later boot", b) + _failures("kindling boot (later boot)", a)
+
+    k.record_peer_rss(f"cloud-init {version}, first boot (largest stage)", [x.sample.maxrss_mb for x in first_ci])
+    after = host_fingerprint(root.path)
+    rows.append(
+        Row(SECTION, "host and cached cloud-init root unchanged by all runs", "", None,
+            status="yes (fingerprint equal)" if after == before else "NO: host fingerprint changed")
+    )  # fmt: skip
+    blocks = [Block("cloud-init NoCloud seed used (from demo/root)", _seed_text(seed))]
+    return rows, pairs, blocks, notes
+
+
+def _pair(
+    name: str,
+    a_label: str,
+    b_label: str,
+    a: list[SandboxRun],
+    b: list[SandboxRun],
+    budget: Budget | None,
+    b_stages: tuple[str, ...] | None = None,
+) -> PairRow:
+    av = [x.total_ms() for x in a]
+    bv = [x.total_ms(b_stages) for x in b]
+    return PairRow(SECTION, name, a_label, b_label, "ms", Summary.of(av), Summary.of(bv),
+                   Summary.of(pair_ratios(av, bv)), budget)  # fmt: skip
+
+
+def _stage_rows(runs: list[SandboxRun], what: str) -> list[Row]:
+    names = [s.name for s in runs[0].stages]
+    rows = []
+    for name in names:
+        vals = [s.ms for r in runs for s in r.stages if s.name == name]
+        rcs = sorted({s.rc for r in runs for s in r.stages if s.name == name})
+        rows.append(Row(SECTION, f"{what}: stage `{name}`", "ms", Summary.of(vals), note=f"exit codes {rcs}"))
+    return rows
+
+
+def _failures(what: str, runs: list[SandboxRun]) -> list[str]:
+    bad = {(s.name, s.rc) for r in runs for s in r.failed()}
+    return [f"{what}: stage `{n}` exited {rc} in some runs (see the stage rows)" for n, rc in sorted(bad)]
+
+
+def _seed_text(seed: dict[str, str]) -> str:
+    return "\n".join(f"--- {name}\n{text.rstrip()}" for name, text in seed.items())
