@@ -4,6 +4,7 @@ stage protocol, `-X importtime` parsing and bench_<pkg>.py discovery (bench/, is
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -74,22 +75,25 @@ def test_seed_from_the_demo_root_matches_its_inputs() -> None:
 
 
 def test_parse_stages_reads_only_marker_lines() -> None:
-    out = "noise\n@@stage init-local 100.000100 100.250100 0\n@@stage init 100.3 100.7005 1\n@@stage bad\n"
+    out = "noise\n@@stage init-local 100.000100 100.250100 0 40960\n@@stage init 100.3 100.7005 1 -\n@@stage bad\n"
     stages = parse_stages(out)
     assert [(s.name, s.rc) for s in stages] == [("init-local", 0), ("init", 1)]
     assert stages[0].ms == pytest.approx(250.0)
+    assert stages[0].rss_mb == 40.0
     assert stages[1].ms == pytest.approx(400.5)
+    assert math.isnan(stages[1].rss_mb)
 
 
 def test_sandbox_script_is_valid_bash_and_times_each_stage(tmp_path: Path) -> None:
     c = Chroot(tmp_path / "lower", tmp_path / "up per", tmp_path / "work", tmp_path / "mnt")
-    argv = sandbox_argv([("a", ["cloud-init", "init", "--local"]), ("b", ["echo", "it's"])], chroot=c)
+    argv = sandbox_argv([("a", ["cloud-init", "init", "--local"]), ("b", ["echo", "it's"])], chroot=c,
+                        rss_dir=tmp_path)  # fmt: skip
     assert argv[:8] == ["unshare", "--mount", "--net", "--uts", "--ipc", "--pid", "--fork", "--propagation"]
     script = argv[-1]
     assert subprocess.run(["bash", "-n", "-c", script]).returncode == 0
     assert "'upperdir=" in script or "upperdir=" in script
     assert script.count("$EPOCHREALTIME") == 4
-    assert f"chroot {tmp_path / 'mnt'} echo 'it'\"'\"'s'" in script
+    assert f"/usr/bin/time -f %M -o {tmp_path}/rss.1 chroot {tmp_path / 'mnt'} echo 'it'\"'\"'s'" in script
     assert "mount -t tmpfs -o mode=0755 tmpfs" in script  # /run is fresh for every boot
 
 

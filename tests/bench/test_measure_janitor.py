@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import pytest
 
 from bench.janitor import Janitor
-from bench.measure import CommandFailed, run_once
+from bench.measure import CommandFailed, peak_rss_kb, run_once
 
 
 def test_run_once_measures_a_real_child() -> None:
     s = run_once([sys.executable, "-c", "import sys; b = bytearray(30 * 2**20); print('hi'); sys.exit(3)"])
     assert s.rc == 3
     assert s.stdout == "hi\n"
-    assert s.maxrss_mb >= 30  # the 30 MiB buffer is in the child's peak RSS
+    assert 30 <= s.maxrss_mb < 45  # the 30 MiB buffer, without the copy of this process
+    assert math.isnan(run_once(["true"], rss=False).maxrss_mb)
     assert s.wall_ms > 0 and s.cpu_ms >= 0
     with pytest.raises(CommandFailed, match="exited 3"):
         run_once([sys.executable, "-c", "import sys; sys.exit(3)"], check=True)
 
 
 def test_run_once_gives_a_clean_environment() -> None:
-    s = run_once([sys.executable, "-c", "import os; print(sorted(os.environ))"])
+    s = run_once([sys.executable, "-c", "import os; print(sorted(os.environ))"], rss=False)
     assert s.stdout.strip() == "['HOME', 'LANG', 'PATH']"
+
+
+def test_peak_rss_kb_reads_gnu_time_output() -> None:
+    assert peak_rss_kb("Command exited with non-zero status 3\n2048\n") == 2048.0
+    assert math.isnan(peak_rss_kb(""))
 
 
 def test_run_once_kills_on_timeout() -> None:
