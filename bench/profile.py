@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import pstats
 import re
+import statistics
 from dataclasses import dataclass
 
 from bench.janitor import Janitor
@@ -14,7 +15,7 @@ from bench.measure import run_once
 from bench.report import Block
 from bench.target import Kindling
 
-__all__ = ["ImportLine", "parse_importtime", "profile_blocks"]
+__all__ = ["ImportLine", "importtime_table", "median_imports", "parse_importtime", "profile_blocks"]
 
 _LINE = re.compile(r"^import time:\s+(\d+)\s*\|\s*(\d+)\s*\|(\s*)(\S+)\s*$")
 
@@ -58,20 +59,43 @@ def importtime_table(lines: list[ImportLine], top: int = 15) -> str:
 _OURS = {"kindling", "early_boot", "netdog", "growpart", "gpu", "kdump", "platforms"}
 
 
-def profile_blocks(k: Kindling, janitor: Janitor, top: int = 15) -> list[Block]:
+def median_imports(runs: list[list[ImportLine]]) -> list[ImportLine]:
+    """Per module, the median self and cumulative time over several runs (one run on a
+    busy 2-core machine can put a 0.5 s stall on any module)."""
+    by: dict[str, list[ImportLine]] = {}
+    for run in runs:
+        for line in run:
+            by.setdefault(line.module, []).append(line)
+    return [
+        ImportLine(
+            name,
+            int(statistics.median(x.self_us for x in lines)),
+            int(statistics.median(x.cumulative_us for x in lines)),
+            lines[0].depth,
+        )
+        for name, lines in by.items()
+    ]
+
+
+def profile_blocks(k: Kindling, janitor: Janitor, runs: int = 5, top: int = 15) -> list[Block]:
     boot = ("boot", "--platform", "metal", "--root")
-    root = k.demo_copy(janitor, "importtime")
-    sample = run_once([k.python, "-X", "importtime", k.script, *boot, str(root)], env=k.env())
+    samples = []
+    for _ in range(runs):
+        root = k.demo_copy(janitor, "importtime")
+        sample = run_once([k.python, "-X", "importtime", k.script, *boot, str(root)], env=k.env(), rss=False)
+        samples.append(parse_importtime(sample.stderr))
     blocks = [
         Block(
-            f"Profile: `-X importtime` of `kindling boot` (first boot, demo/root), top {top} by self time",
-            importtime_table(parse_importtime(sample.stderr), top),
+            f"Profile: `-X importtime` of `kindling boot` (first boot, demo/root), top {top} by self time, "
+            f"median of {runs} runs",
+            importtime_table(median_imports(samples), top),
             code=False,
         )
     ]
     root = k.demo_copy(janitor, "cprofile")
     out = janitor.tempdir("cprofile") / "boot.prof"
-    run_once([k.python, "-m", "cProfile", "-o", str(out), k.script, *boot, str(root)], env=k.env(), check=True)
+    run_once([k.python, "-m", "cProfile", "-o", str(out), k.script, *boot, str(root)], env=k.env(), check=True,
+             rss=False)  # fmt: skip
     for key, label in (("cumulative", "cumulative time"), ("tottime", "own time")):
         buf = io.StringIO()
         stats = pstats.Stats(str(out), stream=buf)

@@ -148,7 +148,7 @@ def run(k: Kindling, janitor: Janitor, report: Report, sections: set[str]) -> No
     if "profile" in sections:
         from bench.profile import profile_blocks
 
-        _section(report, "profile", lambda: report.blocks.extend(profile_blocks(k, janitor)))
+        _section(report, "profile", lambda: report.blocks.extend(profile_blocks(k, janitor, runs)))
     report.rows += suite.rss_rows(k)
 
 

@@ -14,7 +14,7 @@ from bench.components import find_modules
 from bench.nsrun import Chroot, parse_stages, sandbox_argv
 from bench.peers.cloudinit import kindling_seed
 from bench.peers.nocloud import bootconfig_settings, net_toml_to_v2, nocloud_seed, settings_from_inputs
-from bench.profile import importtime_table, parse_importtime
+from bench.profile import importtime_table, median_imports, parse_importtime
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -117,6 +117,14 @@ def test_parse_importtime_and_table() -> None:
     assert "| `kindling` | 4.00 | 5.50 |\n| `encodings` | 2.00 | 2.00 |" in table
     assert "kindling.host` | 0.50" not in table  # beyond the top 2
     assert "| `kindling` | 5.50 |" in table  # top-level by cumulative
+
+
+def test_median_imports_takes_the_median_per_module() -> None:
+    stalled = IMPORTTIME.replace("2000 |       2000", "9000 |       9000")
+    runs = [parse_importtime(IMPORTTIME), parse_importtime(stalled), parse_importtime(IMPORTTIME)]
+    med = {x.module: x for x in median_imports(runs)}
+    assert med["encodings"].self_us == 2000  # the one stalled run does not count
+    assert med["kindling"].cumulative_us == 5500
 
 
 def test_find_modules_reports_absent_components_and_extra_ones(tmp_path: Path) -> None:
