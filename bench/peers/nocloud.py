@@ -52,6 +52,13 @@ def _dhcp(value: Any) -> bool:
     return bool(value)
 
 
+def _addresses(value: Any) -> list[str]:
+    """net.toml v2/v3 `static4 = { addresses = [...] }` (also a bare list)."""
+    if isinstance(value, dict):
+        return list(value.get("addresses", []))
+    return list(value or [])
+
+
 def net_toml_to_v2(text: str) -> dict[str, Any]:
     doc = tomllib.loads(text)
     ethernets: dict[str, Any] = {}
@@ -63,7 +70,7 @@ def net_toml_to_v2(text: str) -> dict[str, Any]:
             eth["dhcp4"] = _dhcp(conf["dhcp4"])
         if "dhcp6" in conf:
             eth["dhcp6"] = _dhcp(conf["dhcp6"])
-        addresses = [*conf.get("static4", []), *conf.get("static6", [])]
+        addresses = [*_addresses(conf.get("static4")), *_addresses(conf.get("static6"))]
         if addresses:
             eth["addresses"] = addresses
         routes = [{"to": r["to"], "via": r["via"]} for r in conf.get("route", []) if "to" in r and "via" in r]

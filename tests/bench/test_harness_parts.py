@@ -46,6 +46,11 @@ def test_net_toml_v2_to_network_config_v2() -> None:
     }
 
 
+def test_net_toml_static_table_form() -> None:
+    text = 'version = 3\n[eth1]\nstatic4 = { addresses = ["10.0.0.2/24"] }\nstatic6 = { addresses = ["fd00::2/64"] }\n'
+    assert net_toml_to_v2(text)["ethernets"]["eth1"] == {"addresses": ["10.0.0.2/24", "fd00::2/64"]}
+
+
 def test_nocloud_seed_carries_every_setting() -> None:
     settings = {"motd": "hello", "network": {"hostname": "n1", "https-proxy": "p:3128", "no-proxy": ["a", "b"]},
                 "kernel": {"sysctl": {"vm.max_map_count": "262144"}}, "kdump": {"enabled": True}}  # fmt: skip
