@@ -115,12 +115,14 @@ class Report:
     pairs: list[PairRow] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # sections listed first, in this order
 
     def sections(self) -> list[str]:
-        seen: dict[str, None] = {}
+        seen: dict[str, None] = dict.fromkeys(self.order)
         for section in [r.section for r in self.rows] + [p.section for p in self.pairs]:
             seen.setdefault(section, None)
-        return list(seen)
+        present = {r.section for r in self.rows} | {p.section for p in self.pairs}
+        return [s for s in seen if s in present]
 
     def render(self) -> str:
         m = self.machine

@@ -152,6 +152,14 @@ def run(k: Kindling, janitor: Janitor, report: Report, sections: set[str]) -> No
     report.rows += suite.rss_rows(k)
 
 
+def _order() -> list[str]:
+    from bench import apiload, components, suite
+    from bench.peers import cloudinit, dhcp, growpart
+
+    return [suite.SECTION, suite.RSS_SECTION, apiload.SECTION, cloudinit.SECTION, growpart.SECTION, dhcp.SECTION,
+            components.SECTION]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="kept runs per figure (≥ 5 for RESULTS.md; default 7)")
@@ -167,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     t0 = time.monotonic()
     k = discover()
-    report = Report(machine(args.runs, args.warmup))
+    report = Report(machine(args.runs, args.warmup), order=_order())
     if args.runs < 5:
         report.notes.append(f"only {args.runs} runs per figure (--runs): a quick look, not a result")
     with Janitor().scope() as janitor:

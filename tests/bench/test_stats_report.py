@@ -119,5 +119,9 @@ def test_report_renders_machine_tables_and_blocks() -> None:
     # ratio per pair: 7.0 and 8.0 → median 7.5
     assert "| 105 ms (100-110) | 790 ms (700-880) | 7.50x (7.00-8.00) | ≥ 5.00x | ok |" in text
     assert text.index("## Suite") < text.index("## Peers") < text.index("## Notes") < text.index("## Profile")
+    report.order = ["Peers", "Absent", "Suite"]
+    text = report.render()
+    assert text.index("## Peers") < text.index("## Suite")
+    assert "## Absent" not in text
     assert "```\nline 1\nline 2\n```" in text
     assert text.endswith("```\n")
