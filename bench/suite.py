@@ -73,12 +73,14 @@ def oneshots(k: Kindling, janitor: Janitor, runs: int, warmup: int) -> None:
     root = k.demo_copy(janitor, "booted")
     run_once(k.argv("boot", "--root", str(root), "--platform", "metal"), env=k.env())
     units = janitor.tempdir("units")
-    plan = ("--root", str(root), "--plan")
+    fresh = k.demo_copy(janitor, "fresh")  # --plan of first-boot work: nothing has run there yet
+    plan = ("--root", str(fresh), "--plan")
     table: list[tuple[str, str, list[str]]] = [
         ("apiclient get", "apiclient", k.argv("apiclient", "--root", str(root), "get")),
         ("analyze", "analyze", k.argv("analyze", "--root", str(root))),
         ("units install", "units", k.argv("units", "install", "--root", str(units))),
         ("early-boot-config --plan", "early-boot-config", k.argv("early-boot-config", *plan, "--platform", "metal")),
+        ("netdog generate-net-config --plan", "netdog", k.argv("netdog", "generate-net-config", *plan)),
         ("gpu detect", "gpu", k.argv("gpu", "detect", "--root", str(root))),
         ("kdump plan", "kdump", k.argv("kdump", "plan", "--root", str(root))),
         ("bootconfig show", "bootconfig", k.argv("bootconfig", "show", "--root", str(root))),
