@@ -65,10 +65,13 @@ def run_components(k: Kindling, modules: list[ComponentModule]) -> tuple[list[Ro
         sample = run_once(
             [k.python, str(mod.path)], env=clean_env({"PYTHONPATH": str(REPO)}), cwd=str(REPO), timeout=TIMEOUT_S
         )
-        status = "ran" if sample.rc == 0 else f"failed: exit {sample.rc}"
+        status = "ran" if sample.rc == 0 else "timed out" if sample.rc == -9 else f"exit {sample.rc}"
+        note = "whole module, once; its own figures below"
+        if sample.rc not in (0, -9):
+            note += " (non-zero: the module's own verdict, e.g. over budget, or an error)"
         rows.append(
             Row(SECTION, f"{mod.component} (`{rel}`)", "s", Summary.of([sample.wall_ms / 1000]), status=status,
-                note="whole module, once; its own figures below")
+                note=note)
         )
         text = sample.stdout
         if sample.rc != 0:

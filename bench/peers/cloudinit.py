@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -36,7 +37,7 @@ from bench.stats import Summary, pair_ratios, paired
 from bench.target import Kindling
 from kindling.merge import merge
 
-__all__ = ["CloudInitRoot", "cloud_init_rows", "host_fingerprint"]
+__all__ = ["CloudInitRoot", "boot_stage_times", "cloud_init_rows", "host_fingerprint", "written"]
 
 SECTION = "cloud-init side by side (same inputs, same sandbox)"
 SUITE = "bookworm"
@@ -241,12 +242,15 @@ def cloud_init_rows(
 
     # --- first boot: kindling boot vs init --local + init (+ modules) --------------
     did: dict[str, list[str]] = {}
+    k_stages: list[dict[str, float]] = []
 
     def k_first() -> SandboxRun:
         r = k.demo_copy(janitor, "first")
+        out = r.parent / "boot.log"
         t0 = time.time_ns()
-        run = _sandboxed([("boot", k.argv("boot", "--root", str(r)))], env=k.env())
+        run = _sandboxed([("boot", k.argv("boot", "--root", str(r)))], env=k.env(), log=out)
         did["kindling"] = written(r, t0)
+        k_stages.append(boot_stage_times(out.read_text() if out.exists() else ""))
         return run
 
     def ci_first() -> SandboxRun:
@@ -266,6 +270,7 @@ def cloud_init_rows(
     pairs.append(_pair("first boot, whole sequence", "`kindling boot`",
                        "cloud-init init --local, init, modules config, modules final", a, b, None))  # fmt: skip
     rows += _stage_rows(b, "cloud-init first boot")
+    rows += _kindling_stage_rows(k_stages[warmup:])
     notes += _failures("cloud-init first boot", b) + _failures("kindling boot (first boot)", a)
 
     # --- later boot: same instance again (fresh /run, as after a reboot) ------------
@@ -328,6 +333,30 @@ def _stage_rows(runs: list[SandboxRun], what: str) -> list[Row]:
         vals = [s.ms for r in runs for s in r.stages if s.name == name]
         rcs = sorted({s.rc for r in runs for s in r.stages if s.name == name})
         rows.append(Row(SECTION, f"{what}: stage `{name}`", "ms", Summary.of(vals), note=f"exit codes {rcs}"))
+    return rows
+
+
+_BOOT_LINE = re.compile(r"^(\S+)\s+(ok|skipped|failed)\b.*\[([\d.]+) ms\]$")
+
+
+def boot_stage_times(output: str) -> dict[str, float]:
+    """{stage: ms} from `kindling boot`'s one line per stage (`name  ok (…)  [12.3 ms]`)."""
+    times = {}
+    for line in output.splitlines():
+        m = _BOOT_LINE.match(line.strip())
+        if m:
+            times[m.group(1)] = float(m.group(3))
+    return times
+
+
+def _kindling_stage_rows(runs: list[dict[str, float]]) -> list[Row]:
+    names: dict[str, None] = {}
+    for run in runs:
+        names.update(dict.fromkeys(run))
+    rows = []
+    for name in names:
+        vals = [run[name] for run in runs if name in run]
+        rows.append(Row(SECTION, f"kindling first boot: stage `{name}` (its own timer)", "ms", Summary.of(vals)))
     return rows
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from bench.components import find_modules
 from bench.nsrun import Chroot, parse_stages, sandbox_argv
-from bench.peers.cloudinit import kindling_seed
+from bench.peers.cloudinit import boot_stage_times, kindling_seed
 from bench.peers.nocloud import bootconfig_settings, net_toml_to_v2, nocloud_seed, settings_from_inputs
 from bench.profile import importtime_table, median_imports, parse_importtime
 
@@ -77,6 +77,17 @@ def test_seed_from_the_demo_root_matches_its_inputs() -> None:
     net = json.loads(seed["network-config"])
     assert net["ethernets"]["eth0"]["dhcp4"] is True
     assert net["ethernets"]["eth1"]["routes"] == [{"to": "10.10.0.0/16", "via": "192.168.50.1"}]
+
+
+def test_boot_stage_times_from_kindling_boot_output() -> None:
+    out = (
+        "kindling boot: platform metal, root /tmp/x\n"
+        "growpart                 skipped: no GPT partition named KINDLING-DATA  [68.8 ms]\n"
+        "early-boot-config        ok (3/4 providers had data, 14 keys changed)  [467.7 ms]\n"
+        "kdump-load               failed: no kernel image  [36.1 ms]\n"
+        "boot FAILED: 3 stages in 572.6 ms\n"
+    )
+    assert boot_stage_times(out) == {"growpart": 68.8, "early-boot-config": 467.7, "kdump-load": 36.1}
 
 
 def test_parse_stages_reads_only_marker_lines() -> None:
