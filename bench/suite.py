@@ -109,7 +109,7 @@ def rss_rows(k: Kindling) -> list[Row]:
             rows.append(Row(RSS_SECTION, f"`{label}`", "MB", None, Budget("<=", RSS_BUDGET_MB, "MB")))
             continue
         failed = sorted({s.rc for s in samples if s.rc != 0})
-        note = f"exit codes {failed} in some runs: {_tail(samples)}" if failed else ""
+        note = f"exit codes {failed} in some runs" + (f": {_tail(samples)}" if _tail(samples) else "") if failed else ""
         rows.append(
             Row(
                 RSS_SECTION,
