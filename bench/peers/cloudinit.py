@@ -271,6 +271,11 @@ def cloud_init_rows(
                        "cloud-init init --local, init, modules config, modules final", a, b, None))  # fmt: skip
     rows += _stage_rows(b, "cloud-init first boot")
     rows += _kindling_stage_rows(k_stages[warmup:])
+    names = list(k_stages[-1]) if k_stages else []
+    notes.append(
+        f"`kindling boot` ran {len(names)} stage(s) in this tree ({', '.join(names) or 'none'}): the ratios compare "
+        "the boot path as it exists here; the files each side wrote are listed beside the first-boot pair"
+    )
     notes += _failures("cloud-init first boot", b) + _failures("kindling boot (first boot)", a)
 
     # --- later boot: same instance again (fresh /run, as after a reboot) ------------
