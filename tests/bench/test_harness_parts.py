@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from bench.components import find_modules
 from bench.nsrun import Chroot, parse_stages, sandbox_argv
 from bench.peers.cloudinit import boot_stage_times, kindling_seed
+from bench.peers.hostcheck import host_fingerprint, written
 from bench.peers.nocloud import bootconfig_settings, net_toml_to_v2, nocloud_seed, settings_from_inputs
 from bench.profile import importtime_table, median_imports, parse_importtime
 
@@ -154,3 +157,24 @@ def test_find_modules_reports_absent_components_and_extra_ones(tmp_path: Path) -
     assert found["vmware"] == tmp_path / "bench_vmware.py"
     assert found["growpart"] is None and found["gpu"] is None and found["kdump"] is None and found["aws"] is None
     assert "run" not in found
+
+
+def test_written_lists_files_changed_since_a_moment(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "var/lib/cloud").mkdir(parents=True)
+    (tmp_path / "etc/old").write_text("x")
+    os.utime(tmp_path / "etc/old", ns=(1, 1))
+    since = time.time_ns() - 1_000_000
+    (tmp_path / "etc/motd").write_text("hi")
+    (tmp_path / "var/lib/cloud/state").write_text("s")
+    assert written(tmp_path, since) == ["/etc/motd", "/var/lib/cloud/state"]
+    assert written(tmp_path, since, skip=("var/lib/cloud",)) == ["/etc/motd"]
+
+
+def test_host_fingerprint_names_the_part_that_changed(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("a")
+    before = host_fingerprint(tmp_path)
+    assert before == host_fingerprint(tmp_path)
+    (tmp_path / "g").write_text("b")
+    after = host_fingerprint(tmp_path)
+    assert [k for k in before if before[k] != after[k]] == ["cached cloud-init root"]
