@@ -24,12 +24,14 @@ RSS_BUDGET_MB = 40.0
 
 
 def help_vs_floor(k: Kindling, runs: int, warmup: int) -> PairRow:
+    """Three times the usual number of pairs: each costs ~30 ms, and the ratio of two
+    small numbers on a shared 2-core machine needs them."""
     floor = [k.python, "-c", "pass"]
     help_ = k.argv("--help")
     a, b = paired(
         lambda: run_once(floor, env=k.env(), check=True, rss=False),
         lambda: run_once(help_, env=k.env(), check=True, rss=False),
-        runs,
+        runs * 3,
         warmup,
     )
     k.record_rss("kindling --help", series(partial(run_once, help_, env=k.env()), runs, 0))
