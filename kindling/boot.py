@@ -6,7 +6,7 @@ Order bands (keep new stages inside them):
 
     10-19  local disks        (growpart; units Before=local-fs.target)
     20-29  network config     (netdog generate-net-config / apply; Before=network-pre)
-    25-29  drivers            (gpu link/load modules)
+    30-39  also drivers       (gpu link/load modules: after user data, for the flavour)
     30-39  user data          (early-boot-config; After=network-online, apiserver)
     40-49  generators         (hostname, node-ip, boot settings: sundog's place)
     50-59  appliers           (apply-settings: settings-applier's place)

@@ -19,6 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apiserver": ("kindling.api.server", "serve the settings API on the Unix socket"),
     "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
+    "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
+    "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
+    "gpu": ("gpu.cli", "detect GPUs / accelerators, choose and link/load NVIDIA modules"),
 }
 
 

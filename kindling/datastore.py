@@ -26,7 +26,7 @@ from kindling.errors import HostError, InputError, NotFoundError
 from kindling.host import Host
 from kindling.merge import flatten, merge, unflatten
 
-__all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "check_tx_name"]
+__all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "PlanState", "check_tx_name"]
 
 DATASTORE_PATH = "/var/lib/kindling/datastore.sqlite3"
 DEFAULT_TX = "default"
@@ -38,6 +38,18 @@ CREATE TABLE IF NOT EXISTS commits (
     id INTEGER PRIMARY KEY AUTOINCREMENT, tx TEXT NOT NULL, at REAL NOT NULL,
     keys TEXT NOT NULL);
 """
+
+
+class PlanState:
+    """What a `--plan` run would have written: pending trees and the would-be live tree.
+
+    A RecordingHost opens the datastore read-only; the PATCHes and commits of one plan
+    (possibly over several connections) accumulate here so later reads see them.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.live: dict[str, Any] | None = None
 
 
 def check_tx_name(tx: str) -> str:
@@ -54,12 +66,13 @@ def _segments(key: str) -> tuple[str, ...]:
 class Datastore:
     """One connection to the datastore under `host`'s root."""
 
-    def __init__(self, host: Host, *, path: str = DATASTORE_PATH) -> None:
+    def __init__(self, host: Host, *, path: str = DATASTORE_PATH, plan: PlanState | None = None) -> None:
         self.host = host
         self.rel_path = path
         self.file = host.path(path)
         self.read_only = host.recording
-        self._planned: dict[str, dict[str, Any]] = {}
+        self._plan = plan if plan is not None else PlanState()
+        self._planned = self._plan.pending
         self._conn = self._open()
 
     # -- connection ---------------------------------------------------------------
@@ -68,7 +81,10 @@ class Datastore:
             if not self.file.exists():
                 return None
             uri = f"file:{self.file}?mode=ro"
-            return self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
+            try:
+                return self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
+            except sqlite3.Error as exc:
+                raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
         try:
             self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not self.file.exists():
@@ -76,9 +92,13 @@ class Datastore:
             conn = sqlite3.connect(self.file, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise HostError(f"{self.rel_path}: cannot open datastore: {exc}") from exc
-        conn = self._configure(conn)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(_SCHEMA)
+        try:
+            conn = self._configure(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
         return conn
 
     @staticmethod
@@ -109,6 +129,8 @@ class Datastore:
     # -- reading ------------------------------------------------------------------
     def live(self) -> dict[str, Any]:
         """The whole live settings tree (without the outer `settings` key)."""
+        if self.read_only and self._plan.live is not None:
+            return self._plan.live
         rows = self._rows("SELECT key, value FROM live ORDER BY key")
         return unflatten([(_segments(k), json.loads(v)) for k, v in rows])
 
@@ -239,6 +261,7 @@ class Datastore:
                 k for k in set(new_rows) | set(live_rows) if new_rows.get(k) != live_rows.get(k)
             )
             self._planned.pop(tx, None)
+            self._plan.live = merged
             self.host.actions.append(f"datastore: commit {tx} ({len(changed)} keys change)")
             return changed
         result: list[str] = self._write(f"commit {tx}", work)

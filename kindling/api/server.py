@@ -1,7 +1,9 @@
 """`kindling apiserver`: HTTP/1.1 on the Unix socket `/run/kindling/api.sock` (DESIGN §3).
 
 The socket is 0600 in a 0700 directory, both owned by the server's user (root on a
-node): the API can change kernel parameters, so only root may talk to it. Requests
+node): the API can change kernel parameters, so only root may talk to it. As a second
+gate, each connection's peer uid (SO_PEERCRED) must be the server's own or one given
+with `--allow-uid`, so a loosened mode or a passed file descriptor opens nothing. Requests
 are handled by `routes.dispatch`; this module only speaks HTTP: body size checked
 from Content-Length before reading (413), chunked bodies refused (411), a read
 timeout against stalled clients, errors as JSON — never a stack trace. Ready is
@@ -15,6 +17,7 @@ import os
 import signal
 import socket
 import socketserver
+import struct
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler
@@ -75,7 +78,17 @@ class _Handler(BaseHTTPRequestHandler):
             return Response(413, {"error": f"request body larger than {MAX_BODY} bytes"})
         return self.rfile.read(length)
 
+    def _peer_allowed(self) -> bool:
+        """SO_PEERCRED: only the server's own user (root on a node) or listed uids."""
+        raw = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", raw)
+        return uid in self.server.allowed_uids
+
     def _handle(self) -> None:
+        if not self._peer_allowed():
+            self.close_connection = True
+            self._send(Response(403, {"error": "peer is not allowed to use the settings API"}))
+            return
         body = self._body()
         if isinstance(body, Response):
             self._send(body)
@@ -109,8 +122,11 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     allow_reuse_address = False
     request_queue_size = 64
 
-    def __init__(self, host: Host, socket_path: str = SOCKET_PATH) -> None:
+    def __init__(
+        self, host: Host, socket_path: str = SOCKET_PATH, allowed_uids: tuple[int, ...] = ()
+    ) -> None:
         self.host = host
+        self.allowed_uids = frozenset({os.geteuid(), *allowed_uids})
         # SQLite serialises writers anyway; one lock keeps commit+apply ordered and
         # readers still see a consistent snapshot (WAL).
         self.write_lock = threading.Lock()
@@ -122,6 +138,11 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         finally:
             os.umask(old)
         os.chmod(self.socket_file, 0o600)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-answer is one log line, not a traceback."""
+        exc = sys.exc_info()[1]
+        _log.warning("request failed", error=type(exc).__name__)
 
     def server_close(self) -> None:
         super().server_close()
@@ -160,9 +181,9 @@ def _notify_ready(env: dict[str, str]) -> None:
         s.sendall(b"READY=1")
 
 
-def serve(host: Host, socket_path: str = SOCKET_PATH) -> None:
+def serve(host: Host, socket_path: str = SOCKET_PATH, allowed_uids: tuple[int, ...] = ()) -> None:
     """Serve until SIGTERM/SIGINT; the socket is removed on the way out."""
-    server = ApiServer(host, socket_path)
+    server = ApiServer(host, socket_path, allowed_uids)
 
     def stop(signum: int, frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -183,9 +204,11 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="kindling apiserver", description="serve the settings API")
     parser.add_argument("--socket-path", default=SOCKET_PATH, help="socket path under the root")
+    parser.add_argument("--allow-uid", type=int, action="append", default=[],
+                        help="also accept peers with this uid (SO_PEERCRED); repeatable")
     add_common(parser, acts=False, prints=False)
     args = parser.parse_args(argv)
-    serve(host_from_args(args), args.socket_path)
+    serve(host_from_args(args), args.socket_path, tuple(args.allow_uid))
     return 0
 
 

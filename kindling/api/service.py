@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
-from kindling.datastore import Datastore, check_tx_name
+from kindling.datastore import Datastore, PlanState, check_tx_name
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
@@ -57,9 +57,12 @@ class SettingsService:
 
     def __init__(self, host: Host) -> None:
         self.host = host
+        # Under --plan each call opens its own read-only connection; what the plan
+        # PATCHed and committed is kept here so later calls (and appliers) see it.
+        self._plan = PlanState()
 
     def _store(self) -> Datastore:
-        return Datastore(self.host)
+        return Datastore(self.host, plan=self._plan)
 
     # -- reads -----------------------------------------------------------------------
     def get_settings(

@@ -250,8 +250,10 @@ def bootconfig_key(value: Any) -> str:
 
 
 def bootconfig_value(value: Any) -> str:
-    """BootConfigValue: printable, one line, not both kinds of quote."""
+    """BootConfigValue: printable ASCII, one line, not both kinds of quote."""
     s = single_line(value)
+    if not s.isascii():
+        raise Invalid("not a valid bootconfig value: not ASCII")
     if "'" in s and '"' in s:
         raise Invalid("not a valid bootconfig value: holds both ' and \"")
     if not s.isprintable():

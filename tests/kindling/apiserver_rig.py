@@ -25,7 +25,7 @@ def live_apiserver(root: Path) -> Iterator[Path]:
                             env=env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20
-        while not sock.exists():
+        while not _answers(sock):  # the file appears at bind(), before chmod and listen()
             if proc.poll() is not None or time.monotonic() > deadline:
                 err = proc.stderr.read().decode() if proc.stderr else ""
                 raise RuntimeError(f"apiserver did not start: {err}")
@@ -40,6 +40,19 @@ def live_apiserver(root: Path) -> Iterator[Path]:
             proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+
+def _answers(sock: Path) -> bool:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(str(sock))
+        s.sendall(b"GET /os HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return s.recv(12).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 @contextmanager

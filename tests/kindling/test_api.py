@@ -144,3 +144,48 @@ def test_direct_mode_answers_like_the_server(server: Path, tmp_path: Path) -> No
                                  ("DELETE", "/os", None)]:
         a, b = direct.request(method, target, body), over.request(method, target, body)
         assert (a.status, a.body) == (b.status, b.body)
+
+
+def test_non_root_peer_is_refused_by_peercred() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch the client to another uid")
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="kindling-peercred-"))
+    os.chmod(root, 0o755)  # pytest's tmp dirs are 0700: nobody could not even reach the socket
+    try:
+        answer = _ask_as_nobody(root)
+    finally:
+        shutil.rmtree(root)
+    assert answer.startswith(b"HTTP/1.1 403")
+    assert b"not allowed" in answer
+
+
+def _ask_as_nobody(root: Path) -> bytes:
+    with live_apiserver(root) as sock:
+        os.chmod(sock, 0o666)  # loosen the file mode: the uid check must still refuse
+        os.chmod(sock.parent, 0o755)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: become nobody, try the API
+            try:
+                os.close(read_end)
+                os.setgid(65534)
+                os.setuid(65534)
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(str(sock))
+                s.sendall(b"GET /settings HTTP/1.1\r\nHost: x\r\n\r\n")
+                answer = b""
+                while chunk := s.recv(4096):  # the server closes after a refusal
+                    answer += chunk
+                os.write(write_end, answer)
+            except BaseException as exc:  # report to the parent, which asserts
+                os.write(write_end, repr(exc).encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        answer = os.read(read_end, 4096)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+    return answer

@@ -148,3 +148,15 @@ def test_sigkill_mid_commit_leaves_live_consistent(root: Path) -> None:
     svc = SettingsService(Host(root))
     svc.set_tree({"motd": "recovered"}, tx="after", source="test")
     assert svc.get_settings()["motd"] == "recovered"
+
+
+def test_corrupt_file_is_a_clear_error(host: Host, root: Path) -> None:
+    from kindling.errors import HostError
+
+    db = root / DATASTORE_PATH.lstrip("/")
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(HostError, match="not a usable datastore"):
+        SettingsService(host).get_settings()
+    with pytest.raises(HostError, match="not a usable datastore"):
+        Datastore(RecordingHost(root))

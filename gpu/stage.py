@@ -1,0 +1,68 @@
+"""Boot stage `gpu-drivers` (order 36: after early-boot-config, so a flavour set in user
+data counts on the first boot): the `kindling boot` twin of the
+kindling-gpu-* units. Acts only when NVIDIA, Neuron or EFA devices exist.
+
+NVIDIA: link/copy the chosen flavour's modules sets, then load them. Neuron:
+`modprobe neuron`. EFA: detected and reported; its module loads through udev
+(Bottlerocket loads none either). A missing driver configuration on a GPU node fails
+the stage loudly (a GPU node without drivers must not look healthy).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kindling.boot import BootContext, Stage, StageResult, ok, skipped
+
+if TYPE_CHECKING:
+    from gpu.detect import DetectReport
+
+__all__ = ["STAGE", "run"]
+
+
+def _count(report: DetectReport, kind: str) -> str:
+    n = len(report.of_kind(kind))
+    return f"{n} device" + ("" if n == 1 else "s")
+
+
+def run(ctx: BootContext) -> StageResult:
+    from gpu.detect import detect
+
+    host = ctx.host
+    report = detect(host)
+    if not report.devices:
+        return skipped("no NVIDIA/Neuron/EFA devices")
+    # Only a node with devices pays for tomllib, tempfile and friends (DESIGN §8).
+    from gpu.driver_config import DEFAULT_CONFIG_DIR, load_driver_configs, select_sets
+    from gpu.flavor import MODULE_SETS
+    from gpu.modules import kernel_release, link_modules, load_modules, load_neuron
+
+    kver = kernel_release(host)
+    parts: list[str] = []
+    depmod_done = False
+    flavor = report.choice.flavor
+    if flavor is not None:
+        sets = load_driver_configs(host, DEFAULT_CONFIG_DIR)
+        names = MODULE_SETS[flavor]
+        link = [s for n in names.link for s in select_sets(sets, n)]
+        load = [s for n in names.load for s in select_sets(sets, n)]  # all found, then act
+        installed = link_modules(host, link, kver)
+        loaded = load_modules(host, load, kver)
+        depmod_done = True
+        parts.append(f"nvidia {flavor}: {installed.summary()}, loaded {' '.join(loaded)}")
+    if report.of_kind("neuron"):
+        load_neuron(host, kver, depmod=not depmod_done)
+        parts.append(f"neuron: {_count(report, 'neuron')}, loaded neuron")
+    if report.of_kind("efa"):
+        parts.append(f"efa: {_count(report, 'efa')} (its module loads through udev)")
+    ctx.log.info("gpu drivers", flavor=flavor or "none", reason=report.choice.reason)
+    return ok("; ".join(parts))
+
+
+STAGE = Stage(
+    name="gpu-drivers",
+    order=36,
+    run=run,
+    unit=None,
+    description="link and load NVIDIA / Neuron kernel modules (units kindling-gpu-*.service)",
+)

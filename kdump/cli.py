@@ -1,0 +1,126 @@
+"""`kindling kdump plan|load|capture|status` (DESIGN §4): wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.host import Host
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kindling kdump", description=(
+        "Kernel crash dumps: size the reservation, load the crash kernel, capture and "
+        "keep dumps."))
+    sub = parser.add_subparsers(dest="command", required=True)
+    plan = sub.add_parser("plan", help="crashkernel sizing and what must change")
+    plan.add_argument("--reserve", action="store_true",
+                      help="write the reservation into settings.boot (a reboot applies it)")
+    add_common(plan)
+    load = sub.add_parser("load", help="load the crash kernel (kexec -p)")
+    load.add_argument("--disable-kexec-load", action="store_true",
+                      help="then set kernel.kexec_load_disabled=1")
+    add_common(load)
+    add_common(sub.add_parser("capture", help="save a dump (only inside the crash kernel)"))
+    add_common(sub.add_parser("status", help="list saved dumps"), acts=False)
+    return parser
+
+
+def _settings(host: Host) -> dict[str, Any]:
+    from kindling.api.service import SettingsService
+
+    return SettingsService(host).get_settings()
+
+
+def _plan(args: argparse.Namespace, host: Host) -> int:
+    from kdump.facts import read_facts
+    from kdump.plan import make_plan
+    from kdump.reserve import write_reservation
+    from kdump.sizing import format_bytes
+
+    plan = make_plan(_settings(host), read_facts(host))
+    done = write_reservation(host, plan) if args.reserve else []
+    if args.json:
+        emit_json({**plan.to_json(), "written": done, "actions": host.actions})
+        return 0
+    arg = plan.crashkernel or "(none)"
+    lines = [
+        f"memory:        {format_bytes(plan.memory_bytes)}",
+        f"crashkernel:   {arg}  [{plan.source}] -> {format_bytes(plan.planned_bytes)}",
+        f"reserved now:  {format_bytes(plan.reserved_now_bytes)}"
+        + (f" (crashkernel={plan.running_crashkernel})" if plan.running_crashkernel else ""),
+        f"needs reboot:  {'yes' if plan.needs_reboot else 'no'}",
+        *(f"change:        {c}" for c in plan.changes),
+        *(f"warning:       {w}" for w in plan.warnings),
+        *(f"done:          {d}" for d in done),
+        *(f"plan:          {a}" for a in (host.actions if host.recording else [])),
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _load(args: argparse.Namespace, host: Host) -> int:
+    from kdump.load import LoadResult, load_crash_kernel
+    from kdump.plan import kdump_enabled
+
+    if kdump_enabled(_settings(host)):
+        result = load_crash_kernel(host, disable_kexec_load=args.disable_kexec_load)
+    else:
+        result = LoadResult(False, "settings.kdump.enabled is false: not loading")
+    if args.json:
+        emit_json({"loaded": result.loaded, "detail": result.detail, "argv": list(result.argv),
+                   "actions": host.actions})
+    else:
+        sys.stdout.write(result.detail + "\n")
+        for action in host.actions if host.recording else []:
+            sys.stdout.write(f"  plan: {action}\n")
+    return 0
+
+
+def _capture(args: argparse.Namespace, host: Host) -> int:
+    from kdump.capture import capture_dump
+    from kindling.errors import KindlingError
+
+    try:
+        settings = _settings(host)
+    except KindlingError as exc:
+        # in the crash kernel a dump matters more than the settings: use the defaults
+        sys.stderr.write(f"kdump capture: settings unreadable ({exc}); using defaults\n")
+        settings = {}
+    result = capture_dump(host, settings)
+    if args.json:
+        emit_json({**result.to_json(), "actions": host.actions})
+    else:
+        sys.stdout.write(f"dump saved in {result.path}\n")
+        for name in result.removed:
+            sys.stdout.write(f"removed old dump {name}\n")
+        for note in result.notes:
+            sys.stdout.write(f"note: {note}\n")
+    return 0
+
+
+def _status(args: argparse.Namespace, host: Host) -> int:
+    from kdump.dumps import list_dumps
+    from kdump.sizing import format_bytes
+
+    dumps = list_dumps(host)
+    if args.json:
+        emit_json({"dumps": [d.to_json() for d in dumps]})
+    elif not dumps:
+        sys.stdout.write("no crash dumps\n")
+    else:
+        for d in dumps:
+            detail = f" ({d.detail})" if d.detail else ""
+            sys.stdout.write(f"{d.name}  {d.status}{detail}  {format_bytes(d.bytes)}\n")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    host = host_from_args(args)
+    handler = {"plan": _plan, "load": _load, "capture": _capture, "status": _status}
+    return handler[args.command](args, host)

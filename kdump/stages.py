@@ -1,0 +1,72 @@
+"""kdump boot stages (kindling/boot.py bands).
+
+- `kdump-reserve` (45, generators, after early-boot-config and boot-settings, so the
+  image's own parameters are in settings first): plan, and write the reservation into
+  boot settings; the `bootconfig` applier writes bootconfig.data.
+- `kdump-load` (65, consumers band): load the crash kernel and disable further kexec
+  loads, as Bottlerocket's load-crash-kernel and disable-kexec-load units do. It
+  depends on no other stage (as load-crash-kernel does not need settings-applier):
+  a failing applier elsewhere must not leave the node without crash capture.
+"""
+
+from __future__ import annotations
+
+from kindling.boot import BootContext, Stage, StageResult, ok, skipped
+
+__all__ = ["KDUMP_LOAD", "KDUMP_RESERVE"]
+
+
+def _settings(ctx: BootContext) -> dict[str, object]:
+    from kindling.api.service import SettingsService
+
+    return SettingsService(ctx.host).get_settings()
+
+
+def run_reserve(ctx: BootContext) -> StageResult:
+    from kdump.facts import read_facts
+    from kdump.plan import make_plan
+    from kdump.reserve import write_reservation
+    from kdump.sizing import format_bytes
+
+    plan = make_plan(_settings(ctx), read_facts(ctx.host))
+    if plan.in_crash_kernel:
+        return skipped("running in the crash kernel")
+    done = write_reservation(ctx.host, plan)
+    reboot = "; reboot needed" if plan.needs_reboot else ""
+    for warning in plan.warnings:
+        ctx.log.warning(warning)
+    if plan.crashkernel is None:
+        what = f"nothing to reserve ({plan.source})"
+    else:
+        what = f"crashkernel={plan.crashkernel}: {format_bytes(plan.planned_bytes)}"
+    if done:
+        return ok(f"{what} written to boot settings{reboot}")
+    return skipped(f"{what} already in boot settings{reboot}")
+
+
+def run_load(ctx: BootContext) -> StageResult:
+    from kdump.load import load_crash_kernel
+    from kdump.plan import kdump_enabled
+
+    if not kdump_enabled(_settings(ctx)):
+        return skipped("settings.kdump.enabled is false")
+    result = load_crash_kernel(ctx.host, disable_kexec_load=True)
+    return ok(result.detail) if result.loaded else skipped(result.detail)
+
+
+KDUMP_RESERVE = Stage(
+    name="kdump-reserve",
+    order=45,
+    run=run_reserve,
+    after=("early-boot-config", "boot-settings"),
+    unit="kindling-kdump-reserve.service",
+    description="size the crash kernel reservation and write it into boot settings",
+)
+
+KDUMP_LOAD = Stage(
+    name="kdump-load",
+    order=65,
+    run=run_load,
+    unit="kindling-kdump-load.service",
+    description="load the crash kernel with kexec -p",
+)

@@ -1,0 +1,144 @@
+"""`kindling bootconfig show|parse|generate|reboot-if-required` (DESIGN §4): wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.errors import UsageError
+from kindling.host import Host
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kindling bootconfig", description=(
+        "Kernel bootconfig: show it, turn it into boot settings, generate "
+        "bootconfig.data from settings, reboot to reconcile."))
+    sub = parser.add_subparsers(dest="command", required=True)
+    show = sub.add_parser("show", help="print a bootconfig (default /proc/bootconfig)")
+    show.add_argument("file", nargs="?", help="bootconfig text, bootconfig.data or an initrd")
+    show.add_argument("--format", choices=("compact", "list", "canonical"), default="compact",
+                      help="compact: tools/bootconfig style; list: /proc/bootconfig style")
+    add_common(show, acts=False)
+    parse = sub.add_parser("parse", help="boot settings from /proc/bootconfig (or FILE)")
+    parse.add_argument("file", nargs="?")
+    parse.add_argument("--commit", action="store_true",
+                       help="commit them into settings.boot (and run the appliers)")
+    parse.add_argument("--if-unset", action="store_true",
+                       help="with --commit: only when settings.boot has no parameters yet "
+                       "(Bottlerocket's setting generator)")
+    add_common(parse)
+    gen = sub.add_parser("generate", help="write bootconfig.data from settings.boot")
+    gen.add_argument("--output", help="where to write (default /var/lib/kindling/bootconfig.data)")
+    add_common(gen)
+    reboot = sub.add_parser("reboot-if-required",
+                            help="reboot if boot parameters differ and reboot-to-reconcile")
+    add_common(reboot)
+    return parser
+
+
+def _read_config_file(host: Host, path: str | None) -> tuple[str | None, str]:
+    """(text or None when absent, source name): plain text, bootconfig.data or initrd."""
+    from kindling.bootconfig.footer import split_footer
+    from kindling.bootconfig.service import PROC_BOOTCONFIG
+
+    where = os.path.abspath(path) if path else PROC_BOOTCONFIG
+    if not host.exists(where):
+        if path:
+            raise UsageError(f"{path}: no such file")
+        return None, where
+    data = host.read_bytes(where, limit=64 * 1024 * 1024)
+    _, text = split_footer(data, source=where)
+    if text is None:
+        text = data.decode("utf-8", "replace")
+    return text, where
+
+
+def _show(args: argparse.Namespace, host: Host) -> int:
+    from kindling.bootconfig import parse_bootconfig, render_bootconfig, render_compact
+    from kindling.bootconfig.render import render_proc
+
+    text, source = _read_config_file(host, args.file)
+    if text is None:
+        sys.stderr.write(f"{source}: not present (this kernel has no bootconfig support)\n")
+        return 1
+    cfg = parse_bootconfig(text, source=source, allow_empty=True)
+    if args.json:
+        emit_json(cfg.to_dict())
+    else:
+        render = {"compact": render_compact, "list": render_proc,
+                  "canonical": render_bootconfig}[args.format]
+        sys.stdout.write(render(cfg))
+    return 0
+
+
+def _parse(args: argparse.Namespace, host: Host) -> int:
+    if args.commit and args.if_unset:
+        from kindling.bootconfig.service import import_running
+
+        if args.file:
+            raise UsageError("--if-unset reads /proc/bootconfig; give no FILE")
+        committed, detail = import_running(host)
+        sys.stdout.write(f"{'committed' if committed else 'skipped'}: {detail}\n")
+        return 0
+    from kindling.bootconfig import parse_bootconfig
+    from kindling.bootconfig.boot_params import params_from_bootconfig
+    from kindling.bootconfig.service import PROC_CMDLINE
+
+    text, source = _read_config_file(host, args.file)
+    cfg = parse_bootconfig(text or "", source=source, allow_empty=True)
+    cmdline = host.read_optional(PROC_CMDLINE) if not args.file else None
+    params = params_from_bootconfig(cfg, cmdline=cmdline, source=source)
+    tree = params.to_settings()
+    if args.commit and tree:
+        from kindling.api.service import SettingsService
+
+        report = SettingsService(host).set_tree(tree, tx="bootconfig-parse", source=source)
+        for outcome in report.applied:
+            sys.stderr.write(f"{outcome.name}: {'ok' if outcome.ok else 'failed'}: "
+                             f"{outcome.detail}\n")
+    if args.json or not args.commit:
+        emit_json({"settings": tree, "ignored": list(params.ignored)} if args.json else tree)
+    for top in params.ignored:
+        sys.stderr.write(f"{source}: '{top}.*' keys are not boot parameters: left out\n")
+    return 0
+
+
+def _generate(args: argparse.Namespace, host: Host) -> int:
+    from kindling.bootconfig.service import BOOTCONFIG_DATA, boot_settings, generate
+
+    path = args.output or BOOTCONFIG_DATA
+    done = generate(host, boot_settings(host), path=path)
+    if args.json:
+        emit_json({"path": path, "changed": bool(done), "actions": host.actions})
+    else:
+        sys.stdout.write("\n".join(done or [f"{path} unchanged"]) + "\n")
+        for action in host.actions if host.recording else []:
+            sys.stdout.write(f"  plan: {action}\n")
+    return 0
+
+
+def _reboot(args: argparse.Namespace, host: Host) -> int:
+    from kindling.bootconfig.service import reboot_if_required
+
+    decision = reboot_if_required(host)
+    if args.json:
+        emit_json({**decision.to_json(), "actions": host.actions})
+    else:
+        keys = f" ({', '.join(decision.changed)})" if decision.changed else ""
+        sys.stdout.write(f"{'reboot' if decision.reboot else 'no reboot'}: "
+                         f"{decision.reason}{keys}\n")
+        for action in host.actions if host.recording else []:
+            sys.stdout.write(f"  plan: {action}\n")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    host = host_from_args(args)
+    handler = {"show": _show, "parse": _parse, "generate": _generate,
+               "reboot-if-required": _reboot}[args.command]
+    return handler(args, host)
