@@ -46,11 +46,13 @@ MIRROR = os.environ.get("KINDLING_BENCH_MIRROR", "http://deb.debian.org/debian")
 PACKAGES = ("cloud-init", "ifupdown", "iproute2", "python3-cffi-backend")
 READY = ".kindling-bench-ready"
 BENCH_CFG = """\
-# Written by Kindling's bench/ (issue 9): the settings of the published peer runs.
+# Written by Kindling's bench/ (issue 9): the settings of the published peer runs, plus a
+# locale a minbase root has (the default en_US.UTF-8 makes cc_locale fail).
 datasource_list: [NoCloud, None]
 disable_network_activation: true
 growpart: {mode: 'off'}
 resize_rootfs: false
+locale: C.UTF-8
 """
 FIRST = ("init-local", "init")
 

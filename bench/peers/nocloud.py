@@ -100,7 +100,7 @@ def nocloud_seed(settings: dict[str, Any], net_toml: str | None, instance_id: st
         body = "".join(f"{k} = {v}\n" for k, v in sysctl.items())
         files.append({"path": "/etc/sysctl.d/90-kindling.conf", "content": body})
     files.append(
-        {"path": "/etc/kindling-bench/settings.json", "content": json.dumps(settings, indent=1), "permissions": "0600"}
+        {"path": "/etc/kindling-bench/settings.json", "content": json.dumps(settings), "permissions": "0600"}
     )
     user_data = {"hostname": hostname, "preserve_hostname": False, "write_files": files}
     seed = {
