@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
     "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
     "gpu": ("gpu.cli", "detect GPUs / accelerators, choose and link/load NVIDIA modules"),
+    "growpart": ("growpart.cli", "grow the data partition and its filesystem to fill the disk"),
 }
 
 

@@ -1,0 +1,37 @@
+"""Boot stage `growpart` (order 10, band "local disks"; unit Before=local-fs.target).
+
+Finds the data partition by name (KINDLING-DATA, else BOTTLEROCKET-DATA) and grows it
+and its filesystem before anything mounts it, so ext4 grows offline. A node without
+a data partition is skipped, not failed: not every node has one.
+"""
+
+from __future__ import annotations
+
+from growpart.errors import PartitionNotFoundError
+from kindling.boot import BootContext, Stage, StageResult, ok, skipped
+
+__all__ = ["STAGE"]
+
+
+def run(ctx: BootContext) -> StageResult:
+    # lazy: every boot stage is loaded for `kindling boot`, only this one needs these
+    from growpart.find import find_by_label
+
+    try:
+        target = find_by_label(ctx.host)
+    except PartitionNotFoundError as exc:
+        return skipped(str(exc))
+    from growpart.grow import grow
+
+    report = grow(ctx.host, target)
+    fs = f"; {report.fs.detail}" if report.fs is not None else ""
+    return ok(f"{report.summary()}{fs}")
+
+
+STAGE = Stage(
+    name="growpart",
+    order=10,
+    run=run,
+    unit="kindling-growpart.service",
+    description="grow the data partition and its filesystem to fill the disk",
+)
