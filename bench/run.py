@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="kept runs per figure (≥ 5 for RESULTS.md; default 7)")
     parser.add_argument("--warmup", type=int, default=1, help="discarded runs before them (default 1)")
     parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
-    parser.add_argument("--out", default=str(REPO / "bench" / "RESULTS.md"))
+    parser.add_argument("--out", default=str(REPO / "bench" / "RESULTS.md"), help="default: bench/RESULTS.md")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be ≥ 1 and --warmup ≥ 0")

@@ -16,6 +16,7 @@ keeps it from bringing interfaces up, as in the published peer measurements
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -78,7 +79,15 @@ class CloudInitRoot:
 
     def build(self, say: Callable[[str], None]) -> None:
         """debootstrap in a private mount namespace: its proc/sys mounts of the target
-        can never outlive it on the host. Takes a few minutes once (downloads ~60 MB)."""
+        can never outlive it on the host. Takes a few minutes once (downloads ~60 MB).
+        A lock file keeps two benchmark runs from building into the same directory."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.parent / ".build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.ready():  # another run may have built it while we waited
+                self._build(say)
+
+    def _build(self, say: Callable[[str], None]) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.parent.mkdir(parents=True, exist_ok=True)
