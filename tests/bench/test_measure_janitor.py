@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from bench.janitor import Janitor
-from bench.measure import CommandFailed, peak_rss_kb, run_once
+from bench.measure import GNU_TIME, CommandFailed, peak_rss_kb, run_once
 
 
+@pytest.mark.skipif(not os.access(GNU_TIME, os.X_OK), reason="GNU time not installed (Debian package `time`)")
 def test_run_once_measures_a_real_child() -> None:
     s = run_once([sys.executable, "-c", "import sys; b = bytearray(30 * 2**20); print('hi'); sys.exit(3)"])
     assert s.rc == 3
@@ -20,7 +22,7 @@ def test_run_once_measures_a_real_child() -> None:
     assert math.isnan(run_once(["true"], rss=False).maxrss_mb)
     assert s.wall_ms > 0 and s.cpu_ms >= 0
     with pytest.raises(CommandFailed, match="exited 3"):
-        run_once([sys.executable, "-c", "import sys; sys.exit(3)"], check=True)
+        run_once([sys.executable, "-c", "import sys; sys.exit(3)"], check=True, rss=False)
 
 
 def test_run_once_gives_a_clean_environment() -> None:
@@ -34,7 +36,7 @@ def test_peak_rss_kb_reads_gnu_time_output() -> None:
 
 
 def test_run_once_kills_on_timeout() -> None:
-    s = run_once(["sleep", "5"], timeout=0.2)
+    s = run_once(["sleep", "5"], timeout=0.2, rss=False)
     assert s.rc == -9
     assert s.wall_ms < 3000
 
