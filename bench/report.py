@@ -142,6 +142,7 @@ class Report:
             f"| whole run | {m.duration_s:.0f} s |",
             "",
         ]
+        out += self._summary()
         for section in self.sections():
             out += [f"## {section}", ""]
             rows = [r for r in self.rows if r.section == section]
@@ -157,6 +158,24 @@ class Report:
             out += ["```", block.text.rstrip("\n"), "```"] if block.code else [block.text.rstrip("\n")]
             out.append("")
         return "\n".join(out).rstrip("\n") + "\n"
+
+
+    def _summary(self) -> list[str]:
+        """Every budgeted figure in one table: what a README quotes."""
+        lines = ["## Budgets at a glance", "", "| what | median | budget | status |", "|---|--:|---|---|"]
+        count = 0
+        for r in self.rows:
+            if r.budget is not None:
+                value = f"{fmt(r.summary.median)} {r.unit}" if r.summary else "—"
+                lines.append("| " + " | ".join(_cell(c) for c in [r.name, value, str(r.budget), r.verdict()]) + " |")
+                count += 1
+        for p in self.pairs:
+            if p.budget is not None:
+                what = f"{p.name}: {p.b_label} / {p.a_label}"
+                value = f"{fmt(p.ratio.median)}x" if p.ratio else "—"
+                lines.append("| " + " | ".join(_cell(c) for c in [what, value, str(p.budget), p.verdict()]) + " |")
+                count += 1
+        return [*lines, ""] if count else []
 
 
 def fmt(value: float) -> str:

@@ -124,4 +124,8 @@ def test_report_renders_machine_tables_and_blocks() -> None:
     assert text.index("## Peers") < text.index("## Suite")
     assert "## Absent" not in text
     assert "```\nline 1\nline 2\n```" in text
+    glance = text[text.index("## Budgets at a glance") : text.index("## Suite")]
+    assert "| `kindling boot --plan` | 100 ms | ≤ 150 ms | ok |" in glance
+    assert "| `kindling gpu detect` | — | ≤ 40.0 MB | not present |" in glance
+    assert "| first boot: cloud-init / kindling | 7.50x | ≥ 5.00x | ok |" in glance
     assert text.endswith("```\n")
