@@ -18,6 +18,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
@@ -180,8 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         report.notes.append(f"only {args.runs} runs per figure (--runs): a quick look, not a result")
     with Janitor().scope() as janitor:
         run(k, janitor, report, sections)
-    m = report.machine
-    report.machine = Machine(**{**m.__dict__, "duration_s": time.monotonic() - t0, "load_end": _loadavg()})
+    report.machine = replace(report.machine, duration_s=time.monotonic() - t0, load_end=_loadavg())
     Path(args.out).write_text(report.render())
     _say(f"wrote {args.out} in {time.monotonic() - t0:.0f} s")
     return 0

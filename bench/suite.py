@@ -101,21 +101,21 @@ def oneshots(k: Kindling, janitor: Janitor, runs: int, warmup: int) -> None:
 
 def rss_rows(k: Kindling) -> list[Row]:
     rows = [
-        Row(RSS_SECTION, f"peer: {label}", "MB", Summary.of(vals), note="for comparison")
+        Row(RSS_SECTION, f"peak RSS of peer: {label}", "MB", Summary.of(vals), note="for comparison")
         for label, vals in sorted(k.peer_rss.items())
         if vals
     ]
     for label in sorted(k.rss):
         samples = k.rss[label]
         if not samples:
-            rows.append(Row(RSS_SECTION, f"`{label}`", "MB", None, Budget("<=", RSS_BUDGET_MB, "MB")))
+            rows.append(Row(RSS_SECTION, f"peak RSS of `{label}`", "MB", None, Budget("<=", RSS_BUDGET_MB, "MB")))
             continue
         failed = sorted({s.rc for s in samples if s.rc != 0})
         note = f"exit codes {failed} in some runs" + (f": {_tail(samples)}" if _tail(samples) else "") if failed else ""
         rows.append(
             Row(
                 RSS_SECTION,
-                f"`{label}`",
+                f"peak RSS of `{label}`",
                 "MB",
                 Summary.of([s.maxrss_mb for s in samples]),
                 Budget("<=", RSS_BUDGET_MB, "MB"),
