@@ -217,6 +217,23 @@ class Host:
         except OSError as exc:
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
+    def write_in_place(self, p: str, data: str | bytes) -> None:
+        """Write into an existing file without rename: kernel files under /proc/sys
+        (hostname, sysctls) cannot be replaced atomically, only written."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        self._record(f"write-in-place {p} ({len(raw)} bytes)")
+        self._write_in_place(self.path(p), raw)
+
+    def _write_in_place(self, target: Path, raw: bytes) -> None:
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+            try:
+                os.write(fd, raw)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+
     def remove(self, p: str) -> bool:
         """Remove a file; returns False when there was nothing to remove."""
         target = self.path(p)
@@ -305,6 +322,9 @@ class RecordingHost(Host):
             self._record(f"mkdir {p}")
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
+        return None
+
+    def _write_in_place(self, target: Path, raw: bytes) -> None:
         return None
 
     def remove(self, p: str) -> bool:

@@ -74,3 +74,15 @@ def tree_snapshot() -> Iterator[object]:
         return out
 
     yield snap
+
+
+@pytest.fixture
+def imds() -> Iterator[object]:
+    """A running IMDSv2 emulator on 127.0.0.1 (tests/imds_emulator.py); stopped after."""
+    from tests.imds_emulator import ImdsEmulator
+
+    emulator = ImdsEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

@@ -1,0 +1,2 @@
+"""early-boot-config: read user data from the platform's providers, merge, validate,
+commit once through the settings API, write the first-boot marker (DESIGN §5, §7)."""

@@ -1,0 +1,67 @@
+"""`kindling early-boot-config [--platform P] [--plan] [--json]` (DESIGN §4): wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kindling.cli_common import add_common, emit_json, host_from_args
+
+__all__ = ["main"]
+
+_EPILOG = """\
+sources, in order (later wins per key; all are validated, then committed at once):
+  10 /etc/kindling/user-data-defaults.toml     20 /var/lib/kindling/user-data.toml
+  30 aws: /etc/kindling/identity-document or IMDS identity document (region)
+     vmware: CD-ROM /dev/sr0 (ovf-env.xml or user-data)   metal: /proc/bootconfig
+  40 aws: IMDS user-data      vmware: guestinfo.userdata (vmware-rpctool)
+  50-98 executables in /etc/kindling/providers.d      99 /etc/kindling/user-data-overrides.toml
+Runs once: /var/lib/kindling/early-boot-config.ran marks a node as configured.
+Environment: AWS_EC2_METADATA_SERVICE_ENDPOINT[_MODE], KINDLING_IMDS_BUDGET (300 s),
+KINDLING_IMDS_TIMEOUT (5 s), KINDLING_VMWARE_RPCTOOL, KINDLING_VMWARE_RPCTOOL_TIMEOUT,
+KINDLING_PROVIDER_TIMEOUT (120 s).
+"""
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kindling early-boot-config",
+        description="Read this platform's user data, validate it and commit it at first boot.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--platform",
+        default="auto",
+        choices=("auto", "aws", "vmware", "metal"),
+        help="whose providers run (default: kernel argument kindling.platform=, else DMI)",
+    )
+    add_common(parser)
+    args = parser.parse_args(argv)
+    host = host_from_args(args)
+
+    from early_boot.runner import run_early_boot
+    from kindling.platform_id import resolve_platform
+
+    platform = resolve_platform(host, args.platform)
+    report = run_early_boot(host, platform)
+    if args.json:
+        out = report.to_json()
+        out["plan"] = host.recording
+        out["actions"] = list(host.actions)
+        emit_json(out)
+        return 0
+    write = sys.stdout.write
+    if report.skipped:
+        write(f"early-boot-config: skipped: {report.skipped}\n")
+        return 0
+    for p in report.providers:
+        found = f"{p.keys} keys from {p.source}" if p.source else "no user data"
+        write(f"{p.order:>3} {p.name:<22} {found}\n")
+    write(f"early-boot-config: platform {platform}, {len(report.changed)} keys changed\n")
+    for failure in report.applier_failures:
+        write(f"warning: applier {failure}\n")
+    if host.recording:
+        for action in host.actions:
+            write(f"    would {action}\n")
+    return 0

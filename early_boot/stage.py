@@ -1,0 +1,35 @@
+"""Boot stage `early-boot-config` (band 30-39: user data, after the network is up).
+
+Mirrors the unit `kindling-early-boot-config.service` (After= the apiserver and
+network-online.target, ConditionPathExists=! the marker): a present marker skips
+the stage and says so, as systemd's condition does.
+"""
+
+from __future__ import annotations
+
+from kindling.boot import BootContext, Stage, StageResult, ok, skipped
+
+__all__ = ["STAGE"]
+
+
+def run(ctx: BootContext) -> StageResult:
+    from early_boot.runner import run_early_boot
+
+    report = run_early_boot(ctx.host, ctx.platform)
+    if report.skipped:
+        return skipped(report.skipped)
+    with_data = [p for p in report.providers if p.source is not None]
+    detail = f"{len(with_data)}/{len(report.providers)} providers had data, "
+    detail += f"{len(report.changed)} keys changed"
+    if report.applier_failures:
+        detail += f"; appliers failed: {'; '.join(report.applier_failures)}"
+    return ok(detail)
+
+
+STAGE = Stage(
+    name="early-boot-config",
+    order=30,
+    run=run,
+    unit="kindling-early-boot-config.service",
+    description="read the platform's user data and commit it to the settings datastore",
+)

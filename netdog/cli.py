@@ -1,0 +1,214 @@
+"""`kindling netdog …` — wiring only (STYLE): parse arguments, build the Host, call the
+module that does the job, print. Subcommands keep Bottlerocket's names (DESIGN §4)."""
+
+
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.errors import UsageError
+from kindling.host import Host
+
+if TYPE_CHECKING:
+    from netdog.resolv import DnsSettings
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 itself; route through UsageError
+        raise UsageError(message)
+
+
+def _build() -> argparse.ArgumentParser:
+    p = _Parser(prog="kindling netdog", description="network configuration at boot")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("generate-net-config", help="net.toml / cmdline → networkd files")
+    add_common(s)
+    s = sub.add_parser("validate", help="check a net.toml (default: the one in effect)")
+    s.add_argument("file", nargs="?")
+    add_common(s, acts=False)
+    s = sub.add_parser("write-primary-interface-status", help="record the primary address")
+    s.add_argument("--networkctl-json", metavar="FILE",
+                   help="read addresses from a `networkctl status --json` capture")
+    add_common(s)
+    s = sub.add_parser("node-ip", help="print the primary address as JSON")
+    add_common(s, acts=False)
+    s = sub.add_parser("generate-hostname", help="print the hostname to use as JSON")
+    s.add_argument("--platform", default="auto")
+    s.add_argument("--no-reverse-dns", action="store_true")
+    add_common(s, acts=False)
+    s = sub.add_parser("set-hostname", help="set the kernel hostname")
+    s.add_argument("hostname")
+    add_common(s)
+    s = sub.add_parser("write-resolv-conf", help="DNS settings → networkd/resolved drop-ins")
+    s.add_argument("--netdog-toml", metavar="FILE",
+                   help="read DNS from a Bottlerocket netdog.toml (a path under --root) "
+                   "instead of the settings")
+    s.add_argument("--no-reload", action="store_true", help="do not reload the daemons")
+    add_common(s)
+    s = sub.add_parser("apply", help="apply the configuration over netlink, with DHCPv4")
+    s.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds to wait for a required DHCP lease (default 30)")
+    add_common(s)
+    s = sub.add_parser("dhcp", help="keep the direct backend's DHCPv4 leases renewed "
+                       "(runs until SIGTERM)")
+    add_common(s, prints=False)
+    return p
+
+
+def _print(args: argparse.Namespace, value: Any, text: str, host: Host | None = None) -> None:
+    if host is not None and host.recording:  # --plan: show what would be done
+        if isinstance(value, dict):
+            value = {**value, "plan": list(host.actions)}
+        text += "".join(f"\n  would: {a}" for a in host.actions)
+    if getattr(args, "json", False):
+        emit_json(value)
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _generate(host: Host, args: argparse.Namespace) -> int:
+    from netdog.generate import generate_net_config
+
+    report = generate_net_config(host)
+    if report.source is None:
+        sys.stderr.write("No network interfaces were configured\n")
+    detail = {"source": report.source, "primary": report.primary,
+              "written": report.written, "unchanged": report.unchanged}
+    text = (f"{len(report.written)} written, {len(report.unchanged)} unchanged "
+            f"(source {report.source}, primary {report.primary})")
+    _print(args, detail, text, host)
+    return 0
+
+
+def _validate(host: Host, args: argparse.Namespace) -> int:
+    from netdog.parse import parse_net_toml
+    from netdog.source import load_net_config
+
+    if args.file:
+        try:
+            text = open(args.file, encoding="utf-8").read()  # noqa: SIM115
+        except OSError as exc:
+            raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
+        config = parse_net_toml(text, args.file)
+    else:
+        config = load_net_config(host)
+    ids = [str(i) for i in config.ids()] if config else []
+    _print(args, {"interfaces": ids, "primary": str(config.primary) if config else None},
+           f"ok: {len(ids)} interfaces" + (f", primary {config.primary}" if config else ""))
+    return 0
+
+
+def _status(host: Host, args: argparse.Namespace) -> int:
+    from netdog.model import IpAddr
+    from netdog.status import (
+        netlink_addresses,
+        parse_networkctl_json,
+        write_primary_interface_status,
+    )
+
+    capture: str | None = None
+    if args.networkctl_json:
+        try:
+            capture = open(args.networkctl_json, encoding="utf-8").read()  # noqa: SIM115
+        except OSError as exc:
+            raise UsageError(f"{args.networkctl_json}: cannot read: {exc.strerror}") from None
+
+    def reader(ifname: str) -> list[IpAddr]:
+        if capture is not None:
+            return parse_networkctl_json(capture, args.networkctl_json)
+        return netlink_addresses(ifname, host.netns)
+
+    done = write_primary_interface_status(host, reader)
+    _print(args, done, "; ".join(done) or "unchanged")
+    return 0
+
+
+def _generate_hostname(host: Host, args: argparse.Namespace) -> int:
+    from kindling.platform_id import resolve_platform
+    from netdog.hostname import HostnameSource, generate_hostname, reverse_dns
+    from netdog.imds_hostname import imds_local_hostname
+    from netdog.status import node_ip
+
+    ip = node_ip(host)
+    sources: list[tuple[str, HostnameSource]] = []
+    if resolve_platform(host, args.platform) == "aws":
+        sources.append(("imds", lambda: imds_local_hostname(host)))
+    if not args.no_reverse_dns:
+        sources.append(("reverse-dns", lambda: reverse_dns(host, ip)))
+    name, _source = generate_hostname(ip, sources)
+    sys.stdout.write(json.dumps(name) + "\n")
+    return 0
+
+
+def _resolv(host: Host, args: argparse.Namespace) -> int:
+    from netdog.resolv import DnsSettings, parse_dns_toml, write_networkd_dns
+    from netdog.source import load_net_config
+
+    if args.netdog_toml:
+        dns = parse_dns_toml(host.read_optional(args.netdog_toml) or "", args.netdog_toml)
+    else:
+        dns = _settings_dns(host) or DnsSettings()
+    done = write_networkd_dns(host, dns, load_net_config(host), reload=not args.no_reload)
+    _print(args, done, "; ".join(done) or "unchanged")
+    return 0
+
+
+def _settings_dns(host: Host) -> DnsSettings | None:
+    """`settings.dns` from the datastore when there is one (first boot: none yet)."""
+    from kindling.datastore import DATASTORE_PATH
+
+    if not host.exists(DATASTORE_PATH):
+        return None
+    from kindling.api.service import SettingsService
+    from netdog.resolv import dns_from_settings
+
+    return dns_from_settings(SettingsService(host).get_settings(prefix="settings.dns"))
+
+
+def _apply(host: Host, args: argparse.Namespace) -> int:
+    from netdog.apply import apply_config
+
+    report = apply_config(host, timeout=args.timeout, dns=_settings_dns(host))
+    _print(args, report.as_dict(), report.summary(), host)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = _build().parse_args(argv)
+    host = host_from_args(args)
+    if args.cmd == "generate-net-config":
+        return _generate(host, args)
+    if args.cmd == "validate":
+        return _validate(host, args)
+    if args.cmd == "write-primary-interface-status":
+        return _status(host, args)
+    if args.cmd == "node-ip":
+        from netdog.status import node_ip
+
+        sys.stdout.write(json.dumps(node_ip(host)) + "\n")
+        return 0
+    if args.cmd == "generate-hostname":
+        return _generate_hostname(host, args)
+    if args.cmd == "set-hostname":
+        from netdog.hostname import set_hostname
+
+        changed = set_hostname(host, args.hostname)
+        _print(args, {"changed": changed}, "hostname set" if changed else "unchanged")
+        return 0
+    if args.cmd == "write-resolv-conf":
+        return _resolv(host, args)
+    if args.cmd == "dhcp":
+        from netdog.keep_leases import keep_leases
+
+        served = keep_leases(host, dns=_settings_dns(host))
+        sys.stdout.write(f"served {served} interfaces\n")
+        return 0
+    return _apply(host, args)

@@ -1,0 +1,267 @@
+"""The one IMDSv2 client of Kindling (DESIGN §7), after Bottlerocket's `imdsclient`.
+
+- IMDSv2 only: a token from `PUT /latest/api/token` (TTL 60 s) is sent with every
+  GET and reused until the service answers 401, then fetched again (at once, once;
+  a second 401 goes through the backoff).
+- Data is read from the pinned schema `/2021-07-15/<path>`, so a newer IMDS layout
+  cannot change what Kindling sees.
+- 404 means absent (no user data, IMDS disabled): returned as None, never retried.
+  Any other status or a transport error is retried through `kindling.retry.retry`
+  (Fibonacci from 250 ms, capped at 10 s, jitter) within a total budget, 300 s by
+  default (Bottlerocket's, tied to network bring-up); 429/503 `Retry-After` is
+  honoured. The Host clock drives the waits, so tests cost no time.
+- The endpoint follows the AWS SDKs: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else
+  `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` → `http://[fd00:ec2::254]`, else
+  `http://169.254.169.254`. Budget and per-request timeout: `KINDLING_IMDS_BUDGET`,
+  `KINDLING_IMDS_TIMEOUT` (seconds). Under a root prefix (`--root`: tests, demos,
+  image builds) the endpoint must be named: the default address is never queried.
+
+Why `http.client` and not requests: requests costs ~120 ms to import, the whole
+early-boot-config budget (DESIGN §8). One keep-alive connection serves the token
+and every GET, so a first boot costs three requests.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kindling.errors import InputError
+from kindling.host import Host
+from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
+from platforms.aws.errors import ImdsError
+
+if TYPE_CHECKING:
+    import http.client
+    import random
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "IPV6_ENDPOINT",
+    "PINNED_SCHEMA",
+    "TOKEN_TTL",
+    "ImdsClient",
+    "ImdsError",
+    "client_for",
+    "endpoint_from_env",
+    "parse_retry_after",
+]
+
+DEFAULT_ENDPOINT = "http://169.254.169.254"
+IPV6_ENDPOINT = "http://[fd00:ec2::254]"
+PINNED_SCHEMA = "2021-07-15"
+TOKEN_PATH = "/latest/api/token"
+TOKEN_TTL = 60
+DEFAULT_BUDGET = 300.0
+DEFAULT_TIMEOUT = 5.0
+MAX_BODY = 1024 * 1024
+
+
+def endpoint_from_env(env: Mapping[str, str]) -> str:
+    """The IMDS base URL as the AWS SDKs choose it (DESIGN §2)."""
+    explicit = env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    mode = env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv4").strip().lower()
+    if mode == "ipv6":
+        return IPV6_ENDPOINT
+    if mode not in ("", "ipv4"):
+        raise InputError("must be IPv4 or IPv6", source="AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")
+    return DEFAULT_ENDPOINT
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """`Retry-After` as seconds from now: delta-seconds or an HTTP date; None if absent/bad."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError("not a number of seconds", source=name) from None
+    if value <= 0:
+        raise InputError("must be more than 0 seconds", source=name)
+    return value
+
+
+class ImdsClient:
+    """IMDSv2 reads for one process; share it (`client_for`) so the token is fetched once."""
+
+    def __init__(
+        self,
+        host: Host,
+        *,
+        endpoint: str | None = None,
+        budget: float | None = None,
+        timeout: float | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        from urllib.parse import urlsplit
+
+        self.clock = host.clock
+        named = endpoint or host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").strip()
+        if host.prefixed and not named:
+            # A root prefix means a test, a demo or an image build, not this machine's
+            # first boot: never query the real metadata service by default from there.
+            raise InputError(
+                "with a root prefix, set AWS_EC2_METADATA_SERVICE_ENDPOINT explicitly",
+                source="IMDS endpoint",
+            )
+        self.endpoint = endpoint or endpoint_from_env(host.env)
+        parts = urlsplit(self.endpoint)
+        if parts.scheme != "http" or not parts.hostname:
+            raise InputError("must be an http:// URL", source="IMDS endpoint")
+        self._netloc = (parts.hostname, parts.port or 80)
+        self.budget = budget or _seconds(host.env, "KINDLING_IMDS_BUDGET", DEFAULT_BUDGET)
+        self.timeout = timeout or _seconds(host.env, "KINDLING_IMDS_TIMEOUT", DEFAULT_TIMEOUT)
+        self.policy = RetryPolicy(first=0.25, cap=10.0, budget=self.budget, jitter=0.1)
+        self._rng = rng
+        self._token: str | None = None
+        self._conn: http.client.HTTPConnection | None = None
+        self.request_count = 0
+
+    # -- transport ------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _request(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, str | None, bytes]:
+        """One HTTP exchange on the kept-alive connection; transport errors → Retryable."""
+        import http.client
+
+        for fresh in (self._conn is None, True):
+            if self._conn is None:
+                host, port = self._netloc
+                self._conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            self.request_count += 1
+            try:
+                self._conn.request(method, path, headers=headers)
+                response = self._conn.getresponse()
+                body = response.read(MAX_BODY + 1)
+                retry_after = response.getheader("Retry-After")
+                if response.will_close:
+                    self.close()
+                break
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as exc:
+                # The service closed a kept-alive connection while it sat idle: that is
+                # no failure of the service, so reconnect at once (once) without backoff.
+                self.close()
+                if fresh:
+                    raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
+        if len(body) > MAX_BODY:
+            self.close()
+            raise ImdsError(f"imds {path}: answer larger than {MAX_BODY // 1024} KiB")
+        return response.status, retry_after, body
+
+    def _failed(self, what: str, status: int, retry_after: str | None) -> Retryable:
+        wait = parse_retry_after(retry_after, self.clock.time()) if status in (429, 503) else None
+        return Retryable(f"{what}: HTTP {status}", retry_after=wait)
+
+    def _fetch_token(self) -> str:
+        status, retry_after, body = self._request(
+            "PUT", TOKEN_PATH, {"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_TTL)}
+        )
+        if status != 200 or not body.strip():
+            raise self._failed("PUT api/token", status, retry_after)
+        token = body.decode("ascii", "replace").strip()
+        from kindling import log
+
+        log.register_secret(token)
+        return token
+
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, target: str) -> bytes | None:
+        """The bytes at `/2021-07-15/<target>`; None when IMDS says 404 (absent)."""
+        path = f"/{PINNED_SCHEMA}/{target.strip('/')}"
+
+        def attempt() -> bytes | None:
+            for fresh_token in (False, True):
+                if self._token is None:
+                    self._token = self._fetch_token()
+                status, retry_after, body = self._request("GET", path, {"X-aws-ec2-metadata-token": self._token})
+                if status == 200:
+                    return body
+                if status == 404:
+                    return None
+                if status == 401:
+                    self._token = None
+                    if not fresh_token:
+                        continue
+                raise self._failed(f"GET {target}", status, retry_after)
+            raise Retryable(f"GET {target}: token refused")
+
+        try:
+            return retry(attempt, clock=self.clock, what=f"imds {target}", policy=self.policy, rng=self._rng)
+        except RetryBudgetExceeded as exc:
+            raise ImdsError(str(exc)) from exc
+
+    def get_text(self, target: str) -> str | None:
+        body = self.get(target)
+        if body is None:
+            return None
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImdsError(f"imds {target}: not UTF-8 text") from None
+
+    def identity_document(self) -> dict[str, Any] | None:
+        """`dynamic/instance-identity/document` as JSON; None when absent."""
+        text = self.get_text("dynamic/instance-identity/document")
+        if text is None:
+            return None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            raise ImdsError("imds dynamic/instance-identity/document: not JSON") from None
+        if not isinstance(doc, dict):
+            raise ImdsError("imds dynamic/instance-identity/document: not a JSON object")
+        return doc
+
+    def region(self) -> str | None:
+        doc = self.identity_document()
+        region = doc.get("region") if doc else None
+        return region if isinstance(region, str) and region else None
+
+    def instance_id(self) -> str | None:
+        text = self.get_text("meta-data/instance-id")
+        return text.strip() if text else None
+
+    def local_hostname(self) -> str | None:
+        """First name of `meta-data/local-hostname`, trailing dot trimmed (imdsclient)."""
+        text = self.get_text("meta-data/local-hostname")
+        words = text.split() if text else []
+        return words[0].rstrip(".") if words else None
+
+
+_CLIENTS: weakref.WeakKeyDictionary[Host, ImdsClient] = weakref.WeakKeyDictionary()
+
+
+def client_for(host: Host) -> ImdsClient:
+    """The process's client for `host`: the AWS providers share one token and connection."""
+    client = _CLIENTS.get(host)
+    if client is None:
+        client = _CLIENTS[host] = ImdsClient(host)
+    return client

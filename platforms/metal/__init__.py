@@ -1,0 +1,1 @@
+"""Metal: local user-data files and the /proc/bootconfig provider."""

@@ -1,0 +1,1 @@
+"""VMware: guestinfo (through vmware-rpctool) and OVF CD-ROM user-data providers."""
