@@ -74,7 +74,7 @@ def run_components(k: Kindling, modules: list[ComponentModule]) -> tuple[list[Ro
                 note=note)
         )
         text = sample.stdout
-        if sample.rc != 0:
+        if sample.rc != 0 and sample.stderr.strip():
             text += "\n--- stderr (tail) ---\n" + "\n".join(sample.stderr.strip().splitlines()[-15:])
         blocks.append(Block(f"{mod.component}: output of `python {rel}`", text or "(no output)"))
     return rows, blocks
