@@ -38,9 +38,11 @@ def _strip_settings(segments: list[str]) -> list[str]:
     return segments[1:]
 
 
-def select(tree: dict[str, Any], key: str) -> dict[str, Any]:
-    """The part of `tree` under dotted `key` (with `settings.`), re-rooted; {} if absent."""
-    segments = _strip_settings(parse_key(key, source="keys"))
+def select(tree: dict[str, Any], key: str, *, source: str = "keys") -> dict[str, Any]:
+    """The part of `tree` under dotted `key` (with `settings.`), re-rooted; {} if absent.
+
+    `source` is the query parameter the key came from, so an error names it."""
+    segments = _strip_settings(parse_key(key, source=source))
     node: Any = tree
     for segment in segments:
         if not isinstance(node, dict) or segment not in node:
@@ -76,8 +78,9 @@ class SettingsService:
         if not keys and not prefix:
             return live
         out: dict[str, Any] = {}
-        for key in [*(keys or []), *([prefix] if prefix else [])]:
-            out = merge(out, select(live, key))
+        named = [*(("keys", k) for k in keys or []), *([("prefix", prefix)] if prefix else [])]
+        for source, key in named:
+            out = merge(out, select(live, key, source=source))
         return out
 
     def get_tx(self, tx: str) -> dict[str, Any]:
