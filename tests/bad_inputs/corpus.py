@@ -135,7 +135,9 @@ def plant(case: Case, root: Path, tmp_path: Path) -> tuple[list[str], dict[str, 
     return full, env
 
 
-def run_kindling(argv: list[str], root: Path, env: dict[str, str], *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_kindling(
+    argv: list[str], root: Path, env: dict[str, str], *, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """The real `kindling` CLI as a child process, with debug logging on."""
     full_env = {**env, "PYTHONPATH": str(REPO), "KINDLING_ROOT": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
