@@ -13,6 +13,7 @@ Bottlerocket's apiclient does (the API is root-only): it counts as an explicit g
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import subprocess
@@ -130,10 +131,10 @@ def test_apiserver_debug_log_never_shows_the_canary(tmp_path: Path) -> None:
         while not _answers(sock):
             assert proc.poll() is None and time.monotonic() < deadline, log_file.read_text()
             time.sleep(0.02)
-        body = ('{"aws": {"credentials": "%s"}}' % SECRET).encode()
+        body = json.dumps({"aws": {"credentials": SECRET}}).encode()
         assert api_request(sock, "PATCH", "/settings?tx=c", body)[0] == 200
         assert api_request(sock, "POST", "/tx/commit_and_apply?tx=c", b"")[0] == 200
-        bad = ('{"aws": {"credentials": "%s!!"}}' % SECRET).encode()
+        bad = json.dumps({"aws": {"credentials": SECRET + "!!"}}).encode()
         status, answer = api_request(sock, "PATCH", "/settings?tx=d", bad)
         assert status == 400 and not _leaks(str(answer))
         status, answer = api_request(sock, "GET", "/settings?prefix=settings.motd", b"")
