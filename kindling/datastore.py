@@ -23,7 +23,7 @@ from typing import Any
 
 from kindling.dotted import format_key, parse_key
 from kindling.errors import HostError, InputError, NotFoundError
-from kindling.host import Host
+from kindling.host import Host, make_dirs
 from kindling.merge import flatten, merge, unflatten
 
 __all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "PlanState", "check_tx_name"]
@@ -86,7 +86,7 @@ class Datastore:
             except sqlite3.Error as exc:
                 raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
         try:
-            self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_dirs(self.file.parent, 0o700)
             if not self.file.exists():
                 os.close(os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
             conn = sqlite3.connect(self.file, timeout=30, isolation_level=None)

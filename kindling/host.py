@@ -33,6 +33,7 @@ __all__ = [
     "RealClock",
     "RecordingHost",
     "host_from_env",
+    "make_dirs",
 ]
 
 
@@ -57,6 +58,28 @@ class RealClock:
         if seconds > 0:
             time.sleep(seconds)
 
+
+def make_dirs(target: Path, mode: int = 0o755) -> None:
+    """`mkdir -p` whose modes do not depend on the process umask.
+
+    `Path.mkdir(parents=True)` gives missing parents 0777 & ~umask: under systemd's
+    usual 022 that is 0755, but a unit or shell with umask 0 would leave /etc, /run/kindling
+    … world-writable (found by tests/reliability/test_modes.py). Each directory created
+    here gets `mode` (the leaf) or 0755 (parents) exactly; existing ones are left alone.
+    """
+    missing: list[Path] = []
+    probe = target
+    while not probe.is_dir():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for i, directory in enumerate(reversed(missing)):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        os.chmod(directory, mode if i == len(missing) - 1 else 0o755)
 
 @dataclass
 class FakeClock:
@@ -176,7 +199,7 @@ class Host:
         if target.is_dir():
             return
         self._record(f"mkdir {p}")
-        target.mkdir(mode=mode, parents=True, exist_ok=True)
+        make_dirs(target, mode)
 
     def write_file(self, p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
         """Atomically replace `p` with `data`; returns False when it already held it.
@@ -197,7 +220,7 @@ class Host:
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(target.parent)
             tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
             try:
@@ -251,7 +274,7 @@ class Host:
         if link.is_symlink() and os.readlink(link) == target:
             return False
         self._record(f"symlink {p} -> {target}")
-        link.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(link.parent)
         tmp = link.with_name(f".{link.name}.kindling-tmp")
         if tmp.is_symlink():
             tmp.unlink()

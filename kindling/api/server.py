@@ -27,7 +27,7 @@ from typing import Any
 from kindling import log
 from kindling.api.routes import MAX_BODY, Response, dispatch
 from kindling.api.service import SettingsService
-from kindling.host import Host
+from kindling.host import Host, make_dirs
 
 __all__ = ["SOCKET_PATH", "ApiServer", "main", "serve"]
 
@@ -153,7 +153,7 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def _prepare_socket_dir(sock: Path) -> None:
-    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_dirs(sock.parent, 0o700)
     os.chmod(sock.parent, 0o700)
     if sock.exists() or sock.is_symlink():
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
