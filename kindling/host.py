@@ -15,6 +15,7 @@ Two implementations, one protocol (as httpx's transports):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -219,9 +220,9 @@ class Host:
         return True
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
+        tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
         try:
             make_dirs(target.parent)
-            tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
             try:
                 os.fchmod(fd, mode)
@@ -238,6 +239,9 @@ class Host:
             finally:
                 os.close(dfd)
         except OSError as exc:
+            # a full disk fails the write, not the open: leave no temp file behind
+            with contextlib.suppress(OSError):
+                tmp.unlink()
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
     def write_in_place(self, p: str, data: str | bytes) -> None:
