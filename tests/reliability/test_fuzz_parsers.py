@@ -292,13 +292,16 @@ def test_bootconfig_parse_raises_only_bootconfig_error_and_round_trips(text: str
 
 
 @FAST
-@given(bc_text)
-def test_footer_round_trip(text: str) -> None:
+@given(bc_text, st.integers(0, 4096))
+def test_footer_round_trip(text: str, offset: int) -> None:
     try:
-        data = write_footer(text)
+        data = write_footer(text, offset=offset)
     except BootconfigError:
         return  # the footer writer refuses what the kernel would refuse
-    assert read_footer(data) == text.split("\0", 1)[0].rstrip("\0") or parse_bootconfig(read_footer(data))
+    assert (offset + len(data)) % 4 == 0  # the whole initrd stays 4-byte aligned
+    initrd = b"\x07" * offset + data
+    assert read_footer(initrd) == text
+    assert parse_bootconfig(read_footer(initrd)) == parse_bootconfig(text)
 
 
 @FAST
