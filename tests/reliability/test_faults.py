@@ -278,3 +278,31 @@ def test_disk_fills_during_dump_capture(small_dump_fs: Path, tmp_path: Path) -> 
     result = capture_dump(host, {})
     assert result.complete
     assert {d.name: d.status for d in list_dumps(host)}[result.name] == "complete"
+
+
+# -- the throttle the fleet simulation relies on ------------------------------------------------
+def test_emulator_throttle_answers_429_with_retry_after(root: Path, eclock: EventClock, imds: ImdsEmulator) -> None:
+    imds.identity("eu-central-1")
+    imds.set("user-data", USER_DATA)
+    imds.use_clock(eclock.monotonic)  # the server's time is the client's: only sleeps refill
+    imds.throttle(2, burst=2, retry_after="3")
+    host = _aws_host(root, eclock, imds)
+    run_early_boot(host, "aws")
+    assert [r.status for r in imds.requests] == [200, 200, 429, 200]
+    assert eclock.sleeps == [3.0]
+    imds.throttle(None)
+    assert live(host)["motd"] == "after the storm"
+
+
+def test_small_fleet_through_the_bench_harness(tmp_path: Path) -> None:
+    """bench/bench_fleet.py's scenario runner on 40 nodes: all boot, the throttle holds."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import bench_fleet
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    result = bench_fleet.run_scenario("t", nodes=40, rate=40, scale=10, window=0.5, retry_after="1",
+                                      budget=60, base=tmp_path)
+    assert result.booted == 40 and not result.failed
+    assert result.throttled > 0 and result.requests == 3 * 40 + result.throttled
+    assert result.peak_served <= 40 + 4 + 1  # rate + burst (rate/10), one window edge
