@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     log.configure(level="error", stream=io.StringIO())
     shm = Path("/dev/shm")
-    base = Path(tempfile.mkdtemp(prefix="kindling-fleet-", dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None))
+    scratch = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    base = Path(tempfile.mkdtemp(prefix="kindling-fleet-", dir=scratch))
     print(f"fleet: {args.nodes} nodes, one IMDS emulator throttled to {args.rate:g} requests/s (429 beyond), "
           f"starts spread over {args.window:g} s, IMDS budget {args.budget:g} s")
     print(f"clock: SCALED — simulated time runs {args.scale:g}x faster than the wall clock; "
