@@ -166,6 +166,7 @@ def run_boot(
     report = BootReport(platform, host.recording, time.time(), [])
     t0 = time.perf_counter()
     failed: dict[str, str] = {}
+    ctx.options["failed_stages"] = failed  # live view: late stages (cfsignal) judge the run so far
     for stage in ordered:
         if stage.platforms is not None and platform not in stage.platforms:
             continue

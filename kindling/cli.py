@@ -18,13 +18,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("kindling.analyze", "show the last boot timeline (--svg FILE)"),
     "apiserver": ("kindling.api.server", "serve the settings API on the Unix socket"),
     "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
-    "units": ("kindling.units", "install the systemd units shipped with Kindling"),
     "early-boot-config": ("early_boot.cli", "read this platform's user data and commit it"),
-    "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
-    "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
-    "gpu": ("gpu.cli", "detect GPUs / accelerators, choose and link/load NVIDIA modules"),
-    "growpart": ("growpart.cli", "grow the data partition and its filesystem to fill the disk"),
     "netdog": ("netdog.cli", "network config: net.toml → networkd, netlink apply, DNS, hostname"),
+    "growpart": ("growpart.cli", "grow the data partition and its filesystem to fill the disk"),
+    "gpu": ("gpu.cli", "detect GPUs / accelerators, choose and link/load NVIDIA modules"),
+    "kdump": ("kdump.cli", "crash kernel: plan / load / capture / status"),
+    "bootconfig": ("kindling.bootconfig.cli", "show / parse / generate; reboot-if-required"),
+    "cfsignal": ("platforms.aws.cli.cfsignal", "signal the CloudFormation stack with the boot's outcome (aws)"),
+    "warm-pool-wait": ("platforms.aws.cli.warm_pool_wait", "wait until the warm pool puts us in service (aws)"),
+    "lifecycle": ("platforms.aws.cli.lifecycle", "complete: answer the Auto Scaling launch lifecycle hook (aws)"),
+    "units": ("kindling.units", "install the systemd units shipped with Kindling"),
 }
 
 
