@@ -39,6 +39,7 @@ KINDS: dict[str, tuple[str | None, list[str]]] = {
     "apply": (None, ["apiclient", "apply", "{input}"]),
     "set": (None, ["apiclient", "set"]),
     "api": (None, []),
+    "aws": (None, ["cfsignal"]),  # the input is a settings tree (JSON) committed before the run
 }
 
 
@@ -96,6 +97,24 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
+_IMDS: list[Any] = []
+
+
+def shared_imds() -> str:
+    """One IMDS emulator for the AWS cases (instance id, identity), stopped at exit."""
+    if not _IMDS:
+        import atexit
+
+        from tests.imds_emulator import ImdsEmulator
+
+        imds = ImdsEmulator().start()
+        imds.set("meta-data/instance-id", "i-0123456789abcdef0")
+        imds.identity("us-west-2")
+        atexit.register(imds.stop)
+        _IMDS.append(imds)
+    return str(_IMDS[0].url)
+
+
 def _tool(path: Path, body: str) -> str:
     path.write_text(body)
     path.chmod(0o755)
@@ -120,6 +139,15 @@ def plant(case: Case, root: Path, tmp_path: Path) -> tuple[list[str], dict[str, 
             (gi / "guestinfo.userdata.encoding").write_text(case.encoding)
         env["KINDLING_VMWARE_RPCTOOL"] = _tool(tmp_path / "rpctool", RPCTOOL)
         env["GUESTINFO_DIR"] = str(gi)
+    if case.kind == "aws":
+        from kindling.api.service import SettingsService
+
+        SettingsService(Host(root)).set_tree(json.loads(data), tx="case", source="case")
+        data = b""
+        closed = "http://127.0.0.1:9"  # no AWS API: every case must fail before calling one
+        env.update({"AWS_EC2_METADATA_SERVICE_ENDPOINT": shared_imds(), "KINDLING_IMDS_BUDGET": "2",
+                    "AWS_ENDPOINT_URL_CLOUDFORMATION": closed, "AWS_ENDPOINT_URL_AUTO_SCALING": closed,
+                    "AWS_ENDPOINT_URL_STS": closed, "KINDLING_AWS_BUDGET": "1"})
     outside = tmp_path / f"input-{case.id}"
     if where is not None:
         target = root / where.lstrip("/")

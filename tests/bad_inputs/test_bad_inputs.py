@@ -26,7 +26,7 @@ def test_corpus_is_large_and_ids_unique() -> None:
     assert len(CASES) >= 60
     assert len({c.id for c in CASES}) == len(CASES)
     kinds = {c.kind for c in CASES}
-    assert {"userdata", "nettoml", "bootconfig", "ovf", "guestinfo", "driver", "api"} <= kinds
+    assert {"userdata", "nettoml", "bootconfig", "ovf", "guestinfo", "driver", "api", "aws"} <= kinds
 
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])

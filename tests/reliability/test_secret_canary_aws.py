@@ -122,6 +122,8 @@ def test_aws_commands_never_show_the_credentials(rig: tuple[ImdsEmulator, AwsEnd
     assert codes["lifecycle complete --result continue"] == 0, outputs[2][1]
     assert "SignalResource" in endpoint.actions()
     _check(outputs, root)
+    markers = list((root / "var/lib/kindling").glob("*.ran"))  # (item 5: modes of AWS markers too)
+    assert markers and all(m.stat().st_mode & 0o022 == 0 for m in markers)
 
 
 def test_refusals_never_show_the_credentials(rig: tuple[ImdsEmulator, AwsEndpoint, FakeSystemd],
