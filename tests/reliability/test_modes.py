@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from kindling.host import make_dirs
 from tests.bad_inputs.corpus import REPO, new_root, run_kindling
 from tests.kindling.apiserver_rig import live_apiserver
@@ -130,3 +132,65 @@ def test_apiserver_started_first_under_umask_0(tmp_path: Path) -> None:
                               env=dict(os.environ, PYTHONPATH=str(REPO), KINDLING_ROOT=str(root)),
                               capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def _ask_as(uid: int, sock: Path) -> bytes:
+    """One GET /os from a forked child running as `uid`; the raw answer."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            os.setgid(uid)
+            os.setuid(uid)
+            import socket
+
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(str(sock))
+            s.sendall(b"GET /os HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+            os.write(write_end, answer[:4096])
+        except BaseException as exc:
+            os.write(write_end, repr(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 4096)
+    os.waitpid(pid, 0)
+    os.close(read_end)
+    return answer
+
+
+def test_peercred_allow_uid_admits_only_the_configured_user() -> None:
+    """SO_PEERCRED "unless configured": `--allow-uid 65534` lets nobody in, uid 65533 stays out."""
+    import shutil
+    import tempfile
+    import time
+
+    from tests.kindling.apiserver_rig import _answers
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch the client to another uid")
+    root = Path(tempfile.mkdtemp(prefix="kindling-allowuid-"))
+    os.chmod(root, 0o755)
+    sock = root / "run/kindling/api.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "kindling.cli", "apiserver", "--root", str(root),
+                             "--allow-uid", "65534"],
+                            env=dict(os.environ, PYTHONPATH=str(REPO)), stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not _answers(sock):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.chmod(sock, 0o666)  # let both users reach it: only the uid check decides
+        os.chmod(sock.parent, 0o755)
+        assert _ask_as(65534, sock).startswith(b"HTTP/1.1 200")
+        refused = _ask_as(65533, sock)
+        assert refused.startswith(b"HTTP/1.1 403") and b"not allowed" in refused
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(root)
