@@ -88,7 +88,15 @@ def choose_primary_address(addresses: list[IpAddr], ifname: str) -> IpAddr:
 
 
 def netlink_addresses(ifname: str, netns: str | None = None) -> list[IpAddr]:
-    """The link's addresses in kernel order (IPv4 first), over netlink."""
+    """The link's addresses in kernel order (IPv4 first), over netlink.
+
+    In the current namespace a stdlib rtnetlink dump answers (no pyroute2 import on
+    the boot path); another namespace needs pyroute2's setns handling.
+    """
+    if not netns:
+        from netdog.addresses import link_addresses
+
+        return list(link_addresses(ifname))
     from pyroute2 import IPRoute
 
     with IPRoute(netns=netns) if netns else IPRoute() as ipr:

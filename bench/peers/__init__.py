@@ -1,0 +1,1 @@
+"""The peers Kindling is measured against: cloud-init, cloud-utils growpart, dhclient."""

@@ -1,0 +1,85 @@
+"""What is being measured: the Kindling installed in *this* interpreter's venv.
+
+The runner is started as `<venv>/bin/python bench/run.py`; `sys.executable` is then the
+venv interpreter, the same binary the `kindling` console script's shebang names, so the
+`-c pass` floor and `kindling --help` start the same interpreter (DESIGN §8: never a
+pyenv shim). Which commands exist is read from `kindling.cli.COMMANDS` — a component
+not merged yet is reported "not present", never imitated.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.janitor import Janitor
+from bench.measure import Sample, clean_env
+
+__all__ = ["REPO", "Kindling", "discover"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Kindling:
+    python: str
+    script: str
+    commands: frozenset[str]
+    demo: Path
+    rss: dict[str, list[Sample]] = field(default_factory=dict)
+    peer_rss: dict[str, list[float]] = field(default_factory=dict)
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.script, *args]
+
+    def has(self, command: str) -> bool:
+        return command in self.commands
+
+    def env(self) -> dict[str, str]:
+        return clean_env()
+
+    def demo_copy(self, janitor: Janitor, name: str = "root") -> Path:
+        """A fresh copy of demo/root (copying is never inside a timed region)."""
+        dest = janitor.tempdir("demo") / name
+        shutil.copytree(self.demo, dest, symlinks=True)
+        return dest
+
+    def record_rss(self, label: str, samples: list[Sample]) -> None:
+        """Peak RSS of a Kindling one-shot command, for the §8 table (≤ 40 MB)."""
+        self.rss.setdefault(label, []).extend(samples)
+
+    def record_peer_rss(self, label: str, values_mb: list[float]) -> None:
+        """A peer's peak RSS, shown beside Kindling's for reference (no budget)."""
+        self.peer_rss.setdefault(label, []).extend(values_mb)
+
+
+def discover() -> Kindling:
+    python = sys.executable
+    script = str(Path(python).parent / "kindling")
+    if not os.access(script, os.X_OK):
+        raise SystemExit(f"bench: no kindling console script beside {python}; run `make venv` first")
+    with open(script, "rb") as fh:
+        shebang = fh.readline().decode().strip()
+    if os.path.realpath(shebang[2:].split()[0]) != os.path.realpath(python):
+        raise SystemExit(f"bench: {script} starts {shebang[2:]}, not {python}: the floor would be another binary")
+    from kindling.cli import COMMANDS
+
+    _precompile()
+    return Kindling(python, script, frozenset(COMMANDS), REPO / "demo" / "root")
+
+
+def _precompile() -> None:
+    """The editable install has no .pyc until something writes them, and this machine
+    exports PYTHONDONTWRITEBYTECODE=1: without this every measured start would compile
+    Kindling from source. A package install compiles at install time; so do we."""
+    pkgs = [str(REPO / p) for p in ("kindling", "early_boot", "netdog", "growpart", "gpu", "kdump", "platforms")]
+    subprocess.run(  # best effort: a read-only checkout just measures what it has
+        [sys.executable, "-m", "compileall", "-q", *(p for p in pkgs if os.path.isdir(p))],
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
