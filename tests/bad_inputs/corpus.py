@@ -39,7 +39,9 @@ KINDS: dict[str, tuple[str | None, list[str]]] = {
     "apply": (None, ["apiclient", "apply", "{input}"]),
     "set": (None, ["apiclient", "set"]),
     "api": (None, []),
-    "aws": (None, ["cfsignal"]),  # the input is a settings tree (JSON) committed before the run
+    "aws": (None, ["cfsignal"]),
+    "provider": ("/etc/kindling/providers.d/50-case", ["early-boot-config", "--platform", "metal"]),
+    "kdump": ("/proc/meminfo", ["kdump", "plan"]),  # the input is a settings tree (JSON) committed before the run
 }
 
 
@@ -153,6 +155,8 @@ def plant(case: Case, root: Path, tmp_path: Path) -> tuple[list[str], dict[str, 
         target = root / where.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+        if case.kind == "provider":
+            target.chmod(0o755)
     elif data:
         outside.write_bytes(data)
     for path, name in case.also.items():
