@@ -8,7 +8,6 @@ ranges are matched against is MemTotal plus /sys/kernel/kexec_crash_size.
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 
 from kdump.errors import KdumpError
@@ -85,6 +84,8 @@ def read_facts(host: Host) -> KernelFacts:
     reserved = _int_file(host, CRASH_SIZE) or 0
     mem_total = _mem_total(host)
     # under a root prefix the machine's own release would name the wrong kernel
+    import platform  # only here: 2 ms of import on every boot otherwise
+
     fallback = "" if host.prefixed else platform.release()
     release = (host.read_optional("/proc/sys/kernel/osrelease") or fallback).strip()
     arch = (host.read_optional("/proc/sys/kernel/arch") or platform.machine()).strip()

@@ -66,8 +66,16 @@ def _segments(key: str) -> tuple[str, ...]:
 class Datastore:
     """One connection to the datastore under `host`'s root."""
 
-    def __init__(self, host: Host, *, path: str = DATASTORE_PATH, plan: PlanState | None = None) -> None:
+    def __init__(
+        self,
+        host: Host,
+        *,
+        path: str = DATASTORE_PATH,
+        plan: PlanState | None = None,
+        keep_open: bool = False,
+    ) -> None:
         self.host = host
+        self.keep_open = keep_open
         self.rel_path = path
         self.file = host.path(path)
         self.read_only = host.recording
@@ -116,7 +124,8 @@ class Datastore:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        if not self.keep_open:
+            self.close()
 
     def _rows(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[str, str]]:
         if self._conn is None:

@@ -8,13 +8,15 @@ spreads a fleet's retries (every node of an Auto Scaling group boots at once).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kindling.errors import KindlingError
 from kindling.host import Clock
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = ["RetryBudgetExceeded", "RetryPolicy", "Retryable", "fibonacci_delays", "retry"]
 
@@ -67,7 +69,11 @@ def retry(
     never overruns it, and a `Retry-After` beyond the budget ends the loop.
     """
     pol = policy or RetryPolicy()
-    rand = rng or random.Random()
+    if rng is None:
+        import random  # imported on first use: most boots never retry
+
+        rng = random.Random()
+    rand = rng
     start = clock.monotonic()
     delays = fibonacci_delays(pol.first, pol.cap)
     attempt = 0

@@ -7,17 +7,20 @@ datastore byte-for-byte unchanged. Commits re-validate the merged tree.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
-from kindling.datastore import Datastore, PlanState, check_tx_name
+from kindling.datastore import DATASTORE_PATH, Datastore, PlanState, check_tx_name
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
 from kindling.settings import validate_settings
 
 __all__ = ["CommitReport", "SettingsService", "select"]
+
+_OPEN = threading.local()
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,32 @@ class SettingsService:
         self._plan = PlanState()
 
     def _store(self) -> Datastore:
-        return Datastore(self.host, plan=self._plan)
+        """One connection per datastore file and thread, reused by every service.
+
+        A boot makes a dozen settings calls from several stages; opening SQLite,
+        setting WAL and checking the schema each time cost ~1 ms apiece (DESIGN §8).
+        Autocommit mode means a reused connection never reads a stale snapshot.
+        A plan gets its own read-only connection carrying the plan's state.
+        """
+        if self.host.recording:
+            return Datastore(self.host, plan=self._plan)
+        cache: dict[tuple[str, int], tuple[int, Datastore]] = _OPEN.__dict__.setdefault("stores", {})
+        file = self.host.path(DATASTORE_PATH)
+        key = (str(file), threading.get_ident())
+        try:
+            inode = file.stat().st_ino
+        except OSError:
+            inode = -1
+        cached = cache.get(key)
+        if cached is not None and cached[0] == inode:
+            store = cached[1]
+            store.host = self.host  # actions and clock belong to the caller's Host
+            return store
+        if cached is not None:
+            cached[1].close()  # the file was replaced or removed under us
+        store = Datastore(self.host, keep_open=True)
+        cache[key] = (file.stat().st_ino, store)
+        return store
 
     # -- reads -----------------------------------------------------------------------
     def get_settings(

@@ -25,7 +25,6 @@ Faults fixed (reference §6.2, §14):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,6 +78,8 @@ class BootParams:
     def fingerprint(self) -> str:
         """A digest of the normalised parameters (the reboot-loop guard's marker)."""
         blob = json.dumps([_normal(self.kernel), _normal(self.init)], sort_keys=True)
+        import hashlib  # only when a fingerprint is needed (boot import budget)
+
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

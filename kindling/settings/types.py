@@ -121,12 +121,15 @@ def enum(*choices: str) -> Check:
 
 
 def pattern(regex: str, rule: str, *, max_len: int | None = None) -> Check:
-    """A string matching `regex` in full; `rule` is the human description."""
-    compiled = re.compile(regex)
+    """A string matching `regex` in full; `rule` is the human description.
+
+    Compiled on first use (re caches it): building the model at import then costs
+    nothing for the many patterns a given boot never checks (DESIGN §8).
+    """
 
     def check(value: Any) -> str:
         s = _string(value)
-        if (max_len is not None and len(s) > max_len) or not compiled.fullmatch(s):
+        if (max_len is not None and len(s) > max_len) or not re.fullmatch(regex, s):
             raise Invalid(rule)
         return s
 
