@@ -40,6 +40,32 @@ CREATE TABLE IF NOT EXISTS commits (
 """
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """`PRAGMA journal_mode=WAL`, retried while another process does the same.
+
+    On a fresh datastore opened by several processes at once (apiserver and a boot
+    stage at first boot), SQLite answers the mode switch with "database is locked"
+    at once, without its busy handler (found by tests/reliability/test_datastore_race.py).
+    The lock is real, so the wait is real time (as busy_timeout's), not the Host clock.
+    """
+    from kindling.host import RealClock
+    from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
+
+    def switch() -> None:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            raise Retryable("datastore: switching to WAL: database is locked") from exc
+
+    try:
+        retry(switch, clock=RealClock(), what="datastore open",
+              policy=RetryPolicy(first=0.005, cap=0.1, budget=10.0, jitter=0.5))
+    except RetryBudgetExceeded as exc:
+        raise sqlite3.OperationalError(str(exc)) from exc
+
+
 class PlanState:
     """What a `--plan` run would have written: pending trees and the would-be live tree.
 
@@ -102,7 +128,7 @@ class Datastore:
             raise HostError(f"{self.rel_path}: cannot open datastore: {exc}") from exc
         try:
             conn = self._configure(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             conn.close()

@@ -26,7 +26,7 @@ from typing import Any
 
 from kindling import log
 from kindling.api.routes import MAX_BODY, Response, dispatch
-from kindling.api.service import SettingsService
+from kindling.api.service import SettingsService, release_thread_stores
 from kindling.host import Host, make_dirs
 
 __all__ = ["SOCKET_PATH", "ApiServer", "main", "serve"]
@@ -138,6 +138,13 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         finally:
             os.umask(old)
         os.chmod(self.socket_file, 0o600)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """One connection's thread; its cached datastore connection closes with it."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            release_thread_stores()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up mid-answer is one log line, not a traceback."""

@@ -18,7 +18,7 @@ from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
 from kindling.settings import validate_settings
 
-__all__ = ["CommitReport", "SettingsService", "select"]
+__all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 
 _OPEN = threading.local()
 
@@ -33,6 +33,17 @@ class CommitReport:
     @property
     def ok(self) -> bool:
         return all(o.ok for o in self.applied)
+
+
+def release_thread_stores() -> None:
+    """Close the datastore connections this thread cached (`SettingsService._store`).
+
+    A thread that ends leaves them to the cyclic garbage collector, which may run
+    much later: the apiserver (one thread per connection) held ~2 descriptors per
+    request until then (found by tests/reliability/test_apiserver_resources.py).
+    """
+    for _inode, store in _OPEN.__dict__.pop("stores", {}).values():
+        store.close()
 
 
 def _strip_settings(segments: list[str]) -> list[str]:

@@ -15,15 +15,18 @@ import socket
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from kindling.api.service import SettingsService
 from kindling.host import FakeClock, Host
 from tests.early_boot_helpers import seed
 from tests.platforms.vmware.test_cdrom import NO_GUESTINFO, pycdlib_iso
 from tests.platforms.vmware.test_guestinfo import RPCTOOL
 
+T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 INPUTS = HERE / "inputs"
 REPO = HERE.parents[1]
@@ -81,12 +84,47 @@ def input_bytes(case: Case) -> bytes:
     return (INPUTS / case.input).read_bytes()
 
 
+def in_thread(fn: Callable[[], T]) -> T:
+    """Run `fn` in a short-lived thread and return its result.
+
+    SettingsService keeps one open datastore connection per thread; an open connection
+    in this process would hold the WAL open while the command under test runs, and
+    the datastore's bytes would then depend on who closed last. A thread that ends
+    drops its connection, so every case starts from a closed, checkpointed datastore.
+    """
+    import threading
+
+    out: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            out.append(fn())
+        except BaseException as exc:  # re-raised in the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    import gc
+
+    gc.collect()  # the thread's cached Datastore sits in a reference cycle: close it now
+    if errors:
+        raise errors[0]
+    return out[0]
+
+
+def live_settings(host: Host) -> dict[str, Any]:
+    """The live settings, read without leaving a connection open (see `in_thread`)."""
+    return in_thread(lambda: SettingsService(host).get_settings())
+
+
 def new_root(tmp_path: Path) -> tuple[Path, Host]:
     """A fresh root with a datastore that already holds settings (so "unchanged" bites)."""
     root = tmp_path / "root"
     root.mkdir()
     host = Host(root, clock=FakeClock(), env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-    seed(host)
+    in_thread(lambda: seed(host))
     return root, host
 
 
@@ -142,9 +180,8 @@ def plant(case: Case, root: Path, tmp_path: Path) -> tuple[list[str], dict[str, 
         env["KINDLING_VMWARE_RPCTOOL"] = _tool(tmp_path / "rpctool", RPCTOOL)
         env["GUESTINFO_DIR"] = str(gi)
     if case.kind == "aws":
-        from kindling.api.service import SettingsService
-
-        SettingsService(Host(root)).set_tree(json.loads(data), tx="case", source="case")
+        tree = json.loads(data)
+        in_thread(lambda: SettingsService(Host(root)).set_tree(tree, tx="case", source="case"))
         data = b""
         closed = "http://127.0.0.1:9"  # no AWS API: every case must fail before calling one
         env.update({"AWS_EC2_METADATA_SERVICE_ENDPOINT": shared_imds(), "KINDLING_IMDS_BUDGET": "2",
@@ -213,4 +250,15 @@ def api_request(sock: Path, method: str, target: str, body: bytes) -> tuple[int,
     return resp.status, json.loads(data) if data.strip() else {}
 
 
-__all__ = ["KINDS", "Case", "api_request", "load_cases", "new_root", "plant", "run_kindling", "snapshot"]
+__all__ = [
+    "KINDS",
+    "Case",
+    "api_request",
+    "in_thread",
+    "live_settings",
+    "load_cases",
+    "new_root",
+    "plant",
+    "run_kindling",
+    "snapshot",
+]

@@ -13,8 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.bad_inputs.corpus import Case, api_request, input_bytes, load_cases, new_root, plant, run_kindling, snapshot
-from tests.early_boot_helpers import live
+from tests.bad_inputs.corpus import (
+    Case,
+    api_request,
+    input_bytes,
+    live_settings,
+    load_cases,
+    new_root,
+    plant,
+    run_kindling,
+    snapshot,
+)
 from tests.kindling.apiserver_rig import live_apiserver
 
 CASES = load_cases()
@@ -33,7 +42,7 @@ def test_corpus_is_large_and_ids_unique() -> None:
 def test_cli_refuses_and_changes_nothing(case: Case, tmp_path: Path) -> None:
     root, host = new_root(tmp_path)
     argv, env = plant(case, root, tmp_path)
-    settings_before = live(host)
+    settings_before = live_settings(host)
     before = snapshot(root)
     result = run_kindling(argv, root, env)
     output = result.stdout + result.stderr
@@ -43,7 +52,7 @@ def test_cli_refuses_and_changes_nothing(case: Case, tmp_path: Path) -> None:
         assert text in error_line, f"{text!r} not in {error_line!r}"
     assert "Traceback" not in output
     assert snapshot(root) == before
-    assert live(host) == settings_before
+    assert live_settings(host) == settings_before
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +67,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 def test_api_refuses_and_changes_nothing(case: Case, api_server) -> None:  # type: ignore[no-untyped-def]
     root, host, sock = api_server
     body = input_bytes(case) if (case.input or case.gen) else b""
-    settings_before = live(host)
+    settings_before = live_settings(host)
     before = snapshot(root)
     status, answer = api_request(sock, case.method, case.target, body)
     assert status == case.status, answer
@@ -66,7 +75,7 @@ def test_api_refuses_and_changes_nothing(case: Case, api_server) -> None:  # typ
     for text in case.expect:
         assert text.lower() in message.lower(), f"{text!r} not in {message!r}"
     assert snapshot(root) == before
-    assert live(host) == settings_before
+    assert live_settings(host) == settings_before
     # no transaction was left pending by the refused request
     status, _ = api_request(sock, "GET", "/tx?tx=t", b"")
     assert status == 404
