@@ -27,7 +27,7 @@ from kdump.dumps import DUMP_DIR, STATUS_FILE, Dump, dump_name, list_dumps, remo
 from kdump.errors import KdumpError, NoSpaceForDump, NotInCrashKernel
 from kdump.facts import VMCORE
 from kdump.sizing import format_bytes
-from kindling.errors import CommandError
+from kindling.errors import CommandError, HostError
 from kindling.host import Host
 
 __all__ = ["CaptureResult", "capture_dump", "dump_estimate", "free_bytes"]
@@ -116,8 +116,22 @@ def capture_dump(host: Host, settings: dict[str, Any]) -> CaptureResult:
         host.run(["makedumpfile", "-c", "--message-level", "4", "-d", "31", vmcore_real,
                   f"{real_dir}/vmcore.dump"], timeout=DUMP_TIMEOUT)
     except CommandError as exc:
-        host.write_file(status, f"partial: vmcore.dump: {exc}\n", mode=0o600)
+        _mark_partial(host, status, f"partial: vmcore.dump: {exc}\n")
         raise KdumpError(f"{directory}/vmcore.dump: {exc} (kept, marked partial)") from exc
     host.write_file(status, "complete\n" if not notes else "complete: " + "; ".join(notes) + "\n",
                     mode=0o600)
     return CaptureResult(name, directory, True, [d.name for d in doomed], notes)
+
+
+def _mark_partial(host: Host, status: str, text: str) -> None:
+    """Record a failed capture even on a full filesystem (the usual reason it failed).
+
+    The atomic write needs a new file's blocks, which a full filesystem refuses; the
+    status file already owns a block, so rewriting it in place still fits. Without
+    this, the HostError of the status write hid makedumpfile's error.
+    """
+    try:
+        host.write_file(status, text, mode=0o600)
+    except HostError:
+        host.write_in_place(status, text)
+

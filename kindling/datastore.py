@@ -23,7 +23,7 @@ from typing import Any
 
 from kindling.dotted import format_key, parse_key
 from kindling.errors import HostError, InputError, NotFoundError
-from kindling.host import Host
+from kindling.host import Host, make_dirs
 from kindling.merge import flatten, merge, unflatten
 
 __all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "PlanState", "check_tx_name"]
@@ -38,6 +38,32 @@ CREATE TABLE IF NOT EXISTS commits (
     id INTEGER PRIMARY KEY AUTOINCREMENT, tx TEXT NOT NULL, at REAL NOT NULL,
     keys TEXT NOT NULL);
 """
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """`PRAGMA journal_mode=WAL`, retried while another process does the same.
+
+    On a fresh datastore opened by several processes at once (apiserver and a boot
+    stage at first boot), SQLite answers the mode switch with "database is locked"
+    at once, without its busy handler (found by tests/reliability/test_datastore_race.py).
+    The lock is real, so the wait is real time (as busy_timeout's), not the Host clock.
+    """
+    from kindling.host import RealClock
+    from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
+
+    def switch() -> None:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            raise Retryable("datastore: switching to WAL: database is locked") from exc
+
+    try:
+        retry(switch, clock=RealClock(), what="datastore open",
+              policy=RetryPolicy(first=0.005, cap=0.1, budget=10.0, jitter=0.5))
+    except RetryBudgetExceeded as exc:
+        raise sqlite3.OperationalError(str(exc)) from exc
 
 
 class PlanState:
@@ -94,7 +120,7 @@ class Datastore:
             except sqlite3.Error as exc:
                 raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
         try:
-            self.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_dirs(self.file.parent, 0o700)
             if not self.file.exists():
                 os.close(os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
             conn = sqlite3.connect(self.file, timeout=30, isolation_level=None)
@@ -102,7 +128,7 @@ class Datastore:
             raise HostError(f"{self.rel_path}: cannot open datastore: {exc}") from exc
         try:
             conn = self._configure(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             conn.close()

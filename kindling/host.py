@@ -15,6 +15,7 @@ Two implementations, one protocol (as httpx's transports):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -33,6 +34,7 @@ __all__ = [
     "RealClock",
     "RecordingHost",
     "host_from_env",
+    "make_dirs",
 ]
 
 
@@ -57,6 +59,28 @@ class RealClock:
         if seconds > 0:
             time.sleep(seconds)
 
+
+def make_dirs(target: Path, mode: int = 0o755) -> None:
+    """`mkdir -p` whose modes do not depend on the process umask.
+
+    `Path.mkdir(parents=True)` gives missing parents 0777 & ~umask: under systemd's
+    usual 022 that is 0755, but a unit or shell with umask 0 would leave /etc, /run/kindling
+    … world-writable (found by tests/reliability/test_modes.py). Each directory created
+    here gets `mode` (the leaf) or 0755 (parents) exactly; existing ones are left alone.
+    """
+    missing: list[Path] = []
+    probe = target
+    while not probe.is_dir():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for i, directory in enumerate(reversed(missing)):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        os.chmod(directory, mode if i == len(missing) - 1 else 0o755)
 
 @dataclass
 class FakeClock:
@@ -176,7 +200,7 @@ class Host:
         if target.is_dir():
             return
         self._record(f"mkdir {p}")
-        target.mkdir(mode=mode, parents=True, exist_ok=True)
+        make_dirs(target, mode)
 
     def write_file(self, p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
         """Atomically replace `p` with `data`; returns False when it already held it.
@@ -196,9 +220,9 @@ class Host:
         return True
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
+        tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
+            make_dirs(target.parent)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
             try:
                 os.fchmod(fd, mode)
@@ -215,6 +239,9 @@ class Host:
             finally:
                 os.close(dfd)
         except OSError as exc:
+            # a full disk fails the write, not the open: leave no temp file behind
+            with contextlib.suppress(OSError):
+                tmp.unlink()
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
     def write_in_place(self, p: str, data: str | bytes) -> None:
@@ -251,7 +278,7 @@ class Host:
         if link.is_symlink() and os.readlink(link) == target:
             return False
         self._record(f"symlink {p} -> {target}")
-        link.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(link.parent)
         tmp = link.with_name(f".{link.name}.kindling-tmp")
         if tmp.is_symlink():
             tmp.unlink()

@@ -283,7 +283,12 @@ def apply_config(
             report.written.append(f"wrote {paths.RESOLV_CONF}")
         primary = links.by_name[names[config.primary]]
         addresses = [a.split("/")[0] for a in nl.addresses(primary.index)]
-        if addresses:
+        # The primary's own required lease missing fails the run: publish no node IP
+        # then (only a link-local fallback is left, which the kubelet must not take as
+        # the node's address; found by tests/reliability/test_faults_dhcp.py).
+        primary_failed = any(job.ifname == primary.name and job.required
+                             and isinstance(results.get(job.key), NetlinkError) for job in jobs)
+        if addresses and not primary_failed:
             ip = choose_primary_address([ipaddress.ip_address(a) for a in addresses],
                                         primary.name)
             report.current_ip = str(ip)

@@ -11,6 +11,7 @@ semantics Kindling depends on, as the real service documents them:
 - Scripted failures per path (or `*`): a queue of statuses (429/503/500…) with an
   optional `Retry-After`, consumed one request at a time; per-path delays; an
   outage that refuses (closes the connection unanswered) or hangs.
+- A throttle (`throttle(rate)`): beyond `rate` requests/s, 429 with `Retry-After`.
 - `requests`: a log of every request (method, path, status, token sent?).
 
 Never point it at, or bind it to, 169.254.169.254 in the main namespace (RIGS.md).
@@ -65,12 +66,19 @@ class _State:
     outage: str | None = None  # None | "refuse" | "hang"
     keep_alive: bool = True  # False: close every connection after one answer, unannounced
     requests: list[LoggedRequest] = field(default_factory=list)
+    # throttle: a token bucket of `rate` requests/s (server clock), `burst` deep
+    rate: float | None = None
+    burst: float = 1.0
+    bucket: float = 0.0
+    refilled: float = 0.0
+    throttle_retry_after: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # a fleet connects at once (bench/bench_fleet.py)
     block_on_close = False
     state: _State
     now: Callable[[], float]
@@ -129,6 +137,24 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
+    def _throttled(self) -> bool:
+        """Over the configured request rate: answer 429 (+ Retry-After) and say so."""
+        st = self.server.state
+        if st.rate is None:
+            return False
+        with st.lock:
+            now = self.server.now()
+            st.bucket = min(st.burst, st.bucket + (now - st.refilled) * st.rate)
+            st.refilled = now
+            allowed = st.bucket >= 1.0
+            if allowed:
+                st.bucket -= 1.0
+        if allowed:
+            return False
+        ra = st.throttle_retry_after
+        self._reply(429, b"Too Many Requests", {"Retry-After": ra} if ra is not None else {})
+        return True
+
     def _scripted(self, queue: list[Scripted]) -> bool:
         with self.server.state.lock:
             item = queue.pop(0) if queue else None
@@ -150,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != TOKEN_PATH:
             self._reply(405 if _VERSION.fullmatch(self.path) else 404)
             return
-        if self._disrupt("api/token") or self._scripted(st.token_script):
+        if self._disrupt("api/token") or self._throttled() or self._scripted(st.token_script):
             return
         raw = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", "")
         if not raw.isdigit() or not 1 <= int(raw) <= 21600:
@@ -168,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         match = _VERSION.fullmatch(self.path)
         key = match.group(2) if match else self.path.lstrip("/")
-        if self._disrupt(key):
+        if self._disrupt(key) or self._throttled():
             return
         token = self.headers.get("X-aws-ec2-metadata-token")
         with st.lock:
@@ -261,6 +287,21 @@ class ImdsEmulator:
     def delay(self, path: str, seconds: float) -> None:
         """Hold every request of `path` (or `*`) for `seconds` before answering."""
         self._server.state.delays[path.strip("/") or "*"] = seconds
+
+    def throttle(self, rate: float | None, *, burst: float | None = None, retry_after: str | None = "1") -> None:
+        """Serve at most `rate` requests per second (server clock; `None` lifts it), with a
+        bucket `burst` deep; beyond it, 429 with `Retry-After` (None: without one)."""
+        st = self._server.state
+        with st.lock:
+            st.rate = rate
+            st.burst = float(burst if burst is not None else max(rate or 1.0, 1.0))
+            st.bucket = st.burst
+            st.refilled = self._server.now()
+            st.throttle_retry_after = retry_after
+
+    def use_clock(self, now: Callable[[], float]) -> None:
+        """The server's notion of time (token TTLs, the throttle), e.g. a scaled clock."""
+        self._server.now = now
 
     def outage(self, mode: str | None) -> None:
         """`refuse`: drop every request unanswered; `hang`: hold it, then drop; None: end."""

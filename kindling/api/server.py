@@ -26,8 +26,8 @@ from typing import Any
 
 from kindling import log
 from kindling.api.routes import MAX_BODY, Response, dispatch
-from kindling.api.service import SettingsService
-from kindling.host import Host
+from kindling.api.service import SettingsService, release_thread_stores
+from kindling.host import Host, make_dirs
 
 __all__ = ["SOCKET_PATH", "ApiServer", "main", "serve"]
 
@@ -139,6 +139,13 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             os.umask(old)
         os.chmod(self.socket_file, 0o600)
 
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """One connection's thread; its cached datastore connection closes with it."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            release_thread_stores()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up mid-answer is one log line, not a traceback."""
         exc = sys.exc_info()[1]
@@ -153,7 +160,7 @@ class ApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def _prepare_socket_dir(sock: Path) -> None:
-    sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_dirs(sock.parent, 0o700)
     os.chmod(sock.parent, 0o700)
     if sock.exists() or sock.is_symlink():
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

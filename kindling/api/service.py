@@ -18,7 +18,7 @@ from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
 from kindling.settings import validate_settings
 
-__all__ = ["CommitReport", "SettingsService", "select"]
+__all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 
 _OPEN = threading.local()
 
@@ -35,15 +35,28 @@ class CommitReport:
         return all(o.ok for o in self.applied)
 
 
+def release_thread_stores() -> None:
+    """Close the datastore connections this thread cached (`SettingsService._store`).
+
+    A thread that ends leaves them to the cyclic garbage collector, which may run
+    much later: the apiserver (one thread per connection) held ~2 descriptors per
+    request until then (found by tests/reliability/test_apiserver_resources.py).
+    """
+    for _inode, store in _OPEN.__dict__.pop("stores", {}).values():
+        store.close()
+
+
 def _strip_settings(segments: list[str]) -> list[str]:
     if not segments or segments[0] != "settings":
         raise InputError("keys must start with 'settings'", source="keys")
     return segments[1:]
 
 
-def select(tree: dict[str, Any], key: str) -> dict[str, Any]:
-    """The part of `tree` under dotted `key` (with `settings.`), re-rooted; {} if absent."""
-    segments = _strip_settings(parse_key(key, source="keys"))
+def select(tree: dict[str, Any], key: str, *, source: str = "keys") -> dict[str, Any]:
+    """The part of `tree` under dotted `key` (with `settings.`), re-rooted; {} if absent.
+
+    `source` is the query parameter the key came from, so an error names it."""
+    segments = _strip_settings(parse_key(key, source=source))
     node: Any = tree
     for segment in segments:
         if not isinstance(node, dict) or segment not in node:
@@ -104,8 +117,9 @@ class SettingsService:
         if not keys and not prefix:
             return live
         out: dict[str, Any] = {}
-        for key in [*(keys or []), *([prefix] if prefix else [])]:
-            out = merge(out, select(live, key))
+        named = [*(("keys", k) for k in keys or []), *([("prefix", prefix)] if prefix else [])]
+        for source, key in named:
+            out = merge(out, select(live, key, source=source))
         return out
 
     def get_tx(self, tx: str) -> dict[str, Any]:

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "provider refused"
+exit 3

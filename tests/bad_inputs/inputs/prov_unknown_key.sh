@@ -1,0 +1,2 @@
+#!/bin/sh
+echo '{"json": {"bogus": 1}, "desc": "x"}'
