@@ -129,11 +129,16 @@ def new_root(tmp_path: Path) -> tuple[Path, Host]:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every regular file under `root` (datastore, WAL, markers, outputs) by content."""
+    """Every regular file under `root` (datastore, WAL, markers, outputs) by content.
+
+    An empty `-wal` file counts as absent: SQLite treats a zero-length WAL as no WAL,
+    and whether one exists depends only on when a reader's connection closed.
+    """
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
         if p.is_file() and not p.is_symlink() and not p.name.endswith("-shm")
+        and not (p.name.endswith("-wal") and p.stat().st_size == 0)
     }
 
 
