@@ -22,8 +22,8 @@ pytestmark = [pytest.mark.vm, pytest.mark.rig]
 def test_vlan_and_bond_in_guest(tmp_path: Path) -> None:
     need_root()
     if kernel_dir() is None:
-        pytest.skip("no guest kernel: apt-get download linux-image-6.1.0-56-amd64, unpack it "
-                    "with dpkg-deb -x and set KINDLING_VM_KERNEL_DIR (or install qemu, busybox)")
+        pytest.skip("no guest kernel: qemu-system-x86_64 or busybox missing, or the kernel "
+                    "package could not be fetched (set KINDLING_VM_KERNEL_DIR to an unpacked one)")
     command = (f"{sys.executable} -m pytest -p no:cacheprovider -q -rA --color=no "
                "tests/netdog/test_apply_rig.py::test_vlan_over_veth_with_dhcp "
                "tests/netdog/test_apply_rig.py::test_active_backup_bond_over_veths")
