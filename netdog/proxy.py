@@ -15,11 +15,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from kindling.appliers import Applier
 from kindling.host import Host
 from netdog import paths
 
-__all__ = ["APPLIER", "apply_proxy", "render_proxy_env", "url_host"]
+__all__ = ["apply_proxy", "render_proxy_env", "url_host"]
 
 
 def url_host(url: str) -> str:
@@ -53,15 +52,3 @@ def apply_proxy(host: Host, settings: dict[str, Any]) -> list[str]:
     text = render_proxy_env(settings)
     changed = host.write_file(paths.PROXY_ENV, text, mode=0o600)
     return [f"wrote {paths.PROXY_ENV}"] if changed else []
-
-
-APPLIER = Applier(
-    name="netdog-proxy",
-    prefixes=(
-        "network.https-proxy",
-        "network.no-proxy",
-        "kubernetes.api-server",
-        "kubernetes.cluster-domain",
-    ),
-    apply=apply_proxy,
-)

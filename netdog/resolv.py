@@ -20,7 +20,6 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from kindling.appliers import Applier
 from kindling.errors import InputError
 from kindling.host import Host
 from netdog import paths
@@ -29,7 +28,6 @@ from netdog.render_networkd import NETWORKD_DIR, network_file_stem
 from netdog.source import load_net_config
 
 __all__ = [
-    "APPLIER",
     "DnsSettings",
     "apply_dns",
     "dns_from_settings",
@@ -142,6 +140,3 @@ def apply_dns(host: Host, settings: dict[str, Any]) -> list[str]:
     dns = dns_from_settings(settings)
     reload = host.exists("/run/systemd/system")
     return write_networkd_dns(host, dns, load_net_config(host), reload=reload)
-
-
-APPLIER = Applier(name="netdog-dns", prefixes=("dns",), apply=apply_dns)

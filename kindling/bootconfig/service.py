@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from kindling import log
-from kindling.appliers import Applier
 from kindling.bootconfig.boot_params import (
     BootParams,
     params_differ,
@@ -40,7 +39,6 @@ from kindling.host import Host
 from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
 
 __all__ = [
-    "APPLIER",
     "BOOTCONFIG_DATA",
     "PROC_BOOTCONFIG",
     "REBOOT_MARKER",
@@ -90,7 +88,6 @@ def apply_boot_settings(host: Host, settings: dict[str, Any]) -> list[str]:
     return generate(host, boot if isinstance(boot, dict) else {})
 
 
-APPLIER = Applier(name="bootconfig", prefixes=("boot",), apply=apply_boot_settings)
 
 
 def read_running(host: Host) -> BootConfig | None:

@@ -23,7 +23,6 @@ from kindling.errors import InputError
 from kindling.host import Host
 from kindling.providers import UserDataProvider
 from kindling.user_data import UserData, decompress, parse_user_data
-from platforms.vmware.ovf import ovf_user_data
 
 __all__ = ["CANDIDATES", "CDROM", "DEVICES", "MOUNT_POINT", "read_cdrom", "user_data_from_file"]
 
@@ -38,6 +37,8 @@ def user_data_from_file(name: str, data: bytes, *, source: str) -> UserData | No
     """Decode one candidate file: OVF for `.xml` names, user data otherwise."""
     if name.lower().endswith(".xml"):
         document = decompress(data, source=source, limit=_MAX_FILE)
+        from platforms.vmware.ovf import ovf_user_data  # XML stack only for OVF files
+
         inner = ovf_user_data(document, source=source)
         if inner is None:
             return None

@@ -11,11 +11,12 @@ import pytest
 from kindling.appliers import affected, load_appliers
 from kindling.host import Host
 from netdog import paths
+from netdog.appliers import DNS as DNS_APPLIER
+from netdog.appliers import PROXY as APPLIER
 from netdog.apply import render_lease_resolv_conf
 from netdog.dhcp import Lease4
 from netdog.parse import parse_net_toml
-from netdog.proxy import APPLIER, apply_proxy, render_proxy_env
-from netdog.resolv import APPLIER as DNS_APPLIER
+from netdog.proxy import apply_proxy, render_proxy_env
 from netdog.resolv import (
     DnsSettings,
     dns_from_settings,
