@@ -62,12 +62,9 @@ def parse_provider_output(stdout: bytes, *, source: str) -> UserData | None:
 
 def provider_timeout(host: Host) -> float:
     """`KINDLING_PROVIDER_TIMEOUT` seconds, else 120 s (Bottlerocket has none at all)."""
-    raw = host.env.get("KINDLING_PROVIDER_TIMEOUT", "")
-    try:
-        value = float(raw) if raw else PROVIDER_TIMEOUT
-    except ValueError:
-        raise InputError("not a number of seconds", source="KINDLING_PROVIDER_TIMEOUT") from None
-    return value if value > 0 else PROVIDER_TIMEOUT
+    from kindling.env_seconds import env_seconds
+
+    return env_seconds(host.env, "KINDLING_PROVIDER_TIMEOUT", PROVIDER_TIMEOUT)
 
 
 def _reader(path: str, name: str, platform: str) -> Callable[[Host], UserData | None]:

@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kindling.env_seconds import env_seconds
 from kindling.errors import InputError
 from kindling.host import Host
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
@@ -90,19 +91,6 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(when.timestamp() - now, 0.0)
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError("not a number of seconds", source=name) from None
-    if value <= 0:
-        raise InputError("must be more than 0 seconds", source=name)
-    return value
-
-
 class ImdsClient:
     """IMDSv2 reads for one process; share it (`client_for`) so the token is fetched once."""
 
@@ -131,8 +119,8 @@ class ImdsClient:
         if parts.scheme != "http" or not parts.hostname:
             raise InputError("must be an http:// URL", source="IMDS endpoint")
         self._netloc = (parts.hostname, parts.port or 80)
-        self.budget = budget or _seconds(host.env, "KINDLING_IMDS_BUDGET", DEFAULT_BUDGET)
-        self.timeout = timeout or _seconds(host.env, "KINDLING_IMDS_TIMEOUT", DEFAULT_TIMEOUT)
+        self.budget = budget or env_seconds(host.env, "KINDLING_IMDS_BUDGET", DEFAULT_BUDGET)
+        self.timeout = timeout or env_seconds(host.env, "KINDLING_IMDS_TIMEOUT", DEFAULT_TIMEOUT)
         self.policy = RetryPolicy(first=0.25, cap=10.0, budget=self.budget, jitter=0.1)
         self._rng = rng
         self._token: str | None = None

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kindling import log
+from kindling.env_seconds import env_seconds
 from kindling.errors import InputError
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 from platforms.aws.errors import AwsApiError, AwsThrottled
@@ -205,19 +206,6 @@ def parse_error(body: bytes) -> tuple[str | None, str]:
     return code, message[:MAX_MESSAGE]
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError("not a number of seconds", source=name) from None
-    if value <= 0:
-        raise InputError("must be more than 0 seconds", source=name)
-    return value
-
-
 class QueryApi:
     """Signed Query-API calls for one region with one set of credentials."""
 
@@ -237,8 +225,8 @@ class QueryApi:
         self._creds: Credentials | None = None
         self.https_proxy = https_proxy
         self.no_proxy = tuple(no_proxy)
-        self.budget = _seconds(host.env, "KINDLING_AWS_BUDGET", DEFAULT_BUDGET)
-        self.timeout = _seconds(host.env, "KINDLING_AWS_TIMEOUT", DEFAULT_TIMEOUT)
+        self.budget = env_seconds(host.env, "KINDLING_AWS_BUDGET", DEFAULT_BUDGET)
+        self.timeout = env_seconds(host.env, "KINDLING_AWS_TIMEOUT", DEFAULT_TIMEOUT)
         self.policy = RetryPolicy(first=0.5, cap=20.0, budget=self.budget, jitter=0.2)
         self._rng = rng
         self._sessions: dict[str | None, Any] = {}
