@@ -27,10 +27,7 @@ deps:
 	else echo "not root or no apt-get: skipping Debian packages (rig tests will skip)"; fi
 
 demo: venv
-	rm -rf $(DEMO_ROOT) && cp -a demo/root $(DEMO_ROOT)
-	$(VENV)/bin/kindling boot --root $(DEMO_ROOT) --platform metal
-	$(VENV)/bin/kindling apiclient --root $(DEMO_ROOT) get
-	$(VENV)/bin/kindling analyze --root $(DEMO_ROOT)
+	demo/run.sh $(VENV) $(DEMO_ROOT)
 
 lint: venv
 	$(VENV)/bin/ruff check .
