@@ -12,6 +12,9 @@ from kindling.host import FakeClock, Host, RecordingHost
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Fixtures shared across suites: the namespace `rig` (netdog and reliability tests).
+pytest_plugins = ["tests.netdog.rig"]
+
 
 def conformance_dir() -> Path | None:
     """`KINDLING_CONFORMANCE_DIR`, else ../shared/conformance beside the checkout."""

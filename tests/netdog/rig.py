@@ -10,10 +10,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from tests.conftest import need_root
 
 __all__ = ["KINDLING", "Rig", "kernel_supports"]
 
@@ -131,3 +136,21 @@ def kernel_supports(kind: str) -> bool:
         return _ip("-n", ns, *cmd, check=False).returncode == 0
     finally:
         _ip("netns", "del", ns, check=False)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    """A rig for one test (needs root), closed however the test ends."""
+    need_root()
+    r = Rig(tmp_path)
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def write_net_toml(root: Path, text: str) -> None:
+    """Plant `text` as the node's /var/lib/kindling/net.toml under `root`."""
+    p = root / "var/lib/kindling/net.toml"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)

@@ -9,31 +9,13 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_root
-from tests.netdog.rig import KINDLING, Rig, _ip, kernel_supports
+from tests.netdog.rig import KINDLING, Rig, _ip, kernel_supports, write_net_toml
 
 pytestmark = pytest.mark.rig
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    need_root()
-    r = Rig(tmp_path)
-    try:
-        yield r
-    finally:
-        r.close()
-
-
-def _net_toml(root: Path, text: str) -> None:
-    p = root / "var/lib/kindling/net.toml"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text)
 
 
 def _addrs(rig: Rig, dev: str) -> list[str]:
@@ -46,7 +28,7 @@ def test_dhcp_and_static_apply(rig: Rig, root: Path) -> None:
     _s1, c1 = rig.veth("10.214.0.1/24")
     rig.serve_dhcp(s0, "10.213.0", "--dhcp-option=option:domain-name,corp.example",
                    "--dhcp-option=option:mtu,1400")
-    _net_toml(root, f"version = 2\n[{c1}.static4]\naddresses = [\"10.214.0.2/24\"]\n"
+    write_net_toml(root, f"version = 2\n[{c1}.static4]\naddresses = [\"10.214.0.2/24\"]\n"
                     f"[[{c1}.route]]\nto = \"10.99.0.0/16\"\nvia = \"10.214.0.1\"\n"
                     f"route-metric = 50\n[{c0}]\ndhcp4 = true\nprimary = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "10")
@@ -78,7 +60,7 @@ def test_optional_interface_does_not_block(rig: Rig, root: Path) -> None:
     s0, c0 = rig.veth("10.213.0.1/24")
     _s1, c1 = rig.veth()
     rig.serve_dhcp(s0, "10.213.0")
-    _net_toml(root, f"version = 2\n[{c0}]\ndhcp4 = true\n[{c1}.dhcp4]\nenabled = true\n"
+    write_net_toml(root, f"version = 2\n[{c0}]\ndhcp4 = true\n[{c1}.dhcp4]\nenabled = true\n"
                     "optional = true\n")
     start = time.monotonic()
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "20")
@@ -91,7 +73,7 @@ def test_optional_interface_does_not_block(rig: Rig, root: Path) -> None:
 
 def test_required_lease_missing_fails_naming_interface(rig: Rig, root: Path) -> None:
     _s0, c0 = rig.veth()
-    _net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n")
+    write_net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--timeout", "2")
     assert done.returncode == 1
     assert f"interface {c0}: dhcp4: no lease within 2s" in done.stderr
@@ -99,7 +81,7 @@ def test_required_lease_missing_fails_naming_interface(rig: Rig, root: Path) -> 
 
 def test_missing_link_fails_before_any_change(rig: Rig, root: Path) -> None:
     _s0, c0 = rig.veth()
-    _net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n[nope0]\ndhcp4 = true\n")
+    write_net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n[nope0]\ndhcp4 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--timeout", "2")
     assert done.returncode == 1 and "interface nope0: no such link" in done.stderr
     (link,) = rig.client_json("link", "show", "dev", c0)
@@ -125,7 +107,7 @@ def test_dhcpv6_lease_applied(rig: Rig, root: Path) -> None:
     s0, c0 = rig.veth("2001:db8:1::1/64")
     rig.serve_dhcp6(s0, "2001:db8:1::")
     _s1, c1 = rig.veth()
-    _net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n[{c1}]\ndhcp6 = true\n")
+    write_net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n[{c1}]\ndhcp6 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "3")
     assert done.returncode == 1  # c1 is required and has no server ...
     assert f"interface {c1}: dhcp6: no lease within 3s" in done.stderr
@@ -144,7 +126,7 @@ def test_dhcpv6_lease_applied(rig: Rig, root: Path) -> None:
 def test_plan_changes_nothing(rig: Rig, root: Path) -> None:
     s0, c0 = rig.veth("10.213.0.1/24")
     rig.serve_dhcp(s0, "10.213.0")
-    _net_toml(root, f"version = 2\n[{c0}.static4]\naddresses = [\"10.213.0.7/24\"]\n")
+    write_net_toml(root, f"version = 2\n[{c0}.static4]\naddresses = [\"10.213.0.7/24\"]\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--plan", "--json")
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)["plan"]
@@ -169,7 +151,7 @@ def test_vlan_over_veth_with_dhcp(rig: Rig, root: Path) -> None:
     _ip("-n", rig.server, "addr", "add", "10.215.0.1/24", "dev", "sv")
     _ip("-n", rig.server, "link", "set", "sv", "up")
     rig.serve_dhcp("sv", "10.215.0")
-    _net_toml(root, f"version = 3\n[cv]\nkind = \"vlan\"\ndevice = \"{c0}\"\nid = 42\n"
+    write_net_toml(root, f"version = 3\n[cv]\nkind = \"vlan\"\ndevice = \"{c0}\"\nid = 42\n"
                     "dhcp4 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "10")
     assert done.returncode == 0, done.stderr
@@ -183,7 +165,7 @@ def test_active_backup_bond_over_veths(rig: Rig, root: Path) -> None:
     s0, c0 = rig.veth("10.216.0.1/24")
     _s1, c1 = rig.veth()
     rig.serve_dhcp(s0, "10.216.0")
-    _net_toml(root, f"version = 3\n[bd0]\nkind = \"bond\"\nmode = \"active-backup\"\n"
+    write_net_toml(root, f"version = 3\n[bd0]\nkind = \"bond\"\nmode = \"active-backup\"\n"
                     f"interfaces = [\"{c0}\", \"{c1}\"]\ndhcp4 = true\n[bd0.monitoring]\n"
                     "miimon-frequency-ms = 100\nmiimon-updelay-ms = 200\n"
                     "miimon-downdelay-ms = 200\n")
@@ -210,7 +192,7 @@ def _wait_for(pred: object, timeout: float = 15.0) -> bool:
 def test_dhcp_service_reboots_lease_renews_and_keeps_it(rig: Rig, root: Path) -> None:
     s0, c0 = rig.veth("10.217.0.1/24")
     log = rig.serve_dhcp(s0, "10.217.0")
-    _net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n")
+    write_net_toml(root, f"version = 1\n[{c0}]\ndhcp4 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "10")
     assert done.returncode == 0, done.stderr
     (leased,) = _addrs(rig, c0)
@@ -239,7 +221,7 @@ def test_plan_for_bond_and_vlan_needs_no_kernel_support(rig: Rig, root: Path) ->
     _s0, c0 = rig.veth()
     _s1, c1 = rig.veth()
     _s2, c2 = rig.veth()
-    _net_toml(root, f"version = 3\n[bd0]\nkind = \"bond\"\nmode = \"active-backup\"\n"
+    write_net_toml(root, f"version = 3\n[bd0]\nkind = \"bond\"\nmode = \"active-backup\"\n"
                     f"interfaces = [\"{c0}\", \"{c1}\"]\ndhcp4 = true\n[bd0.monitoring]\n"
                     "arpmon-interval-ms = 200\narpmon-validate = \"all\"\n"
                     "arpmon-targets = [\"10.0.0.1\"]\n"
@@ -260,7 +242,7 @@ def test_plan_for_bond_and_vlan_needs_no_kernel_support(rig: Rig, root: Path) ->
 def test_dhcp_service_renews_dhcpv6_at_t1(rig: Rig, root: Path) -> None:
     s0, c0 = rig.veth("2001:db8:2::1/64")
     log = rig.serve_dhcp6(s0, "2001:db8:2::")
-    _net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n")
+    write_net_toml(root, f"version = 1\n[{c0}]\ndhcp6 = true\n")
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "10")
     assert done.returncode == 0, done.stderr
     kept_path = root / f"var/lib/kindling/netdog/leases/{c0}.lease6.json"

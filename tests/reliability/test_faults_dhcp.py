@@ -11,36 +11,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_root
-from tests.netdog.rig import Rig
+from tests.netdog.rig import Rig, write_net_toml
 
 pytestmark = pytest.mark.rig
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    need_root()
-    r = Rig(tmp_path)
-    try:
-        yield r
-    finally:
-        r.close()
-
-
-def _net_toml(root: Path, text: str) -> None:
-    p = root / "var/lib/kindling/net.toml"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text)
-
-
 def test_required_without_server_fails_in_bounded_time_then_recovers(rig: Rig, root: Path) -> None:
     s0, c0 = rig.veth("10.214.0.1/24")
-    _net_toml(root, f"version = 2\n[{c0}]\ndhcp4 = true\nprimary = true\n")
+    write_net_toml(root, f"version = 2\n[{c0}]\ndhcp4 = true\nprimary = true\n")
     start = time.monotonic()
     failed = rig.kindling("netdog", "apply", "--root", str(root), "--timeout", "3")
     took = time.monotonic() - start
@@ -61,7 +43,7 @@ def test_required_without_server_fails_in_bounded_time_then_recovers(rig: Rig, r
 def test_only_optional_interfaces_without_server_do_not_wait_for_the_timeout(rig: Rig, root: Path) -> None:
     _s0, c0 = rig.veth()
     _s1, c1 = rig.veth()
-    _net_toml(root, f"version = 2\n[{c0}.dhcp4]\nenabled = true\noptional = true\n"
+    write_net_toml(root, f"version = 2\n[{c0}.dhcp4]\nenabled = true\noptional = true\n"
                     f"[{c1}.dhcp4]\nenabled = true\noptional = true\n")
     start = time.monotonic()
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "30")
