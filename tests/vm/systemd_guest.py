@@ -46,8 +46,18 @@ from tests.vm.rootfs import (
 )
 
 __all__ = [
-    "AWS_IP", "IMDS_IP", "Node", "NodeRun", "Span", "aws_stand_ins", "boot_node", "kindling_units", "parse_report",
-    "startup_finished", "unit_spans",
+    "AWS_IP",
+    "IMDS_IP",
+    "Node",
+    "NodeRun",
+    "Span",
+    "aws_stand_ins",
+    "boot_node",
+    "cloud_config",
+    "kindling_units",
+    "parse_report",
+    "startup_finished",
+    "unit_spans",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -62,9 +72,11 @@ ROLE_TOKEN = "vm-guest-role-token-do-not-print"
 ROOT_MIB = 2048
 DATA_DISK_MIB = 1024
 DATA_PART_MIB = 256
-GUEST_TIMEOUT = 300.0  # seconds per boot; the guest is killed and reported past it
+GUEST_TIMEOUT = 420.0  # seconds per boot; the guest is killed and reported past it
 EC2_SMBIOS = "type=1,manufacturer=Amazon EC2,product=m5.large,uuid=ec2e1916-9099-7caf-fd21-012345abcdef"
 VMWARE_SMBIOS = "type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform"
+MASKED = ("e2scrub_reap.service", "e2scrub_all.timer", "fstrim.timer", "apt-daily.timer",
+          "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "getty@tty1.service")
 INITRD_MODULES = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
 
 
@@ -233,14 +245,12 @@ def aws_stand_ins(user_data: bytes, *, warm_polls: int = 1) -> Iterator[tuple[ob
             flipper.join(timeout=2)
 
 
-def _units_text(node: Node, wait_units: list[str], show_units: list[str]) -> dict[str, str]:
+def _units_text(node: Node, wait_units: list[str]) -> dict[str, str]:
     """Test-only files of the image: the report unit, the IMDS redirect, the failure."""
     files = {
         "/usr/local/sbin/vmtest-report": (HERE / "report.sh").read_text(),
         "/etc/vmtest/report.env": (
             f"WAIT_UNITS='{' '.join(wait_units)}'\n"
-            f"SHOW_UNITS='{' '.join(show_units)}'\n"
-            f"SECURITY_UNITS='{' '.join(u for u in show_units if u.endswith('.service'))}'\n"
             f"SYSCTL_KEYS='{' '.join(node.sysctl_keys)}'\n"
         ),
         "/etc/systemd/system/vmtest-report.service": (
@@ -263,9 +273,10 @@ def _units_text(node: Node, wait_units: list[str], show_units: list[str]) -> dic
         )
         # The redirect happens after the route lookup: without a default route (restrict=on)
         # the IMDS address needs one of its own, as netdog's file for eth0 gets it here.
-        files["/etc/systemd/network/10-eth0.network.d/90-vmtest-imds.conf"] = (
-            "[Route]\nDestination=169.254.169.254/32\nScope=link\n"
-        )
+        for network in ("10-eth0.network", "10-cloud-init-eth0.network"):  # netdog's, cloud-init's
+            files[f"/etc/systemd/network/{network}.d/90-vmtest-imds.conf"] = (
+                "[Route]\nDestination=169.254.169.254/32\nScope=link\n"
+            )
         # The stand-ins answer plain HTTP on the slirp side; everything else is AWS's.
         files["/etc/systemd/system.conf.d/vmtest-aws.conf"] = (
             "[Manager]\nDefaultEnvironment="
@@ -284,16 +295,39 @@ def _units_text(node: Node, wait_units: list[str], show_units: list[str]) -> dic
 
 
 def _cloud_init_files(node: Node) -> dict[str, str]:
-    """cloud-init's side: the Ec2 (or OVF-less NoCloud) datasource, no locale module."""
-    datasource = "Ec2" if node.platform == "aws" else "NoCloud"
+    """cloud-init's side: the Ec2 datasource against the same emulator, networkd as its
+    renderer, and no locale module (minbase has no locales: it would fail the boot)."""
     return {
         "/etc/cloud/cloud.cfg.d/90-vmtest.cfg": (
-            f"datasource_list: [{datasource}, None]\n"
-            "datasource:\n  Ec2:\n    strict_id: false\n    timeout: 5\n    max_wait: 60\n"
-            f"    metadata_urls: ['http://169.254.169.254']\n"
+            "datasource_list: [Ec2, None]\n"
+            "datasource:\n  Ec2:\n    timeout: 5\n    max_wait: 60\n"
+            "    metadata_urls: ['http://169.254.169.254']\n"
+            "system_info:\n  network:\n    renderers: [networkd]\n"
             "locale: false\n"
         ),
     }
+
+
+def cloud_config(hostname: str, sysctls: dict[str, str]) -> bytes:
+    """cloud-init user data equivalent to the Kindling nodes' TOML: hostname, DNS,
+    proxy env, sysctls, motd, and the data partition grown with its filesystem."""
+    sysctl_text = "".join(f"{k} = {v}\\n" for k, v in sysctls.items())
+    return (
+        "#cloud-config\n"
+        f"hostname: {hostname}\n"
+        "write_files:\n"
+        "  - path: /etc/network/proxy.env\n"
+        "    content: \"HTTPS_PROXY=http://10.0.2.2:3128\\nNO_PROXY=10.0.2.100,10.0.2.101,localhost\\n\"\n"
+        "  - path: /etc/sysctl.d/90-vmtest.conf\n"
+        f"    content: \"{sysctl_text}\"\n"
+        "  - path: /etc/systemd/resolved.conf.d/10-vmtest.conf\n"
+        "    content: \"[Resolve]\\nDNS=10.0.2.3\\nDomains=vmtest.internal\\n\"\n"
+        "  - path: /etc/motd\n"
+        f"    content: \"booted by cloud-init under systemd ({hostname})\\n\"\n"
+        "growpart:\n  mode: auto\n  devices: [/dev/vdb1]\n"
+        "runcmd:\n  - [sysctl, --system]\n  - [resize2fs, /dev/vdb1]\n"
+        "  - [systemctl, try-restart, systemd-resolved]\n"
+    ).encode()
 
 
 def _stage_root(node: Node, workdir: Path, wheel: Path) -> Path:
@@ -306,19 +340,15 @@ def _stage_root(node: Node, workdir: Path, wheel: Path) -> Path:
     (root / "root" / wheel.name).unlink()
     put(root, "/etc/hostname", "localhost\n")
     put(root, "/etc/hosts", "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n")
-    units = kindling_units()
-    show = [*units, "systemd-networkd-wait-online.service", "network-online.target", "multi-user.target"]
     wait = ["kindling-cfsignal.service", "kindling-lifecycle-complete.service"]
     if node.cloud_init:
-        show += ["cloud-init-local.service", "cloud-init.service", "cloud-config.service",
-                 "cloud-final.service", "cloud-init.target"]
         wait = ["cloud-final.service"]
         for path, text in _cloud_init_files(node).items():
             put(root, path, text)
     else:
         # As a user installs it: the console script of the venv names itself in ExecStart=.
         chroot(root, f"{GUEST_VENV}/bin/kindling", "units", "install", "--enable")
-    for path, text in _units_text(node, wait, show).items():
+    for path, text in _units_text(node, wait).items():
         put(root, path, text, mode=0o755 if "/bin/" in path or "/sbin/" in path else 0o644)
     enable = ["systemd-networkd.service", "systemd-resolved.service", "vmtest-report.service"]
     if node.platform == "aws":
@@ -326,6 +356,8 @@ def _stage_root(node: Node, workdir: Path, wheel: Path) -> Path:
     if node.failing_unit:
         enable.append("vmtest-broken.service")
     chroot(root, "systemctl", "enable", "--quiet", *enable)
+    # Nothing a fresh node needs in its first minutes (each costs seconds under emulation).
+    chroot(root, "systemctl", "mask", "--quiet", *MASKED)
     if not node.cloud_init:
         # netdog writes the network configuration; Debian's own would race it.
         for extra in ("80-container-host0.network", "80-container-ve.network"):
