@@ -119,16 +119,24 @@ class RebootDecision:
 
 
 def decide_reboot(host: Host, boot: Mapping[str, Any] | None = None) -> RebootDecision:
-    """Compare the wanted parameters with the running kernel's; decide, do nothing."""
+    """Compare the wanted parameters with the running kernel's; decide, do nothing.
+
+    Each parameter is compared where its carrier puts it (kindling/bootloader/
+    carriers.py): /proc/cmdline for the boot loader's command line, /proc/bootconfig
+    for the initrd footer. A parameter nothing carries (yet) is never rebooted for.
+    """
+    from kindling.bootloader.carriers import NOWHERE
+    from kindling.bootloader.integrate import carriers_now
+
     boot = boot_settings(host) if boot is None else boot
     wanted = params_from_settings(boot)
-    running = running_params(host)
-    if running is None:
-        return RebootDecision(False, "the kernel has no /proc/bootconfig: a reboot cannot "
-                              "apply boot parameters (CONFIG_BOOT_CONFIG and 'bootconfig' "
-                              "on the kernel command line are needed)")
-    changed = tuple(params_differ(running, wanted))
+    status, _ = carriers_now(host, boot)
+    changed = tuple(c.key for c, effect in status if not effect)
     if not changed:
+        if status and all(c.carrier == NOWHERE for c, _ in status) and read_running(host) is None:
+            return RebootDecision(False, "the kernel has no /proc/bootconfig and the boot loader "
+                                  "carries none of these parameters: a reboot cannot apply "
+                                  "them (run `kindling bootconfig install`)")
         return RebootDecision(False, "boot parameters match the running kernel")
     if boot.get("reboot-to-reconcile") is not True:
         return RebootDecision(False, "boot parameters differ; settings.boot."
@@ -136,8 +144,9 @@ def decide_reboot(host: Host, boot: Mapping[str, Any] | None = None) -> RebootDe
     marker = host.read_optional(REBOOT_MARKER)
     if marker is not None and marker.strip() == wanted.fingerprint():
         return RebootDecision(False, "already rebooted once for these boot parameters and "
-                              "the kernel still differs: not rebooting again (is "
-                              f"{BOOTCONFIG_DATA} loaded by the boot loader?)", changed)
+                              "the kernel still differs: not rebooting again (does the boot "
+                              "loader load its configuration? see `kindling bootconfig "
+                              "install --plan`)", changed)
     return RebootDecision(True, "boot parameters differ from the running kernel", changed)
 
 
