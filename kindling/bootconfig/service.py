@@ -27,7 +27,6 @@ from typing import Any
 from kindling import log
 from kindling.bootconfig.boot_params import (
     BootParams,
-    params_differ,
     params_from_bootconfig,
     params_from_settings,
     render_boot_params,
@@ -84,8 +83,16 @@ def generate(host: Host, boot: Mapping[str, Any], *, path: str = BOOTCONFIG_DATA
 
 
 def apply_boot_settings(host: Host, settings: dict[str, Any]) -> list[str]:
+    """The `bootconfig` applier: bootconfig.data, then the boot loader (DESIGN §10)."""
+    from kindling.bootloader.integrate import integrate
+
     boot = settings.get("boot")
-    return generate(host, boot if isinstance(boot, dict) else {})
+    boot = boot if isinstance(boot, dict) else {}
+    done = generate(host, boot)
+    result = integrate(host, boot)
+    summary = ", ".join(f"{c.key} -> {c.carrier}" for c in result.carried)
+    return [*done, *result.done, *([f"{result.loader.kind}: {summary}"] if summary and
+                                   result.loader.kind != "none" else [])]
 
 
 

@@ -39,7 +39,7 @@ def edit_entry(text: str, previous: list[str], wanted: list[str], initrd: str | 
     words = [w for i in option_lines for w in lines[i].split()[1:]]
     new_words = edit_words(words, previous, wanted)
     out = [line for i, line in enumerate(lines) if i not in option_lines
-           and not (line.split()[:2] == ["initrd", BLS_DATA])]
+           and line.split()[:2] != ["initrd", BLS_DATA]]
     if new_words:
         out.append("options " + " ".join(new_words))
     if initrd is not None:

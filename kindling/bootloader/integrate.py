@@ -158,7 +158,8 @@ def carriers_now(host: Host, boot: Mapping[str, Any]) -> tuple[list[tuple[Carrie
         if not effect and c.carrier != BOOTCONFIG and not written.issuperset(
                 cmdline_tokens([c])):
             # the loader has not been given it (integration failed or never ran)
-            c = Carried(c.key, c.name, c.values, "none", "not yet written to the boot loader")
-            effect = True
-        out.append((c, effect))
+            out.append((Carried(c.key, c.name, c.values, "none",
+                                "not yet written to the boot loader"), True))
+        else:
+            out.append((c, effect))
     return out, loader
