@@ -86,15 +86,18 @@ def _render(host: Host, name: str, user_data: str | None, as_json: bool) -> int:
         lines = []
         for out in files:
             current = host.read_optional(out.path)
-            state = "unchanged" if current == out.text else f"would write {out.path} ({len(out.text.encode())} bytes, mode {out.mode:04o})"
-            lines.append(state if state != "unchanged" else f"{out.path} unchanged")
+            size = len(out.text.encode())
+            same = current == out.text
+            what = f"would write {out.path} ({size} bytes, mode {out.mode:04o})"
+            lines.append(f"{out.path} unchanged" if same else what)
         if as_json:
             emit_json({"template": name, "plan": lines})
         else:
             sys.stdout.write("".join(f"{line}\n" for line in lines) or f"{name}: no file with these settings\n")
         return 0
     if as_json:
-        emit_json({"template": name, "files": [{"path": f.path, "mode": f"{f.mode:04o}", "text": f.text} for f in files]})
+        rows = [{"path": f.path, "mode": f"{f.mode:04o}", "text": f.text} for f in files]
+        emit_json({"template": name, "files": rows})
         return 0
     if not files:
         sys.stdout.write(f"# {name}: no file with these settings\n")

@@ -9,6 +9,7 @@ A declaration is Bottlerocket's `configuration-files.<name>` plus the service's
     owner = "root:root"                        # optional
     prefixes = ["kubernetes"]                  # every setting the template may read
     requires = ["kubernetes.api-server"]       # optional: not written until all are set
+    requires-any = ["ecs", "kubernetes"]       # optional: not written until one is set
     each = "kubernetes.static-pods"            # optional: one file per map entry / list item,
                                                #   `path` is then a template over `name`, `item`
     template-file = "kubelet-config.json.j2"   # beside this file, or an inline `template = "…"`
@@ -40,7 +41,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _OWNER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?")
 _KEYS = frozenset(
     {"service", "path", "mode", "owner", "prefixes", "requires", "each", "template",
-     "template-file", "restart-commands", "timeout", "description"}
+     "template-file", "restart-commands", "timeout", "description", "requires-any"}
 )
 
 
@@ -57,6 +58,7 @@ class Declaration:
     mode: int = 0o644
     owner: str | None = None
     requires: tuple[str, ...] = ()
+    requires_any: tuple[str, ...] = ()
     each: str | None = None
     restart_commands: tuple[tuple[str, ...], ...] = ()
     timeout: float = 2.0
@@ -105,7 +107,7 @@ def _commands(name: str, value: Any) -> tuple[tuple[str, ...], ...]:
     if not isinstance(value, list) or not all(
         isinstance(cmd, list) and cmd and all(isinstance(a, str) and a for a in cmd) for cmd in value
     ):
-        raise _fail(name, "restart-commands: expected a list of argv lists, e.g. [[\"systemctl\", \"try-restart\", \"x\"]]")
+        raise _fail(name, 'restart-commands: expected a list of argv lists, e.g. [["systemctl", "try-restart", "x"]]')
     return tuple(tuple(cmd) for cmd in value)
 
 
@@ -123,8 +125,8 @@ def parse_declaration(
     if unknown:
         raise _fail(name, f"unknown key {unknown[0]!r}")
     path = data.get("path")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise _fail(name, "path: expected an absolute path")
+    if not isinstance(path, str) or not (path.startswith("/") or ("each" in data and "{" in path)):
+        raise _fail(name, "path: expected an absolute path (with each: a template of one)")
     service = data.get("service", name)
     if not isinstance(service, str) or not _NAME.fullmatch(service):
         raise _fail(name, "service: lowercase letters, digits, '-' or '_'")
@@ -132,11 +134,16 @@ def parse_declaration(
     if not prefixes:
         raise _fail(name, "prefixes: list the settings the template reads")
     requires = tuple(_check_key(name, "requires", k) for k in _str_list(name, data, "requires"))
+    requires_any = tuple(_check_key(name, "requires-any", k) for k in _str_list(name, data, "requires-any"))
     each = data.get("each")
     if each is not None:
         if not isinstance(each, str):
             raise _fail(name, "each: expected a dotted settings key")
         _check_key(name, "each", each)
+    covered = [parse_key(p) for p in prefixes]
+    for key in (*requires, *requires_any, *([each] if each else [])):
+        if not any(parse_key(key)[: len(c)] == c for c in covered):
+            raise _fail(name, f"requires/each: settings.{key} is outside the declared prefixes")
     if "template" in data and "template-file" in data:
         raise _fail(name, "give either template or template-file, not both")
     if isinstance(data.get("template"), str):
@@ -167,6 +174,7 @@ def parse_declaration(
         mode=_mode(name, data.get("mode", "0644")),
         owner=owner,
         requires=requires,
+        requires_any=requires_any,
         each=each,
         restart_commands=_commands(name, data.get("restart-commands", [])),
         timeout=float(timeout),

@@ -66,11 +66,9 @@ def _environment() -> jinja2.sandbox.SandboxedEnvironment:
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**" and isinstance(right, int) and right > 64:
                 raise HelperError("exponent too large")
-            if operator == "*" and isinstance(left, str | list) and isinstance(right, int):
-                if len(left) * right > MAX_OUTPUT:
-                    raise HelperError("repetition too large")
-            if operator == "*" and isinstance(right, str | list) and isinstance(left, int):
-                if len(right) * left > MAX_OUTPUT:
+            if operator == "*":
+                seq, times = (left, right) if isinstance(left, str | list) else (right, left)
+                if isinstance(seq, str | list) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
                     raise HelperError("repetition too large")
             return super().call_binop(context, operator, left, right)
 
@@ -213,6 +211,7 @@ def render_template(
     and `SkipFile` when the template calls `skip()` (no file for these settings).
     """
     import jinja2
+    import jinja2.exceptions
 
     template = _compile(name, source)
     view = make_view(settings, prefixes)
@@ -240,7 +239,7 @@ def render_template(
         message = str(exc.message or exc)
         setting = message.split(" ", 1)[0] if message.startswith("settings.") else None
         raise TemplateError(name, message, line=line, setting=setting) from None
-    except jinja2.sandbox.SecurityError as exc:
+    except jinja2.exceptions.SecurityError as exc:
         line = _template_line(exc.__traceback__, filename)
         raise TemplateError(name, f"refused by the sandbox: {exc}", line=line) from None
     except jinja2.TemplateError as exc:

@@ -33,7 +33,7 @@ class TemplateError(InputError):
         super().__init__(message, source=where)
 
 
-class OutsidePrefixes(Exception):  # noqa: N818 - raised inside Jinja, turned into TemplateError
+class OutsidePrefixes(Exception):
     """A read of `key`, which no declared prefix covers."""
 
     def __init__(self, key: str) -> None:
@@ -41,7 +41,7 @@ class OutsidePrefixes(Exception):  # noqa: N818 - raised inside Jinja, turned in
         super().__init__(f"reads {key}, outside the prefixes its declaration lists")
 
 
-class RenderTimeout(Exception):  # noqa: N818
+class RenderTimeout(Exception):
     """The render's deadline passed (a runaway loop)."""
 
 
@@ -53,5 +53,5 @@ class HelperError(Exception):
         super().__init__(message)
 
 
-class SkipFile(Exception):  # noqa: N818
+class SkipFile(Exception):
     """`skip()` in a template: this file is not wanted with these settings."""

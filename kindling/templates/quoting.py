@@ -22,7 +22,10 @@ from urllib.parse import urlsplit
 from kindling.templates.errors import HelperError
 from kindling.templates.view import key_of
 
-__all__ = ["FILTERS", "b64decode", "env_value", "http_url", "json_value", "systemd_arg", "toml_value", "yaml_value"]
+__all__ = [
+    "FILTERS", "b64decode", "env_literal", "env_value", "http_url", "json_compact", "json_value", "systemd_arg",
+    "toml_value", "yaml_value",
+]
 
 
 def _plain(value: Any) -> Any:
@@ -71,6 +74,23 @@ def http_url(value: Any) -> str:
 def json_value(value: Any, indent: int | None = None) -> str:
     """JSON text of any value (sorted keys keep files stable between renders)."""
     return json.dumps(_plain(value), indent=indent, sort_keys=True, ensure_ascii=False)
+
+
+def json_compact(value: Any) -> str:
+    """JSON on one line without spaces (values of `KEY=value` files read literally)."""
+    return json.dumps(_plain(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def env_literal(value: Any) -> str:
+    """A value for a `KEY=value` file read literally (docker `--env-file`, ecs-init's
+    /etc/ecs/ecs.config): no quoting exists there, so only single lines are accepted."""
+    key = key_of(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = value if isinstance(value, str) else json_compact(value)
+    if any(c in text for c in "\n\r\x00"):
+        raise HelperError("env: a value must be a single line", key)
+    return str(text)
 
 
 def yaml_value(value: Any) -> str:
@@ -170,6 +190,8 @@ FILTERS = {
     "toml": toml_value,
     "toml_key": toml_key,
     "env": env_value,
+    "env_literal": env_literal,
+    "json_compact": json_compact,
     "systemd_arg": systemd_arg,
     "plain": _plain,
 }

@@ -57,20 +57,14 @@ def _lookup(settings: dict[str, Any], key: str) -> Any:
     return node
 
 
-def _covered(decl: Declaration, key: str) -> bool:
-    segments = parse_key(key)
-    return any(segments[: len(p)] == p for p in (parse_key(x) for x in decl.prefixes))
-
-
 def render_declaration(decl: Declaration, settings: dict[str, Any]) -> list[Rendered]:
     """Every file `decl` produces from `settings` (an empty list when `requires` is unmet)."""
     from kindling.templates.engine import render_template
 
-    for key in (*decl.requires, *([decl.each] if decl.each else [])):
-        if not _covered(decl, key):
-            raise TemplateError(decl.name, f"requires/each: settings.{key} is outside the declared prefixes")
     if any(_lookup(settings, key) is None for key in decl.requires):
         return []
+    if decl.requires_any and all(_lookup(settings, key) is None for key in decl.requires_any):
+        return []  # checked before rendering: a node without these settings never imports Jinja2
     if decl.each is None:
         check_path(decl.name, decl.path)
         try:

@@ -53,7 +53,7 @@ class SettingMap(dict[str, Any]):
         self._check(name)
         return dict.__getitem__(self, name)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         self._check(name)
         return dict.get(self, name, default)
 
