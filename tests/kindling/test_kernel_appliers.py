@@ -71,7 +71,8 @@ def test_sysctl_drop_in_seen_by_systemd_on_the_root(tmp_path: Path) -> None:
     assert f"# {root}{DROPIN}" in out.stdout and "vm.swappiness = 10" in out.stdout
 
 
-@pytest.mark.parametrize("key", ["vm/swappiness", "vm..swappiness", ".vm", "vm.", "vm. x", "vm swappiness", "", "a" * 256])
+@pytest.mark.parametrize("key", ["vm/swappiness", "vm..swappiness", ".vm", "vm.", "vm. x", "vm swappiness", "",
+                                 "a" * 256])
 def test_sysctl_keys_that_would_leave_proc_sys_are_refused(key: str) -> None:
     with pytest.raises(SettingsError) as err:
         check_sysctl_key(key)

@@ -7,6 +7,7 @@ CA made with `openssl req -x509`."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import stat
@@ -90,7 +91,7 @@ def test_daemons_untouched_on_a_root_without_systemd(tmp_path: Path) -> None:
 def test_ntp_server_with_blanks_refused_and_stores_nothing(tmp_path: Path, servers: list[str]) -> None:
     root = plant_node(tmp_path / "root")
     before = tree_bytes(root)
-    doc = '{"settings": {"ntp": {"time-servers": %s}}}' % str(servers).replace("'", '"')
+    doc = json.dumps({"settings": {"ntp": {"time-servers": servers}}})
     out = kindling("apiclient", "set", "--json", doc, root=root)
     assert out.returncode == 1 and "settings.ntp.time-servers" in out.stderr, out.stderr
     assert live(root) == {} and tree_bytes(root) == before
@@ -141,8 +142,8 @@ def _b64(*pems: Path) -> str:
 
 
 @pytest.mark.rig
-@pytest.mark.skipif(shutil.which("update-ca-certificates") is None or not Path("/usr/share/ca-certificates/mozilla").is_dir(),
-                    reason="needs Debian's ca-certificates")
+@pytest.mark.skipif(shutil.which("update-ca-certificates") is None
+                    or not Path("/usr/share/ca-certificates/mozilla").is_dir(), reason="needs Debian's ca-certificates")
 def test_update_ca_certificates_trusts_then_distrusts_the_bundle(tmp_path: Path, test_ca: Path) -> None:
     root = plant_node(tmp_path / "root")
     _debian_store(root)
