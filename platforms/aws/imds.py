@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from kindling.env_seconds import env_seconds
 from kindling.errors import InputError
 from kindling.host import Host
+from kindling.nesting import loads_json
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 from platforms.aws.errors import ImdsError
 
@@ -221,7 +222,7 @@ class ImdsClient:
         if text is None:
             return None
         try:
-            doc = json.loads(text)
+            doc = loads_json(text, source="imds dynamic/instance-identity/document")
         except json.JSONDecodeError:
             raise ImdsError("imds dynamic/instance-identity/document: not JSON") from None
         if not isinstance(doc, dict):
