@@ -187,7 +187,8 @@ class ImdsClient:
                     raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                why = "timed out (no whole answer before the deadline)" if isinstance(exc, TimeoutError) else type(exc).__name__
+                timed_out = isinstance(exc, TimeoutError)
+                why = "timed out (no whole answer before the deadline)" if timed_out else type(exc).__name__
                 raise Retryable(f"{method} {path}: {why}") from exc
         return response.status, retry_after, body
 
