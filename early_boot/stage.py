@@ -23,7 +23,7 @@ def run(ctx: BootContext) -> StageResult:
     detail += f"{len(report.changed)} keys changed"
     if report.applier_failures:
         detail += f"; appliers failed: {'; '.join(report.applier_failures)}"
-    return ok(detail)
+    return ok(detail, notes=tuple(e.line() for e in report.effects))
 
 
 STAGE = Stage(

@@ -26,6 +26,8 @@ def main(argv: list[str]) -> int:
         if args.json:
             return
         sys.stdout.write(format_record(record) + "\n")
+        for note in record.notes:
+            sys.stdout.write(f"    {note}\n")
         if host.recording:
             for action in record.actions:
                 sys.stdout.write(f"    would {action}\n")
