@@ -104,3 +104,15 @@ def test_early_boot_config_and_boot_report_each_changed_key(tmp_path: Path) -> N
     effects = {e["key"]: e["effect"] for e in json.loads(out.stdout)["effects"]}
     assert effects["settings.motd"] == "applied by motd"
     assert effects["settings.ecs.cluster"] == "stored for ecs-agent"
+
+
+def test_a_failed_applier_is_reported_after_what_did_take_effect(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "etc").write_text("not a directory: /etc/motd cannot be written\n")
+    r = kindling("apiclient", "set", "motd=hi", "kubernetes.max-pods=30", root=root)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == ["settings.kubernetes.max-pods: stored for kubelet",
+                                     "settings.motd: not applied: motd failed"]
+    assert "set: committed, but not applied: motd:" in r.stderr
+    assert "Traceback" not in r.stderr
