@@ -32,6 +32,8 @@ def _resolved_inside(host: Host, name: str, path: str) -> None:
     probe = parent
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    if len(probe.parts) < len(host.path(top).parts):
+        return  # not even the top directory exists yet: no link can be on the way
     real = os.path.realpath(probe)
     if real != allowed and not real.startswith(allowed + os.sep):
         raise TemplateError(name, f"path: {path} leaves {top} through a symbolic link")
