@@ -13,6 +13,9 @@ Order bands (keep new stages inside them):
     60-79  consumers          (kdump load, cfsignal, warm-pool wait, lifecycle)
 
 A stage returns `ok(detail)` or `skipped(reason)`, or raises `KindlingError` to fail.
+Any other exception (an `OSError` where a directory was expected, a bug) fails that
+stage alone, as `failed: <one line>`: the other stages still run and the timeline is
+still written, so one surprise never hides the rest of the boot.
 A failed stage fails the stages that depend on it (`after`) — they are reported as
 skipped with the reason — as systemd's `Requires=` would; independent stages still
 run, so one broken driver config does not keep the node off the network.
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kindling import log
-from kindling.errors import KindlingError
+from kindling.errors import KindlingError, describe
 from kindling.host import Host
 
 __all__ = [
@@ -53,10 +56,11 @@ PLATFORMS = ("aws", "vmware", "metal")
 class StageResult:
     status: str  # "ok" | "skipped" | "failed"
     detail: str = ""
+    notes: tuple[str, ...] = ()  # lines printed under the stage (e.g. per changed key)
 
 
-def ok(detail: str = "") -> StageResult:
-    return StageResult("ok", detail)
+def ok(detail: str = "", *, notes: tuple[str, ...] = ()) -> StageResult:
+    return StageResult("ok", detail, notes)
 
 
 def skipped(reason: str) -> StageResult:
@@ -94,6 +98,7 @@ class StageRecord:
     start: float
     duration: float
     actions: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -121,6 +126,7 @@ class BootReport:
                     "start_ms": round(r.start * 1000, 3),
                     "duration_ms": round(r.duration * 1000, 3),
                     "actions": list(r.actions),
+                    "notes": list(r.notes),
                 }
                 for r in self.records
             ],
@@ -180,8 +186,8 @@ def run_boot(
             ctx.log = log.get(stage.name)
             try:
                 result = stage.run(ctx)
-            except KindlingError as exc:
-                result = StageResult("failed", str(exc))
+            except Exception as exc:
+                result = StageResult("failed", describe(exc))
                 failed[stage.name] = result.detail
         record = StageRecord(
             stage.name,
@@ -190,6 +196,7 @@ def run_boot(
             start - t0,
             time.perf_counter() - start,
             tuple(host.actions[mark:]),
+            result.notes,
         )
         report.records.append(record)
         if on_record is not None:

@@ -10,6 +10,7 @@ socket and no socket answer the same (issue 2). Routes are Bottlerocket's:
     POST   /tx/commit?tx=NAME                   make it live; returns changed keys
     POST   /tx/apply                            run appliers (body: list of keys, or none)
     POST   /tx/commit_and_apply?tx=NAME         both
+    GET    /metadata/affected-services?keys=a,b each key → the appliers/services/consumers it affects
     GET    /os                                  os-release + version
     GET    /openapi.json                        this API, described
 
@@ -30,6 +31,7 @@ from kindling.errors import (
     NotFoundError,
     SettingsError,
 )
+from kindling.nesting import loads_json
 
 __all__ = ["MAX_BODY", "ROUTES", "Response", "dispatch"]
 
@@ -43,6 +45,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/tx/commit": ("POST",),
     "/tx/apply": ("POST",),
     "/tx/commit_and_apply": ("POST",),
+    "/metadata/affected-services": ("GET",),
     "/os": ("GET",),
     "/openapi.json": ("GET",),
 }
@@ -54,6 +57,7 @@ _QUERY = {
     ("/tx/commit", "POST"): {"tx"},
     ("/tx/apply", "POST"): set(),
     ("/tx/commit_and_apply", "POST"): {"tx"},
+    ("/metadata/affected-services", "GET"): {"keys"},
     ("/os", "GET"): set(),
     ("/openapi.json", "GET"): set(),
 }
@@ -97,7 +101,7 @@ def _json_body(body: bytes, *, required: bool) -> Any:
             raise InputError("a JSON body is required", source="body")
         return None
     try:
-        return json.loads(body)
+        return loads_json(body, source="body")
     except (ValueError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""
@@ -176,8 +180,14 @@ def _route(service: Any, method: str, path: str, params: dict[str, str], body: b
         status = 200 if report.ok else 500
         return Response(
             status,
-            {"tx": _tx(params), "changed": report.changed, "applied": _outcomes(report.applied)},
+            {"tx": _tx(params), "changed": report.changed, "applied": _outcomes(report.applied),
+             "effects": [e.to_json() for e in report.effects()]},
         )
+    if path == "/metadata/affected-services":
+        keys = [k for k in params.get("keys", "").split(",") if k]
+        if not keys:
+            raise InputError("keys must name at least one key", source="keys")
+        return Response(200, service.affected_services(keys))
     if path == "/os":
         return Response(200, service.os_info())
     from kindling.api.openapi import openapi_document
