@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.vm.kernel import GuestKernel, cache_dir
@@ -125,40 +126,58 @@ def _wheelhouse(cache: Path, deps: list[str]) -> Path:
     return house
 
 
-def _build(tree: Path, packages: tuple[str, ...], kernel: GuestKernel, deps: list[str], cache: Path) -> None:
+def _debootstrap(tree: Path, packages: tuple[str, ...], kernel: GuestKernel) -> None:
     _run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", SUITE, str(tree), apt_mirror()],
          timeout=1800)
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/root",
-           "DEBIAN_FRONTEND": "noninteractive"}
-    _run(["chroot", str(tree), "apt-get", "clean"], env=env)  # else ~120 MiB of .debs stay
+    chroot(tree, "apt-get", "clean")  # else ~120 MiB of .debs stay in the image
     _copy_modules(kernel, tree)
-    house = _wheelhouse(cache, deps)
-    inside = tree / "run" / "wheelhouse"
-    shutil.copytree(house, inside)
-    _run(["chroot", str(tree), "python3", "-m", "venv", GUEST_VENV], env=env)
-    _run(["chroot", str(tree), f"{GUEST_VENV}/bin/pip", "install", "-q", "--no-index", "--no-cache-dir",
-          "--disable-pip-version-check", "--find-links", "/run/wheelhouse", *deps], env=env, timeout=600)
-    shutil.rmtree(inside)
     (tree / "etc" / "fstab").write_text("/dev/vda / ext4 rw,errors=remount-ro 0 1\n")
     (tree / "var" / "log" / "journal").mkdir(parents=True, exist_ok=True)  # persistent: the host reads it
 
 
+def _add_venv(tree: Path, deps: list[str], cache: Path) -> None:
+    """The venv of Kindling's dependencies: new files only, on a hard-linked copy."""
+    house = _wheelhouse(cache, deps)
+    inside = tree / "run" / "wheelhouse"
+    shutil.copytree(house, inside)
+    chroot(tree, "python3", "-m", "venv", GUEST_VENV)
+    chroot(tree, f"{GUEST_VENV}/bin/pip", "install", "-q", "--no-index", "--no-cache-dir",
+           "--disable-pip-version-check", "--find-links", "/run/wheelhouse", *deps)
+    shutil.rmtree(inside)
+
+
+def _cached(tree: Path, build: Callable[[Path], None]) -> Path:
+    if not (tree / ".built").exists():
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        build(partial)
+        (partial / ".built").write_text(tree.name + "\n")
+        shutil.rmtree(tree, ignore_errors=True)
+        partial.rename(tree)
+    return tree
+
+
 def guest_root(kernel: GuestKernel, packages: tuple[str, ...] = BASE_PACKAGES, cache: Path | None = None) -> Path:
-    """The cached root tree for this package set (built on first use, under a lock)."""
+    """The cached root tree for this package set (built on first use, under a lock).
+
+    Two layers: the debootstrap tree (package set + kernel release), and a hard-linked
+    copy of it with the dependency venv (+ the dependency list), so a new dependency
+    costs the venv, not another debootstrap."""
     cache = cache or cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     deps = _dependencies()
+    system = cache / f"debootstrap-{SUITE}-{_key(packages, kernel, [])}"
     tree = cache / f"rootfs-{SUITE}-{_key(packages, kernel, deps)}"
     with (cache / ".rootfs.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # bootload's and this suite's sessions share it
-        if not (tree / ".built").exists():
-            partial = tree.with_name(tree.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            _build(partial, packages, kernel, deps, cache)
-            (partial / ".built").write_text(" ".join(packages) + "\n")
-            shutil.rmtree(tree, ignore_errors=True)
-            partial.rename(tree)
-    return tree
+        _cached(system, lambda t: _debootstrap(t, packages, kernel))
+
+        def with_venv(t: Path) -> None:
+            _run(["cp", "-al", str(system), str(t)])
+            (t / ".built").unlink()  # a link to the lower layer's marker
+            _add_venv(t, deps, cache)
+
+        return _cached(tree, with_venv)
 
 
 def staging_copy(tree: Path, dest: Path) -> Path:
