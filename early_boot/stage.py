@@ -20,7 +20,7 @@ def run(ctx: BootContext) -> StageResult:
         return skipped(report.skipped)
     with_data = [p for p in report.providers if p.source is not None]
     detail = f"{len(with_data)}/{len(report.providers)} providers had data, "
-    detail += f"{len(report.changed)} keys changed"
+    detail += ctx.host.did("change", f"{len(report.changed)} keys")
     if report.applier_failures:
         detail += f"; appliers failed: {'; '.join(report.applier_failures)}"
     return ok(detail)

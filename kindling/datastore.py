@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,7 +27,7 @@ from kindling.errors import HostError, InputError, NotFoundError
 from kindling.host import Host, make_dirs
 from kindling.merge import flatten, merge, unflatten
 
-__all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "PlanState", "check_tx_name"]
+__all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "PlanState", "check_tx_name", "plan_state_for"]
 
 DATASTORE_PATH = "/var/lib/kindling/datastore.sqlite3"
 DEFAULT_TX = "default"
@@ -78,6 +79,22 @@ class PlanState:
         self.live: dict[str, Any] | None = None
 
 
+_PLANS: weakref.WeakKeyDictionary[Host, PlanState] = weakref.WeakKeyDictionary()
+
+
+def plan_state_for(host: Host) -> PlanState:
+    """The one PlanState of a plan run, shared by every reader of that Host.
+
+    `kindling boot --plan` runs early-boot-config, then stages that read settings in
+    their own services: they must see what the launch transaction would have
+    committed, or the plan predicts a different node than the boot makes.
+    """
+    state = _PLANS.get(host)
+    if state is None:
+        state = _PLANS[host] = PlanState()
+    return state
+
+
 def check_tx_name(tx: str) -> str:
     """Transaction names are short printable identifiers (they appear in URLs and logs)."""
     if not tx or len(tx) > 64 or not all(c.isalnum() or c in "-_." for c in tx):
@@ -105,7 +122,7 @@ class Datastore:
         self.rel_path = path
         self.file = host.path(path)
         self.read_only = host.recording
-        self._plan = plan if plan is not None else PlanState()
+        self._plan = plan if plan is not None else plan_state_for(host)
         self._planned = self._plan.pending
         self._conn = self._open()
 
@@ -115,6 +132,10 @@ class Datastore:
             if not self.file.exists():
                 return None
             uri = f"file:{self.file}?mode=ro"
+            if not self.file.with_name(self.file.name + "-wal").exists():
+                # No WAL: the file is the whole state. `immutable` keeps SQLite from
+                # creating -wal/-shm beside it, so a plan leaves the directory as it was.
+                uri += "&immutable=1"
             try:
                 return self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
             except sqlite3.Error as exc:

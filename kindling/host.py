@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kindling.errors import CommandError, HostError
+from kindling.errors import CommandError, HostError, PlanBoundary
 
 __all__ = [
     "Clock",
     "CommandResult",
     "FakeClock",
     "Host",
+    "PlanClock",
     "RealClock",
     "RecordingHost",
     "host_from_env",
@@ -286,6 +287,31 @@ class Host:
         os.replace(tmp, link)
         return True
 
+    # -- reporting ---------------------------------------------------------------
+    def did(self, verb: str, what: str) -> str:
+        """`wrote /etc/motd` — or, from the recording host, `would write /etc/motd`:
+        a report line of a service is never in the past tense under `--plan`."""
+        return f"{_PAST.get(verb, verb + 'ed')} {what}"
+
+    # -- the network and waits -------------------------------------------------
+    def network(self, what: str) -> None:
+        """Every network client calls this before it sends (`what`: "GET imds meta-data/…").
+
+        The real host lets it go; the recording host stops the plan here, because no
+        plan may send a request, not even a read (its answer is unknown to a plan).
+        """
+        return None
+
+    def waiting(self, what: str, at_most: float | None) -> None:
+        """Every wait announces itself: one info line (what, for how long at most).
+
+        The recording host stops the plan instead: a plan never waits.
+        """
+        from kindling import log
+
+        limit = "no time limit" if at_most is None else f"at most {at_most:g}s"
+        log.get("wait").info(f"waiting for {what} ({limit})")
+
     # -- programs ----------------------------------------------------------------
     def run(
         self,
@@ -339,26 +365,128 @@ class Host:
         return result
 
 
+_PAST = {"write": "wrote", "set": "set", "send": "sent", "reload": "reloaded", "save": "saved",
+         "signal": "signalled", "load": "loaded", "remove": "removed", "grow": "grew", "run": "ran",
+         "change": "changed", "link": "linked", "apply": "applied"}
+
+
+class PlanClock:
+    """The recording host's clock: it tells the time, but a plan never sleeps."""
+
+    def __init__(self, host: Host, inner: Clock) -> None:
+        self._host = host
+        self._inner = inner
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()
+
+    def time(self) -> float:
+        return self._inner.time()
+
+    def sleep(self, seconds: float) -> None:
+        raise PlanBoundary(f"wait {seconds:g}s", actions=list(self._host.actions))
+
+
 class RecordingHost(Host):
-    """`--plan`: reads for real, records every mutation, changes nothing."""
+    """`--plan`: reads for real, records every mutation, changes nothing; it sends no
+    request and never waits (`network`, `waiting` and its clock raise PlanBoundary)."""
 
     recording = True
 
+    def __init__(
+        self,
+        root: str | os.PathLike[str] = "/",
+        *,
+        clock: Clock | None = None,
+        env: Mapping[str, str] | None = None,
+        netns: str | None = None,
+    ) -> None:
+        super().__init__(root, clock=clock, env=env, netns=netns)
+        self.clock = PlanClock(self, self.clock)
+        from kindling.plan_overlay import PlannedFiles
+
+        self.planned = PlannedFiles()
+
+    # reads see what the plan would have written so far (kindling/plan_overlay.py)
+    def exists(self, p: str) -> bool:
+        if not self.planned.planned(p):
+            return super().exists(p) or self.planned.is_dir(p)
+        return self.planned.lookup(p) is not None
+
+    def read_bytes(self, p: str, *, limit: int | None = None) -> bytes:
+        if not self.planned.planned(p):
+            return super().read_bytes(p, limit=limit)
+        found = self.planned.lookup(p)
+        if found is None:
+            raise HostError(f"{p}: cannot read: No such file or directory (removed by this plan)")
+        if limit is not None and len(found[0]) > limit:
+            raise HostError(f"{p}: larger than {limit} bytes")
+        return found[0]
+
+    def read_optional(self, p: str) -> str | None:
+        if not self.planned.planned(p):
+            return super().read_optional(p)
+        found = self.planned.lookup(p)
+        if found is None:
+            return None
+        try:
+            return found[0].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HostError(f"{p}: cannot read: {exc}") from exc
+
+    def listdir(self, p: str) -> list[str]:
+        present, removed = self.planned.children(p)
+        return sorted((set(super().listdir(p)) | present) - removed)
+
+    def write_file(self, p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        found = self.planned.lookup(p)
+        if not self.planned.planned(p):
+            target = self.path(p)
+            try:
+                if target.read_bytes() == raw and (target.stat().st_mode & 0o7777) == mode:
+                    return False
+            except OSError:
+                pass
+        elif found is not None and found == (raw, mode):
+            return False
+        self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
+        self.planned.write(p, raw, mode)
+        return True
+
+    def did(self, verb: str, what: str) -> str:
+        return f"would {verb} {what}"
+
+    def network(self, what: str) -> None:
+        raise PlanBoundary(what, actions=list(self.actions))
+
+    def waiting(self, what: str, at_most: float | None) -> None:
+        limit = "" if at_most is None else f" (at most {at_most:g}s)"
+        raise PlanBoundary(f"wait for {what}{limit}", actions=list(self.actions))
+
     def makedirs(self, p: str, mode: int = 0o755) -> None:
-        if not self.path(p).is_dir():
+        if not self.path(p).is_dir() and not self.planned.is_dir(p):
             self._record(f"mkdir {p}")
+            self.planned.mkdir(p)
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
         return None
 
-    def _write_in_place(self, target: Path, raw: bytes) -> None:
-        return None
+    def write_in_place(self, p: str, data: str | bytes) -> None:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        self._record(f"write-in-place {p} ({len(raw)} bytes)")
+        self.planned.write(p, raw, 0o644)
 
     def remove(self, p: str) -> bool:
         target = self.path(p)
-        if not target.exists() and not target.is_symlink():
+        if self.planned.planned(p):
+            gone = self.planned.lookup(p) is None
+        else:
+            gone = not target.exists() and not target.is_symlink()
+        if gone:
             return False
         self._record(f"remove {p}")
+        self.planned.remove(p)
         return True
 
     def symlink(self, target: str, p: str) -> bool:

@@ -31,6 +31,7 @@ _LOG = log.get("netdog")
 
 def reverse_dns(host: Host, ip: str) -> str | None:
     """PTR name of `ip`, retried briefly (the resolver may not be up yet)."""
+    host.network(f"look up the PTR name of {ip} (reverse DNS)")
 
     def lookup() -> str | None:
         try:

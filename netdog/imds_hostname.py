@@ -43,6 +43,7 @@ def _request(base: str, method: str, path: str, headers: dict[str, str]) -> tupl
 def imds_local_hostname(host: Host, policy: RetryPolicy | None = None) -> str | None:
     """The instance's private DNS name, or None when IMDS says it has none (404)."""
     base = host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+    host.network("GET imds meta-data/local-hostname")
 
     def fetch() -> str | None:
         status, body = _request(

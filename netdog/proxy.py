@@ -51,4 +51,4 @@ def render_proxy_env(settings: dict[str, Any]) -> str:
 def apply_proxy(host: Host, settings: dict[str, Any]) -> list[str]:
     text = render_proxy_env(settings)
     changed = host.write_file(paths.PROXY_ENV, text, mode=0o600)
-    return [f"wrote {paths.PROXY_ENV}"] if changed else []
+    return [host.did("write", paths.PROXY_ENV)] if changed else []

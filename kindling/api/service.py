@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
-from kindling.datastore import DATASTORE_PATH, Datastore, PlanState, check_tx_name
+from kindling.datastore import DATASTORE_PATH, Datastore, check_tx_name, plan_state_for
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
@@ -75,7 +75,7 @@ class SettingsService:
         self.host = host
         # Under --plan each call opens its own read-only connection; what the plan
         # PATCHed and committed is kept here so later calls (and appliers) see it.
-        self._plan = PlanState()
+        self._plan = plan_state_for(host)
 
     def _store(self) -> Datastore:
         """One connection per datastore file and thread, reused by every service.

@@ -105,6 +105,7 @@ class ImdsClient:
     ) -> None:
         from urllib.parse import urlsplit
 
+        self.host = host
         self.clock = host.clock
         named = endpoint or host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").strip()
         if host.prefixed and not named:
@@ -184,6 +185,7 @@ class ImdsClient:
     def get(self, target: str) -> bytes | None:
         """The bytes at `/2021-07-15/<target>`; None when IMDS says 404 (absent)."""
         path = f"/{PINNED_SCHEMA}/{target.strip('/')}"
+        self.host.network(f"GET imds {target}")
 
         def attempt() -> bytes | None:
             for fresh_token in (False, True):

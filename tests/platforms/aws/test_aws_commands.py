@@ -66,8 +66,10 @@ def test_cfsignal_command_plan(rig_host: Host, endpoint: AwsEndpoint) -> None:
     commit(rig_host, SIGNAL)
     r = kindling("cfsignal", "--root", str(rig_host.root), "--plan", "--status", "failure", env=dict(rig_host.env))
     assert r.returncode == 0, r.stderr
-    assert "would POST cloudformation SignalResource" in r.stdout and f"would write {MARKER}" in r.stdout
-    assert endpoint.calls == [] and not rig_host.exists(MARKER)
+    # a plan sends nothing, not even the IMDS read: it stops there and says what follows
+    assert "would GET imds meta-data/instance-id" in r.stdout
+    assert "would signal FAILURE to node-stack/NodeGroup" in r.stdout and f"would write {MARKER}" in r.stdout
+    assert endpoint.received == 0 and not rig_host.exists(MARKER)
 
 
 def test_warm_pool_wait_command(rig_host: Host, aws_imds: ImdsEmulator) -> None:

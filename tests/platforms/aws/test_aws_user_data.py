@@ -184,8 +184,11 @@ def test_cli_json_and_exit_codes(root: Path, imds: ImdsEmulator) -> None:
     assert not (root / "var/lib/kindling/early-boot-config.ran").exists()
 
     imds.set("user-data", USER_DATA)
+    sent = len(imds.requests)
     plan = _kindling(["early-boot-config", "--root", str(root), "--platform", "aws", "--plan"], imds)
-    assert plan.returncode == 0 and "would datastore: commit kindling-launch" in plan.stdout
+    # a plan sends no request: IMDS user data is named, not read
+    assert plan.returncode == 0 and "would GET imds user-data (provider ec2-imds" in plan.stdout
+    assert len(imds.requests) == sent
     assert not (root / "var/lib/kindling").exists()
 
     good = _kindling(["early-boot-config", "--root", str(root), "--platform", "aws", "--json"], imds)
