@@ -46,7 +46,10 @@ def _coerce(segments: list[str], raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise InputError(f"{where}: expected an integer", source="apiclient set") from None
-    if (isinstance(node, Leaf) and node.kind == "json") or (node is not None and not isinstance(node, Leaf)):
+    if isinstance(node, Leaf) and node.kind == "string-or-json" and not raw.lstrip().startswith("["):
+        return raw
+    as_json = isinstance(node, Leaf) and node.kind in ("json", "string-or-json")
+    if as_json or (node is not None and not isinstance(node, Leaf)):
         try:
             return json.loads(raw)
         except ValueError:

@@ -1,0 +1,16 @@
+"""`settings.aws.*`: region and credentials, read by the AWS services at boot."""
+
+from kindling.settings import types as t
+from kindling.settings.nodes import Leaf, Struct
+
+_READERS = ("service:cfsignal", "service:warm-pool-wait", "service:lifecycle-complete")
+
+MODEL = Struct(
+    {
+        "region": Leaf(t.pattern(r"[a-z0-9-]{1,64}", "not a valid AWS region name"), doc="AWS region"),
+        "config": Leaf(t.base64_text, sensitive=True, doc="base64 of an AWS config file"),
+        "credentials": Leaf(t.base64_text, sensitive=True, doc="base64 of an AWS credentials file"),
+        "profile": Leaf(t.single_line, doc="profile to use from config and credentials"),
+    },
+    owner=_READERS,
+)
