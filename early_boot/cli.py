@@ -62,6 +62,8 @@ def main(argv: list[str]) -> int:
         write(f"{p.order:>3} {p.name:<22} {found}\n")
     verb = "would change" if host.recording else "changed"
     write(f"early-boot-config: platform {platform}, {len(report.changed)} keys {verb}\n")
+    for line in report.generated:
+        write(f"generator: {line}\n")
     for failure in report.applier_failures:
         write(f"warning: applier {failure}\n")
     if host.recording:

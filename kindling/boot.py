@@ -13,6 +13,9 @@ Order bands (keep new stages inside them):
     60-79  consumers          (kdump load, cfsignal, warm-pool wait, lifecycle)
 
 A stage returns `ok(detail)` or `skipped(reason)`, or raises `KindlingError` to fail.
+Any other exception (an `OSError` where a directory was expected, a bug) fails that
+stage alone, as `failed: <one line>`: the other stages still run and the timeline is
+still written, so one surprise never hides the rest of the boot.
 A failed stage fails the stages that depend on it (`after`) — they are reported as
 skipped with the reason — as systemd's `Requires=` would; independent stages still
 run, so one broken driver config does not keep the node off the network.
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kindling import log
-from kindling.errors import KindlingError, PlanBoundary
+from kindling.errors import KindlingError, PlanBoundary, describe
 from kindling.host import Host
 
 __all__ = [
@@ -188,8 +191,8 @@ def run_boot(
                 # up to there is in the actions, then that step and what would follow
                 host.actions.extend([stop.what, *stop.then])
                 result = StageResult("planned", f"stops before: {stop.what}")
-            except KindlingError as exc:
-                result = StageResult("failed", str(exc))
+            except Exception as exc:
+                result = StageResult("failed", describe(exc))
                 failed[stage.name] = result.detail
         record = StageRecord(
             stage.name,
