@@ -349,6 +349,30 @@ class Host:
             raise HostError(f"{p}: cannot remove: {exc.strerror or exc}") from exc
         return True
 
+    def chown(self, p: str, uid: int, gid: int) -> bool:
+        """Give `p` to uid:gid (never following a link); False when it already was."""
+        target = self.path(p)
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            if not self.recording:  # a plan has not written the file it would give away
+                raise HostError(f"{p}: cannot chown: no such file") from None
+            self._record(f"chown {p} {uid}:{gid}")
+            return True
+        except OSError as exc:
+            raise HostError(f"{p}: cannot chown: {exc.strerror or exc}") from exc
+        if (st.st_uid, st.st_gid) == (uid, gid):
+            return False
+        self._record(f"chown {p} {uid}:{gid}")
+        self._chown(target, uid, gid)
+        return True
+
+    def _chown(self, target: Path, uid: int, gid: int) -> None:
+        try:
+            os.chown(target, uid, gid, follow_symlinks=False)
+        except OSError as exc:
+            raise HostError(f"{target}: cannot chown: {exc.strerror or exc}") from exc
+
     def symlink(self, target: str, p: str) -> bool:
         link = self.entry(p)
         if link.is_symlink() and os.readlink(link) == target:
@@ -665,6 +689,9 @@ class RecordingHost(Host):
         raw = data.encode("utf-8") if isinstance(data, str) else data
         super().write_in_place(p, raw)
         self.planned.write(p, raw, 0o644)
+
+    def _chown(self, target: Path, uid: int, gid: int) -> None:
+        return None
 
     def remove(self, p: str) -> bool:
         target = self.entry(p)
