@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     host = host_from_args(args)
 
-    from early_boot.runner import UNREAD, run_early_boot
+    from early_boot.runner import UNREAD, effect_line, run_early_boot
     from kindling.platform_id import resolve_platform
 
     platform = resolve_platform(host, args.platform)
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     for line in report.generated:
         write(f"generator: {line}\n")
     for effect in report.effects:
-        write(f"    {effect.line()}\n")
+        write(f"    {effect_line(host, effect)}\n")
     for failure in report.applier_failures:
         write(f"warning: applier {failure}\n")
     if host.recording:

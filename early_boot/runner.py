@@ -34,6 +34,7 @@ __all__ = [
     "UNREAD",
     "EarlyBootReport",
     "ProviderOutcome",
+    "effect_line",
     "plan_providers",
     "run_early_boot",
 ]
@@ -76,6 +77,15 @@ class EarlyBootReport:
             "effects": [e.to_json() for e in self.effects],
             "generated": self.generated,
         }
+
+
+def effect_line(host: Host, effect: KeyEffect) -> str:
+    """A changed key's effect; under `--plan` nothing was applied, so it says what would be."""
+    line = effect.line()
+    if host.recording:
+        for sep in (": ", "; "):
+            line = line.replace(f"{sep}applied by ", f"{sep}would be applied by ")
+    return line
 
 
 def plan_providers(host: Host, platform: str) -> list[UserDataProvider]:

@@ -13,7 +13,7 @@ __all__ = ["STAGE"]
 
 
 def run(ctx: BootContext) -> StageResult:
-    from early_boot.runner import run_early_boot
+    from early_boot.runner import effect_line, run_early_boot
 
     report = run_early_boot(ctx.host, ctx.platform)
     if report.skipped:
@@ -25,7 +25,7 @@ def run(ctx: BootContext) -> StageResult:
         detail += "; " + "; ".join(report.generated)
     if report.applier_failures:
         detail += f"; appliers failed: {'; '.join(report.applier_failures)}"
-    return ok(detail, notes=tuple(e.line() for e in report.effects))
+    return ok(detail, notes=tuple(effect_line(ctx.host, e) for e in report.effects))
 
 
 STAGE = Stage(
