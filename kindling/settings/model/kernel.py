@@ -3,7 +3,7 @@
 from kindling.settings import types as t
 from kindling.settings.nodes import Leaf, MapOf, Struct
 
-_SYSCTL_KEY = t.pattern(r"[A-Za-z0-9_*][A-Za-z0-9_*./-]{0,254}", "not a valid sysctl key")
+_SYSCTL_KEY = t.sysctl_key
 _MODULE = t.pattern(r"[A-Za-z0-9_-]{1,64}", "not a valid kernel module name")
 
 MODEL = Struct(
