@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kindling.errors import CommandError, HostError
 
@@ -511,19 +511,45 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 class RecordingHost(Host):
-    """`--plan`: reads for real, records every mutation, changes nothing."""
+    """`--plan`: reads for real, records every mutation, changes nothing.
+
+    Each recorded file write also keeps a unified diff of the old and new text in
+    `diffs` (keyed by the action's index), so a plan can show what would change, not
+    only that something would. Files written with no read access for others (0600
+    credentials) and binary files get no diff: a plan must not print secrets."""
 
     recording = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.diffs: dict[int, str] = {}
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
         if not self.path(p).is_dir():
             self._record(f"mkdir {p}")
 
+    def _diff(self, target: Path, raw: bytes, mode: int | None) -> None:
+        if mode is not None and not mode & 0o044:
+            return
+        import difflib
+
+        try:
+            old = target.read_bytes().decode("utf-8") if target.exists() else ""
+            new = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return
+        name = "/" + str(target.relative_to(self.root)) if target.is_relative_to(self.root) else str(target)
+        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     fromfile=name, tofile=name, n=1)
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        if text:
+            self.diffs[len(self.actions) - 1] = text
+
     def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
-        return None
+        self._diff(target, raw, mode)
 
     def _write_in_place(self, target: Path, raw: bytes) -> None:
-        return None
+        self._diff(target, raw, None)
 
     def remove(self, p: str) -> bool:
         target = self.entry(p)

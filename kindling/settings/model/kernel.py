@@ -3,14 +3,20 @@
 from kindling.settings import types as t
 from kindling.settings.nodes import Leaf, MapOf, Struct
 
+<<<<<<< HEAD
 _SYSCTL_KEY = t.sysctl_key
+=======
+# Dot-separated names; no "/", blanks, empty segments or "..": the key becomes a path
+# below /proc/sys (kindling/kernel/sysctl.py applies the same rule before writing).
+_SYSCTL_KEY = t.pattern(r"[A-Za-z0-9_*:@+-]+(?:\.[A-Za-z0-9_*:@+-]+)*", "not a valid sysctl key", max_len=255)
+>>>>>>> main
 _MODULE = t.pattern(r"[A-Za-z0-9_-]{1,64}", "not a valid kernel module name")
 
 MODEL = Struct(
     {
-        "sysctl": MapOf(_SYSCTL_KEY, Leaf(t.single_line), "not a valid sysctl key", owner="stored:sysctl",
+        "sysctl": MapOf(_SYSCTL_KEY, Leaf(t.single_line), "not a valid sysctl key", owner="applier:sysctl",
                         doc="kernel parameters, key = value"),
-        "lockdown": Leaf(t.enum("none", "integrity", "confidentiality"), owner="stored:lockdown",
+        "lockdown": Leaf(t.enum("none", "integrity", "confidentiality"), owner="applier:lockdown",
                          doc="kernel lockdown level (raised at run time, lowered only by a reboot)"),
         "modules": MapOf(
             _MODULE,
@@ -19,7 +25,7 @@ MODEL = Struct(
                 "autoload": Leaf(t.boolean, kind="boolean", doc="true: load the module at boot"),
             }),
             "not a valid kernel module name",
-            owner="stored:kernel-modules",
+            owner="applier:kernel-modules",
         ),
     }
 )

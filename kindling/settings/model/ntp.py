@@ -9,5 +9,5 @@ MODEL = Struct(
         "time-servers": ListOf(Leaf(t.url), doc="NTP servers (hostnames, addresses or URLs)"),
         "options": ListOf(Leaf(o.option_words), doc="options for each server, e.g. iburst, minpoll 4"),
     },
-    owner="stored:ntp",
+    owner="applier:ntp",
 )

@@ -11,5 +11,5 @@ MODEL = MapOf(
         "trusted": Leaf(t.boolean, kind="boolean", doc="trust the bundle (default false)"),
     }),
     "not a valid bundle name",
-    owner="stored:pki",
+    owner="applier:pki",
 )
