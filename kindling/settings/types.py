@@ -180,17 +180,20 @@ def no_proxy_entry(value: Any) -> str:
     return s
 
 
-_SYSCTL_KEY = re.compile(r"[A-Za-z0-9_*][A-Za-z0-9_*./-]{0,254}")
-_SYSCTL_SEGMENT = re.compile(r"[./]")
+_SYSCTL_SEGMENT = re.compile(r"[A-Za-z0-9_*:@+-]+")
 
 
 def sysctl_key(value: Any) -> str:
-    """A sysctl name (`net.ipv4.ip_forward` or `net/ipv4/conf/eth0.100/rp_filter`):
-    segments between `.` or `/` are never empty, so neither `..` nor `//` nor an edge
-    separator can reach `/proc/sys/<key>` as a path step out of it."""
+    """A sysctl name, `.`-separated segments of `[A-Za-z0-9_*:@+-]`, ≤ 255 characters.
+
+    The key becomes a path below `/proc/sys` (dots as `/`): `/`, blanks, empty
+    segments and `..` are refused, so no key steps out of it. The slash form of
+    sysctl(8) is not accepted: one spelling, one path. Used by the model and by the
+    sysctl applier before it writes (`kindling/kernel/sysctl.py`).
+    """
     s = _string(value)
-    if not _SYSCTL_KEY.fullmatch(s) or "" in _SYSCTL_SEGMENT.split(s):
-        raise Invalid("not a valid sysctl key")
+    if len(s) > 255 or not all(_SYSCTL_SEGMENT.fullmatch(p) for p in s.split(".")):
+        raise Invalid("not a valid sysctl key (dot-separated names; no '/', blanks, empty segments or '..')")
     return s
 
 
