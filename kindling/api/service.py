@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
 from kindling.apply_lock import apply_lock
@@ -18,6 +18,9 @@ from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
 from kindling.settings import validate_settings
+
+if TYPE_CHECKING:
+    from kindling.settings.owners import KeyEffect
 
 __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 
@@ -34,6 +37,12 @@ class CommitReport:
     @property
     def ok(self) -> bool:
         return all(o.ok for o in self.applied)
+
+    def effects(self) -> list[KeyEffect]:
+        """Per changed key: applied by X / read by Y at boot / stored for Z (DESIGN §6)."""
+        from kindling.settings.owners import effects
+
+        return effects(self.changed, self.applied)
 
 
 def release_thread_stores() -> None:
@@ -191,6 +200,12 @@ class SettingsService:
             except NotFoundError:
                 pass
             raise
+
+    def affected_services(self, keys: list[str]) -> dict[str, list[str]]:
+        """`GET /metadata/affected-services`: each key → its owners' names (the model's table)."""
+        from kindling.settings.owners import affected_services
+
+        return affected_services(keys)
 
     def os_info(self) -> dict[str, str]:
         """GET /os: the host's os-release plus Kindling's version."""
