@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tests.vm.kernel import GuestKernel, fetch_kernel
 
-__all__ = ["Sandbox", "sandbox_unavailable", "run_in_sandbox"]
+__all__ = ["Sandbox", "run_in_sandbox", "sandbox_unavailable"]
 
 TOOLS = ("unshare", "update-initramfs", "mkinitramfs", "grub-mkconfig", "grub-probe")
 _OVERLAYS = ("/etc", "/var/lib", "/usr/lib", "/usr/sbin")
