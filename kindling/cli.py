@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lifecycle": ("platforms.aws.cli.lifecycle", "complete: answer the Auto Scaling launch lifecycle hook (aws)"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
     "clean": ("kindling.clean", "re-arm first boot before capturing an image (--first-boot: markers only)"),
+    "bootstrap": ("kindling.bootstrap.cli", "run a bootstrap command / bootstrap container / host container"),
     "templates": ("kindling.templates.cli", "list the consumers' configuration templates, render one"),
 }
 

@@ -58,6 +58,7 @@ SWEEP: list[tuple[str, ...]] = [
     ("lifecycle", "complete", "--result", "continue"),
     ("units", "install"),
     ("clean", "--first-boot"),
+    ("bootstrap", "run-command", "001-plan"),
 ]
 # Commands that never act (they read, print, or serve until stopped).
 NOT_ACTING = {
@@ -72,7 +73,7 @@ NOT_ACTING = {
 }
 # Claims that something happened; a plan's output must not contain them.
 PAST_TENSE = re.compile(
-    r"\b(wrote|signalled|reloaded|saved|rebooted|hostname set|keys changed|"
+    r"(?<![./-])\b(wrote|ran|signalled|reloaded|saved|rebooted|hostname set|keys changed|set to|"
     r"\d+ written|loaded the|linked|applied)\b|\"sent\": true"
 )
 
@@ -131,6 +132,7 @@ def node(tmp_path_factory: pytest.TempPathFactory, stand_ins: tuple[ImdsEmulator
     SettingsService(host).set_tree({
         "cloudformation": {"should-signal": True, "stack-name": "node-stack", "logical-resource-id": "NodeGroup"},
         "autoscaling": {"should-wait": True, "lifecycle-hook-name": "launch-hook"},
+        "bootstrap-commands": {"001-plan": {"commands": [["apiclient", "set", "motd=hi"]], "mode": "once"}},
     }, tx="sweep", source="test")
     # close the datastore as a finished boot does: the WAL is checkpointed away, so a
     # plan's read-only connection has no shared-memory index to touch
