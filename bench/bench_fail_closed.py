@@ -13,7 +13,7 @@ marker) and measures, per boot:
   paths (the code before containment) — the containment cost;
 - the IMDS requests' time against the same requests over a plain `http.client`
   connection — the deadline cost;
-- the whole boot, and the ratio after/before = boot / (boot − both costs).
+- the whole boot, and the ratio after/before = boot / (boot - both costs).
 
     python bench/bench_fail_closed.py [--runs N]
 """
