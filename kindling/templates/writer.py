@@ -12,7 +12,6 @@ key unset) are removed, and only those: the list lives in
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from kindling.host import Host
@@ -26,19 +25,19 @@ MANIFEST_DIR = "/var/lib/kindling/templates"
 
 
 def _resolved_inside(host: Host, name: str, path: str) -> None:
+    """`path` must stay below its allowed top directory once links are followed.
+
+    `Host.path` resolves symlinks inside the root (never out of it), so the resolved
+    parent is compared with the resolved top: `etc/greeter -> /elsewhere` resolves to
+    `<root>/elsewhere`, not below `<root>/etc`, and is refused.
+    """
     top = next(t for t in ALLOWED_DIRS if path.startswith(t + "/"))
-    allowed = os.path.realpath(host.path(top))
-    parent = host.path(path).parent
-    probe = parent
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if len(probe.parts) < len(host.path(top).parts):
-        return  # not even the top directory exists yet: no link can be on the way
-    real = os.path.realpath(probe)
-    if real != allowed and not real.startswith(allowed + os.sep):
-        raise TemplateError(name, f"path: {path} leaves {top} through a symbolic link")
-    if host.path(path).is_symlink():
+    if host.entry(path).is_symlink():
         raise TemplateError(name, f"path: {path} is a symbolic link")
+    allowed = host.path(top)
+    parent = host.path(path.rsplit("/", 1)[0])
+    if parent != allowed and allowed not in parent.parents:
+        raise TemplateError(name, f"path: {path} leaves {top} through a symbolic link")
 
 
 def render_service(
