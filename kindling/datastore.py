@@ -144,18 +144,18 @@ def _check_schema(conn: sqlite3.Connection, where: str, *, writable: bool) -> No
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     tables = {str(r[0]) for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
-    if version == SCHEMA_VERSION and tables <= _TABLES:
+    if not tables <= _TABLES:
+        raise HostError(f"{where}: not a Kindling datastore (unknown tables)")
+    if version == SCHEMA_VERSION:
         return
-    if version == 0 and tables <= _TABLES:
+    if version == 0:
         if writable:
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return
-    if version != SCHEMA_VERSION:
-        raise HostError(
-            f"{where}: datastore schema version {version}, this Kindling reads version "
-            f"{SCHEMA_VERSION}; refusing to use it")
-    raise HostError(f"{where}: not a Kindling datastore (unknown tables)")
+    raise HostError(
+        f"{where}: datastore schema version {version}, this Kindling reads version "
+        f"{SCHEMA_VERSION}; refusing to use it")
 
 
 class Datastore:
