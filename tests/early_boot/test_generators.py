@@ -85,11 +85,12 @@ def test_plan_says_would_generate_and_calls_nothing(plan_host: RecordingHost) ->
 
 
 def test_metal_node_ip_generated_in_the_launch_transaction(host: Host) -> None:
-    plant(host.root, LOCAL, '[settings]\nmotd = "hi"\n[settings.network]\nhostname = "user-set"\n')
+    plant(host.root, LOCAL, '[settings]\nmotd = "hi"\n[settings.network]\nhostname = "user-set"\n'
+                            '[settings.kubernetes]\ncluster-name = "c1"\n')
     plant(host.root, CURRENT_IP, "192.0.2.10\n")
     report = run_early_boot(host, "metal")
     settings = live(host)
-    assert settings["kubernetes"] == {"node-ip": "192.0.2.10"}
+    assert settings["kubernetes"] == {"cluster-name": "c1", "node-ip": "192.0.2.10"}
     assert settings["network"] == {"hostname": "user-set"}  # never overwritten
     assert "generated settings.kubernetes.node-ip from the primary interface's address" in report.generated
     # one commit: the user data and the generated key arrived together
@@ -98,7 +99,14 @@ def test_metal_node_ip_generated_in_the_launch_transaction(host: Host) -> None:
     with Datastore(host) as store:
         commits = store._rows("SELECT tx, keys FROM commits")
     assert [(tx, json.loads(keys)) for tx, keys in commits] == [
-        (LAUNCH_TX, ["kubernetes.node-ip", "motd", "network.hostname"])]
+        (LAUNCH_TX, ["kubernetes.cluster-name", "kubernetes.node-ip", "motd", "network.hostname"])]
+
+
+def test_no_kubernetes_keys_generated_for_a_node_without_kubernetes(host: Host) -> None:
+    plant(host.root, LOCAL, '[settings]\nmotd = "hi"\n[settings.network]\nhostname = "user-set"\n')
+    plant(host.root, CURRENT_IP, "192.0.2.10\n")
+    report = run_early_boot(host, "metal")
+    assert "kubernetes" not in live(host) and report.generated == []
 
 
 @pytest.mark.rig
@@ -121,12 +129,12 @@ def test_metal_hostname_falls_back_to_the_ip_without_dns(tmp_path: Path) -> None
 @pytest.fixture
 def imds() -> Any:
     with ImdsEmulator() as emulator:
-        emulator.set("meta-data/instance-id", "i-0123456789abcdef0")
-        emulator.set("meta-data/instance-type", "m5.large")
-        emulator.set("meta-data/placement/availability-zone", "us-west-2b")
         emulator.set("meta-data/local-hostname", "ip-192-0-2-10.us-west-2.compute.internal other.example")
-        emulator.identity("us-west-2")
+        emulator.identity("us-west-2", availabilityZone="us-west-2b", instanceType="m5.large")
         yield emulator
+
+
+K8S = '[settings.kubernetes]\ncluster-name = "c1"\n'
 
 
 def _aws_host(root: Path, imds: ImdsEmulator) -> Host:
@@ -137,13 +145,17 @@ def _aws_host(root: Path, imds: ImdsEmulator) -> Host:
 def test_aws_generators_against_the_imds_emulator(tmp_path: Path, imds: ImdsEmulator) -> None:
     root = tmp_path / "root"
     plant(root, CURRENT_IP, "192.0.2.10\n")
+    imds.set("user-data", K8S)
     host = _aws_host(root, imds)
     report = run_early_boot(host, "aws")
     settings = live(host)
     assert settings["network"]["hostname"] == "ip-192-0-2-10.us-west-2.compute.internal"
-    assert settings["kubernetes"] == {"node-ip": "192.0.2.10", "max-pods": 29,
+    assert settings["kubernetes"] == {"cluster-name": "c1", "node-ip": "192.0.2.10", "max-pods": 29,
                                       "provider-id": "aws:///us-west-2b/i-0123456789abcdef0"}
     assert any("eni-max-pods table for m5.large" in line for line in report.generated)
+    # the identity document the region provider fetched is reused: one GET of it per boot
+    docs = [r for r in imds.requests if r.path.endswith("instance-identity/document")]
+    assert len(docs) == 1
     # the generated hostname took effect like a user-set one
     assert (root / "etc/hostname").read_text() == "ip-192-0-2-10.us-west-2.compute.internal\n"
 
@@ -159,14 +171,29 @@ def test_aws_user_values_are_never_overwritten(tmp_path: Path, imds: ImdsEmulato
     assert settings["kubernetes"]["max-pods"] == 50 and settings["kubernetes"]["node-ip"] == "198.51.100.1"
     assert settings["network"]["hostname"] == "mine"
     assert settings["kubernetes"]["provider-id"] == "aws:///us-west-2b/i-0123456789abcdef0"
-    assert not any(r.path.endswith("instance-type") or r.path.endswith("local-hostname") for r in imds.requests)
+    assert not any(r.path.endswith("local-hostname") for r in imds.requests)  # hostname was set
+
+
+def test_offline_identity_document_feeds_the_generators(tmp_path: Path) -> None:
+    from kindling.generators import load_generators as gens
+
+    root = tmp_path / "root"
+    plant(root, "/etc/kindling/identity-document",
+          json.dumps({"region": "eu-west-1", "availabilityZone": "eu-west-1c", "instanceId": "i-0abc",
+                      "instanceType": "t3.micro"}))
+    host = Host(root, clock=FakeClock(), env={})  # no IMDS endpoint at all: nothing is asked
+    aws = [g for g in gens() if g.platforms == ("aws",)]
+    report = run_generators(host, "aws", {"kubernetes": {"cluster-name": "c1"}}, aws)
+    assert report.tree == {"kubernetes": {"max-pods": 4, "provider-id": "aws:///eu-west-1c/i-0abc"}}
 
 
 def test_aws_plan_asks_imds_nothing_for_generators(tmp_path: Path, imds: ImdsEmulator) -> None:
     root = tmp_path / "root"
     plant(root, CURRENT_IP, "192.0.2.10\n")
+    imds.set("user-data", K8S)
     plan = RecordingHost(root, clock=FakeClock(), env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url})
     report = run_early_boot(plan, "aws")
-    assert "would generate settings.kubernetes.max-pods (IMDS instance type, eni-max-pods table)" in report.generated
-    assert not any(r.path.endswith(("instance-type", "availability-zone", "local-hostname")) for r in imds.requests)
+    assert ("would generate settings.kubernetes.max-pods (instance type from the identity document, "
+            "eni-max-pods table)") in report.generated
+    assert not any(r.path.endswith("local-hostname") for r in imds.requests)
     assert not (root / "var/lib/kindling/datastore.sqlite3").exists()
