@@ -61,6 +61,8 @@ def main(argv: list[str]) -> int:
     write(f"early-boot-config: platform {platform}, {len(report.changed)} keys changed\n")
     for line in report.generated:
         write(f"generator: {line}\n")
+    for effect in report.effects:
+        write(f"    {effect.line()}\n")
     for failure in report.applier_failures:
         write(f"warning: applier {failure}\n")
     if host.recording:

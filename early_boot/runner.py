@@ -27,6 +27,7 @@ from kindling.user_data import register_secrets
 
 if TYPE_CHECKING:
     from kindling.api.service import SettingsService
+    from kindling.settings.owners import KeyEffect
 
 __all__ = [
     "LAUNCH_TX",
@@ -61,6 +62,7 @@ class EarlyBootReport:
     providers: list[ProviderOutcome] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     applier_failures: list[str] = field(default_factory=list)
+    effects: list[KeyEffect] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)  # one line per generator that ran
 
     def to_json(self) -> dict[str, Any]:
@@ -70,6 +72,7 @@ class EarlyBootReport:
             "providers": [p.to_json() for p in self.providers],
             "changed": self.changed,
             "applier_failures": self.applier_failures,
+            "effects": [e.to_json() for e in self.effects],
             "generated": self.generated,
         }
 
@@ -162,6 +165,7 @@ def run_early_boot(
         sources = ", ".join(sorted({f"{name} ({src})" for name, src in origin.values()}))
         commit = service.set_tree(merged, tx=LAUNCH_TX, source=f"early-boot-config: {sources}")
         report.changed = commit.changed
+        report.effects = commit.effects()
         report.applier_failures = [f"{o.name}: {o.detail}" for o in commit.applied if not o.ok]
         for failure in report.applier_failures:
             logger.warning("applier failed after commit", detail=failure)

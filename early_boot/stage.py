@@ -25,7 +25,7 @@ def run(ctx: BootContext) -> StageResult:
         detail += "; " + "; ".join(report.generated)
     if report.applier_failures:
         detail += f"; appliers failed: {'; '.join(report.applier_failures)}"
-    return ok(detail)
+    return ok(detail, notes=tuple(e.line() for e in report.effects))
 
 
 STAGE = Stage(

@@ -56,10 +56,11 @@ PLATFORMS = ("aws", "vmware", "metal")
 class StageResult:
     status: str  # "ok" | "skipped" | "failed"
     detail: str = ""
+    notes: tuple[str, ...] = ()  # lines printed under the stage (e.g. per changed key)
 
 
-def ok(detail: str = "") -> StageResult:
-    return StageResult("ok", detail)
+def ok(detail: str = "", *, notes: tuple[str, ...] = ()) -> StageResult:
+    return StageResult("ok", detail, notes)
 
 
 def skipped(reason: str) -> StageResult:
@@ -97,6 +98,7 @@ class StageRecord:
     start: float
     duration: float
     actions: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -124,6 +126,7 @@ class BootReport:
                     "start_ms": round(r.start * 1000, 3),
                     "duration_ms": round(r.duration * 1000, 3),
                     "actions": list(r.actions),
+                    "notes": list(r.notes),
                 }
                 for r in self.records
             ],
@@ -193,6 +196,7 @@ def run_boot(
             start - t0,
             time.perf_counter() - start,
             tuple(host.actions[mark:]),
+            result.notes,
         )
         report.records.append(record)
         if on_record is not None:

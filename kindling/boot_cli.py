@@ -26,6 +26,8 @@ def main(argv: list[str]) -> int:
         if args.json:
             return
         sys.stdout.write(format_record(record) + "\n")
+        for note in record.notes:
+            sys.stdout.write(f"    {note}\n")
         if host.recording:
             diffs: dict[int, str] = getattr(host, "diffs", {})
             first = len(host.actions) - len(record.actions)

@@ -319,6 +319,48 @@ class Host:
                     tmp.unlink()
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
+    def read_tail(self, p: str, size: int) -> tuple[int, bytes]:
+        """(file size, its last `size` bytes): a footer check without reading an 80 MB initrd."""
+        target = self.path(p)
+        try:
+            with target.open("rb") as f:
+                total = f.seek(0, os.SEEK_END)
+                f.seek(max(0, total - size))
+                return total, f.read()
+        except OSError as exc:
+            raise HostError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+
+    def replace_tail(self, p: str, keep: int, tail: bytes) -> None:
+        """Atomically replace `p` by its first `keep` bytes followed by `tail`.
+
+        Streamed to a temp file beside it, fsync, rename (an initrd never sits in
+        memory, and a crash leaves the old file or the new one). Mode is kept.
+        """
+        self._record(f"rewrite {p} (first {keep} bytes + {len(tail)} bytes)")
+        self._replace_tail(self.path(p), keep, tail)
+
+    def _replace_tail(self, target: Path, keep: int, tail: bytes) -> None:
+        tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
+        try:
+            mode = target.stat().st_mode & 0o7777
+            with target.open("rb") as src, open(tmp, "wb") as dst:
+                os.fchmod(dst.fileno(), mode)
+                left = keep
+                while left > 0:
+                    chunk = src.read(min(left, 1 << 20))
+                    if not chunk:
+                        raise OSError(f"shorter than {keep} bytes")
+                    dst.write(chunk)
+                    left -= len(chunk)
+                dst.write(tail)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise HostError(f"{target}: cannot rewrite: {exc.strerror or exc}") from exc
+
     def write_in_place(self, p: str, data: str | bytes) -> None:
         """Write into an existing file without rename: kernel files under /proc/sys
         (hostname, sysctls) cannot be replaced atomically, only written."""
@@ -347,6 +389,30 @@ class Host:
         except OSError as exc:
             raise HostError(f"{p}: cannot remove: {exc.strerror or exc}") from exc
         return True
+
+    def chown(self, p: str, uid: int, gid: int) -> bool:
+        """Give `p` to uid:gid (never following a link); False when it already was."""
+        target = self.path(p)
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            if not self.recording:  # a plan has not written the file it would give away
+                raise HostError(f"{p}: cannot chown: no such file") from None
+            self._record(f"chown {p} {uid}:{gid}")
+            return True
+        except OSError as exc:
+            raise HostError(f"{p}: cannot chown: {exc.strerror or exc}") from exc
+        if (st.st_uid, st.st_gid) == (uid, gid):
+            return False
+        self._record(f"chown {p} {uid}:{gid}")
+        self._chown(target, uid, gid)
+        return True
+
+    def _chown(self, target: Path, uid: int, gid: int) -> None:
+        try:
+            os.chown(target, uid, gid, follow_symlinks=False)
+        except OSError as exc:
+            raise HostError(f"{target}: cannot chown: {exc.strerror or exc}") from exc
 
     def symlink(self, target: str, p: str) -> bool:
         link = self.entry(p)
@@ -550,6 +616,12 @@ class RecordingHost(Host):
 
     def _write_in_place(self, target: Path, raw: bytes) -> None:
         self._diff(target, raw, None)
+
+    def _chown(self, target: Path, uid: int, gid: int) -> None:
+        return None
+
+    def _replace_tail(self, target: Path, keep: int, tail: bytes) -> None:
+        return None
 
     def remove(self, p: str) -> bool:
         target = self.entry(p)

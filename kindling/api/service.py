@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
+from kindling.apply_lock import apply_lock
 from kindling.datastore import DATASTORE_PATH, Datastore, PlanState, check_tx_name
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
 from kindling.settings import validate_settings
+
+if TYPE_CHECKING:
+    from kindling.settings.owners import KeyEffect
 
 __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 
@@ -33,6 +37,12 @@ class CommitReport:
     @property
     def ok(self) -> bool:
         return all(o.ok for o in self.applied)
+
+    def effects(self) -> list[KeyEffect]:
+        """Per changed key: applied by X / read by Y at boot / stored for Z (DESIGN §6)."""
+        from kindling.settings.owners import effects
+
+        return effects(self.changed, self.applied)
 
 
 def release_thread_stores() -> None:
@@ -149,7 +159,7 @@ class SettingsService:
         from kindling.appliers import check_commit
 
         check_tx_name(tx)
-        with self._store() as store:
+        with apply_lock(self.host), self._store() as store:
             before = store.live()
 
             def vet(tree: dict[str, Any]) -> dict[str, Any]:
@@ -164,11 +174,15 @@ class SettingsService:
         """Run the appliers affected by `keys` (all of them when None)."""
         for key in keys or []:
             _strip_settings(parse_key(key, source="keys"))
-        return run_appliers(self.host, self.get_settings(), keys)
+        with apply_lock(self.host):
+            return run_appliers(self.host, self.get_settings(), keys)
 
     def commit_and_apply(self, tx: str) -> CommitReport:
-        changed = self.commit(tx)
-        applied = self.apply(changed) if changed else []
+        """Commit then apply under one machine-wide lock (`kindling.apply_lock`), so
+        the files the appliers write follow the commits in the order they happened."""
+        with apply_lock(self.host):
+            changed = self.commit(tx)
+            applied = self.apply(changed) if changed else []
         return CommitReport(changed, applied)
 
     def set_tree(self, tree: Any, *, tx: str, source: str) -> CommitReport:
@@ -186,6 +200,12 @@ class SettingsService:
             except NotFoundError:
                 pass
             raise
+
+    def affected_services(self, keys: list[str]) -> dict[str, list[str]]:
+        """`GET /metadata/affected-services`: each key → its owners' names (the model's table)."""
+        from kindling.settings.owners import affected_services
+
+        return affected_services(keys)
 
     def os_info(self) -> dict[str, str]:
         """GET /os: the host's os-release plus Kindling's version."""

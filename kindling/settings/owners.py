@@ -86,8 +86,10 @@ def _descend(segments: list[str]) -> tuple[Node | None, Owners]:
             except ValueError:
                 return None, owners
             found = node.value
-        else:
+        elif isinstance(node, ListOf):
             break  # inside a list: the list is the key
+        else:
+            return None, owners  # below a leaf
         if found is None:
             return None, owners
         node = found
