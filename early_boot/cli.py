@@ -69,6 +69,9 @@ def main(argv: list[str]) -> int:
     for failure in report.applier_failures:
         write(f"warning: applier {failure}\n")
     if host.recording:
-        for action in host.actions:
+        diffs: dict[int, str] = getattr(host, "diffs", {})
+        for index, action in enumerate(host.actions):
             write(f"    would {action}\n")
+            for line in diffs.get(index, "").splitlines():
+                write(f"      {line}\n")
     return 0

@@ -151,4 +151,7 @@ def test_no_secret_reaches_output_even_at_debug_level(
     assert "kubelet.service" in r.stderr
     for text in (r.stdout, r.stderr):
         assert secret not in text and "aws_secret_access_key" not in text
-    assert not list(rig_host.root.rglob("*credentials*"))  # decoded in memory, never written
+    # written only where DESIGN §10 puts it for the AWS SDKs, root-only
+    written = list(rig_host.root.rglob("*credentials*"))
+    assert [str(p.relative_to(rig_host.root)) for p in written] in ([], ["root/.aws/credentials"])
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in written)

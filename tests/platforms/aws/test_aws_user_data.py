@@ -38,7 +38,8 @@ def test_first_boot_reads_identity_and_user_data(aws_host: Host, imds: ImdsEmula
     assert live(aws_host) == {
         "aws": {"region": "eu-west-1"},
         "motd": "from imds",
-        "kubernetes": {"cluster-name": "c1"},
+        # generated for a Kubernetes node from the identity document (no extra request)
+        "kubernetes": {"cluster-name": "c1", "max-pods": 29, "provider-id": "aws:///eu-west-1a/i-0123456789abcdef0"},
     }
     assert [(p.name, p.source) for p in report.providers if p.source] == [
         ("ec2-identity-doc", "IMDS dynamic/instance-identity/document"),
