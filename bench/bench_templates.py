@@ -52,7 +52,9 @@ def biggest(ca: str) -> dict[str, Any]:
             "system-reserved": {"cpu": "10m", "memory": "100Mi"}, "memory-manager-policy": "Static",
             "memory-manager-reserved-memory": {"0": {"enabled": True, "memory": "674Mi"}},
             "topology-manager-policy": "best-effort", "pod-infra-container-image": "registry.example/pause:3.9",
-            "credential-providers": {"ecr-credential-provider": {"enabled": True, "image-patterns": ["*.dkr.ecr.us-west-2.amazonaws.com"]}},
+            "credential-providers": {
+                "ecr-credential-provider": {"enabled": True, "image-patterns": ["*.dkr.ecr.us-west-2.amazonaws.com"]},
+            },
             "static-pods": {f"pod{i}": {"enabled": True, "manifest": manifest} for i in range(5)},
         },
         "aws": {"region": "us-west-2"},
@@ -139,9 +141,9 @@ def main() -> int:
             warm.append((time.perf_counter() - t0) * 1000)
         print(f"1. shipped templates, biggest example: {files} files")
         print(f"   warm render of all (in process): {ms(warm)}")
-        code = ("import sys, time, json; sys.path.insert(0, %r); t0 = time.perf_counter(); "
+        code = (f"import sys, time, json; sys.path.insert(0, {str(REPO)!r}); t0 = time.perf_counter(); "
                 "from bench.bench_templates import render_all; s = json.load(sys.stdin); render_all(s); "
-                "print((time.perf_counter() - t0) * 1000)") % str(REPO)
+                "print((time.perf_counter() - t0) * 1000)")
         import json
 
         cold, cold_wall, floor = [], [], []
@@ -173,8 +175,9 @@ def main() -> int:
             apply_a.append(aa)
             apply_b.append(ab)
         print("2. first boot (`kindling boot --platform metal` on demo/root, paired):")
-        print(f"   without consumer settings: {ms(without)}; apply-settings stage {statistics.median(map(float, apply_a)):.1f} ms")
-        print(f"   with the biggest example:  {ms(withc)}; apply-settings stage {statistics.median(map(float, apply_b)):.1f} ms")
+        stage_a, stage_b = statistics.median(map(float, apply_a)), statistics.median(map(float, apply_b))
+        print(f"   without consumer settings: {ms(without)}; apply-settings stage {stage_a:.1f} ms")
+        print(f"   with the biggest example:  {ms(withc)}; apply-settings stage {stage_b:.1f} ms")
         print(f"   ratio (with / without, per pair): median {statistics.median(ratios):.2f}x "
               f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
     return 0

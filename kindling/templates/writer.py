@@ -12,6 +12,7 @@ key unset) are removed, and only those: the list lives in
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from kindling.host import Host
