@@ -190,10 +190,11 @@ def test_offline_identity_document_feeds_the_generators(tmp_path: Path) -> None:
 def test_aws_plan_asks_imds_nothing_for_generators(tmp_path: Path, imds: ImdsEmulator) -> None:
     root = tmp_path / "root"
     plant(root, CURRENT_IP, "192.0.2.10\n")
+    plant(root, "/var/lib/kindling/user-data.toml", K8S)  # a plan reads local files only
     imds.set("user-data", K8S)
     plan = RecordingHost(root, clock=FakeClock(), env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url})
     report = run_early_boot(plan, "aws")
     assert ("would generate settings.kubernetes.max-pods (instance type from the identity document, "
             "eni-max-pods table)") in report.generated
-    assert not any(r.path.endswith("local-hostname") for r in imds.requests)
+    assert imds.requests == []  # no network call in plan mode, not even for user data
     assert not (root / "var/lib/kindling/datastore.sqlite3").exists()

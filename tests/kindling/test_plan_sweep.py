@@ -114,7 +114,7 @@ def node(tmp_path_factory: pytest.TempPathFactory, stand_ins: tuple[ImdsEmulator
     imds, aws = stand_ins
     root = tmp_path_factory.mktemp("plan-sweep") / "root"
     shutil.copytree(DEMO_ROOT, root, symlinks=True)
-    (root / "proc/sys/kernel").mkdir(parents=True)
+    (root / "proc/sys/kernel").mkdir(parents=True, exist_ok=True)
     (root / "proc/sys/kernel/osrelease").write_text("6.1.0-plan\n")
     (root / "proc/vmcore").write_bytes(b"\0" * 64)  # `kdump capture` believes it is in a crash kernel
     env = {
