@@ -107,8 +107,15 @@ def run(k: Kindling, janitor: Janitor, report: Report, sections: set[str]) -> No
         _section(report, "suite", do_suite)
     if "api" in sections:
         from bench.apiload import apiserver_rows
+        from bench.apiset import apiclient_set_rows
 
-        _section(report, "api", lambda: report.rows.extend(apiserver_rows(k, janitor, runs, warmup)))
+        def do_api() -> None:
+            report.rows.extend(apiserver_rows(k, janitor, runs, warmup))
+            rows, pair = apiclient_set_rows(k, janitor, runs, warmup)
+            report.rows.extend(rows)
+            report.pairs.append(pair)
+
+        _section(report, "api", do_api)
     if "cloud-init" in sections:
         from bench.peers.cloudinit import cloud_init_rows
 

@@ -11,14 +11,13 @@ failed run is retried on the next boot.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from early_boot.errors import ProviderError
 from kindling import log
 from kindling.dotted import parse_key
-from kindling.errors import InputError, KindlingError, SettingsError
+from kindling.errors import InputError, KindlingError, PlanBoundary, SettingsError
 from kindling.host import Host
 from kindling.merge import flatten, merge
 from kindling.providers import UserDataProvider, load_providers
@@ -32,14 +31,17 @@ if TYPE_CHECKING:
 __all__ = [
     "LAUNCH_TX",
     "MARKER_PATH",
+    "UNREAD",
     "EarlyBootReport",
     "ProviderOutcome",
+    "effect_line",
     "plan_providers",
     "run_early_boot",
 ]
 
 MARKER_PATH = "/var/lib/kindling/early-boot-config.ran"
 LAUNCH_TX = "kindling-launch"
+UNREAD = "not read: a plan sends no request"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,15 @@ class EarlyBootReport:
         }
 
 
+def effect_line(host: Host, effect: KeyEffect) -> str:
+    """A changed key's effect; under `--plan` nothing was applied, so it says what would be."""
+    line = effect.line()
+    if host.recording:
+        for sep in (": ", "; "):
+            line = line.replace(f"{sep}applied by ", f"{sep}would be applied by ")
+    return line
+
+
 def plan_providers(host: Host, platform: str) -> list[UserDataProvider]:
     """The built-in providers for `platform` plus the external ones, in run order."""
     from early_boot.external import discover_external
@@ -95,6 +106,8 @@ def _unwrap(exc: InputError) -> str:
 def _read(provider: UserDataProvider, host: Host) -> tuple[dict[str, Any], str] | None:
     try:
         data = provider.read(host)
+    except PlanBoundary:
+        raise
     except InputError as exc:
         raise ProviderError(provider.name, _unwrap(exc), source=exc.source) from exc
     except KindlingError as exc:
@@ -118,14 +131,22 @@ def run_early_boot(
     """Read every provider for `platform` and commit their merged settings, or nothing."""
     logger = log.get("early-boot-config")
     report = EarlyBootReport(platform)
-    if host.path(MARKER_PATH).exists():
+    from kindling.first_boot import marker_done
+
+    if marker_done(host, MARKER_PATH, "early-boot-config"):
         report.skipped = f"{MARKER_PATH} exists (user data already applied)"
         return report
     chosen = providers if providers is not None else plan_providers(host, platform)
     merged: dict[str, Any] = {}
     origin: dict[tuple[str, ...], tuple[str, str]] = {}
     for provider in chosen:
-        found = _read(provider, host)
+        try:
+            found = _read(provider, host)
+        except PlanBoundary as stop:
+            # a plan sends no request: this provider's user data stays unknown
+            host.actions.append(f"{stop.what} (provider {provider.name}; its user data is not part of this plan)")
+            report.providers.append(ProviderOutcome(provider.name, provider.order, UNREAD, 0))
+            continue
         if found is None:
             logger.info("no user data", provider=provider.name)
             report.providers.append(ProviderOutcome(provider.name, provider.order, None, 0))
@@ -191,5 +212,6 @@ def _write_marker(host: Host, report: EarlyBootReport) -> None:
         "providers": [p.to_json() for p in report.providers],
         "changed_keys": len(report.changed),
     }
-    host.makedirs("/var/lib/kindling", mode=0o700)
-    host.write_file(MARKER_PATH, json.dumps(body, indent=1) + "\n", mode=0o644)
+    from kindling.first_boot import write_marker
+
+    write_marker(host, MARKER_PATH, body)

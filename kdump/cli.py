@@ -103,11 +103,13 @@ def _capture(args: argparse.Namespace, host: Host) -> int:
     if args.json:
         emit_json({**result.to_json(), "actions": host.actions})
     else:
-        sys.stdout.write(f"dump saved in {result.path}\n")
+        sys.stdout.write(host.did("save", f"the dump in {result.path}") + "\n")
         for name in result.removed:
-            sys.stdout.write(f"removed old dump {name}\n")
+            sys.stdout.write(host.did("remove", f"old dump {name}") + "\n")
         for note in result.notes:
             sys.stdout.write(f"note: {note}\n")
+        for action in host.actions if host.recording else []:
+            sys.stdout.write(f"    would {action}\n")
     return 0
 
 

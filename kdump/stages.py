@@ -46,7 +46,7 @@ def run_reserve(ctx: BootContext) -> StageResult:
     else:
         what = f"crashkernel={plan.crashkernel}: {format_bytes(plan.planned_bytes)}"
     if done:
-        return ok(f"{what} written to boot settings{reboot}")
+        return ok(ctx.host.did("write", f"{what} to boot settings{reboot}"))
     return skipped(f"{what} already in boot settings{reboot}")
 
 

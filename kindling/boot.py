@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kindling import log
-from kindling.errors import KindlingError, describe
+from kindling.errors import KindlingError, PlanBoundary, describe
 from kindling.host import Host
 
 __all__ = [
@@ -54,7 +54,7 @@ PLATFORMS = ("aws", "vmware", "metal")
 
 @dataclass(frozen=True)
 class StageResult:
-    status: str  # "ok" | "skipped" | "failed"
+    status: str  # "ok" | "skipped" | "failed" | "planned" (a plan stopped at a request or wait)
     detail: str = ""
     notes: tuple[str, ...] = ()  # lines printed under the stage (e.g. per changed key)
 
@@ -165,6 +165,7 @@ def run_boot(
     stages: list[Stage] | None = None,
     options: dict[str, Any] | None = None,
     on_record: Callable[[StageRecord], None] | None = None,
+    on_start: Callable[[Stage], None] | None = None,
 ) -> BootReport:
     """Run every stage for `platform`; write the timeline; never raise for a stage."""
     ctx = BootContext(host, platform, log.get("boot"), dict(options or {}))
@@ -184,8 +185,15 @@ def run_boot(
             failed[stage.name] = result.detail
         else:
             ctx.log = log.get(stage.name)
+            if on_start is not None:
+                on_start(stage)
             try:
                 result = stage.run(ctx)
+            except PlanBoundary as stop:
+                # a plan stops a stage at its first request or wait; what it would do
+                # up to there is in the actions, then that step and what would follow
+                host.actions.extend([stop.what, *stop.then])
+                result = StageResult("planned", f"stops before: {stop.what}")
             except Exception as exc:
                 result = StageResult("failed", describe(exc))
                 failed[stage.name] = result.detail

@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kindling.errors import CommandError, HostError
+from kindling.errors import CommandError, HostError, PlanBoundary
 
 __all__ = [
     "Clock",
     "CommandResult",
     "FakeClock",
     "Host",
+    "PlanClock",
     "RealClock",
     "RecordingHost",
     "chase",
@@ -106,11 +107,13 @@ def chase(root: Path, p: str) -> Path:
 
     Components are looked at with `lstat` one by one; once one does not exist the
     rest is taken as written (`..` still stops at the root). A loop of links is an
-    error, as ELOOP is for the kernel.
+    error, as ELOOP is for the kernel. Strings, not Paths, inside the loop: this runs
+    for every path a boot touches (bench/bench_fail_closed.py).
     """
-    base = str(root)
+    base = str(root).rstrip("/")
     todo = [c for c in reversed(p.split("/")) if c and c != "."]
     done: list[str] = []
+    current = base
     hops = 0
     missing = False
     while todo:
@@ -118,9 +121,10 @@ def chase(root: Path, p: str) -> Path:
         if part == "..":
             if done:
                 done.pop()
+                current = base + "".join("/" + d for d in done)
             continue
+        here = current + "/" + part
         if not missing:
-            here = os.path.join(base, *done, part)
             try:
                 st = os.lstat(here)
             except OSError:
@@ -133,10 +137,12 @@ def chase(root: Path, p: str) -> Path:
                     target = os.readlink(here)
                     if target.startswith("/"):
                         done = []
+                        current = base
                     todo.extend(c for c in reversed(target.split("/")) if c and c != ".")
                     continue
         done.append(part)
-    return root.joinpath(*done)
+        current = here
+    return Path(current or "/")
 
 
 @dataclass
@@ -437,6 +443,31 @@ class Host:
             return True
         raise HostError(f"{p}: cannot create a temporary link beside it")
 
+    # -- reporting ---------------------------------------------------------------
+    def did(self, verb: str, what: str) -> str:
+        """`wrote /etc/motd` — or, from the recording host, `would write /etc/motd`:
+        a report line of a service is never in the past tense under `--plan`."""
+        return f"{_PAST.get(verb, verb + 'ed')} {what}"
+
+    # -- the network and waits -------------------------------------------------
+    def network(self, what: str) -> None:
+        """Every network client calls this before it sends (`what`: "GET imds meta-data/…").
+
+        The real host lets it go; the recording host stops the plan here, because no
+        plan may send a request, not even a read (its answer is unknown to a plan).
+        """
+        return None
+
+    def waiting(self, what: str, at_most: float | None) -> None:
+        """Every wait announces itself: one info line (what, for how long at most).
+
+        The recording host stops the plan instead: a plan never waits.
+        """
+        from kindling import log
+
+        limit = "no time limit" if at_most is None else f"at most {at_most:g}s"
+        log.get("wait").info(f"waiting for {what} ({limit})")
+
     # -- programs ----------------------------------------------------------------
     def run(
         self,
@@ -576,23 +607,107 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
                 pipe.close()
 
 
+_PAST = {"write": "wrote", "set": "set", "send": "sent", "reload": "reloaded", "save": "saved",
+         "signal": "signalled", "load": "loaded", "remove": "removed", "grow": "grew", "run": "ran",
+         "change": "changed", "link": "linked", "apply": "applied"}
+
+
+class PlanClock:
+    """The recording host's clock: it tells the time, but a plan never sleeps."""
+
+    def __init__(self, host: Host, inner: Clock) -> None:
+        self._host = host
+        self._inner = inner
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()
+
+    def time(self) -> float:
+        return self._inner.time()
+
+    def sleep(self, seconds: float) -> None:
+        raise PlanBoundary(f"wait {seconds:g}s", actions=list(self._host.actions))
+
+
 class RecordingHost(Host):
-    """`--plan`: reads for real, records every mutation, changes nothing.
+    """`--plan`: reads for real, records every mutation, changes nothing; it sends no
+    request and never waits (`network`, `waiting` and its clock raise PlanBoundary).
 
     Each recorded file write also keeps a unified diff of the old and new text in
     `diffs` (keyed by the action's index), so a plan can show what would change, not
     only that something would. Files written with no read access for others (0600
-    credentials) and binary files get no diff: a plan must not print secrets."""
+    credentials) and binary files get no diff: a plan must not print secrets.
+    What the plan would have written is kept in `planned` (kindling/plan_overlay.py),
+    and its reads see it, so later steps of one plan build on earlier ones."""
 
     recording = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.diffs: dict[int, str] = {}
+        self.clock = PlanClock(self, self.clock)
+        from kindling.plan_overlay import PlannedFiles
+
+        self.planned = PlannedFiles()
+
+    # reads see what the plan would have written so far (kindling/plan_overlay.py)
+    def exists(self, p: str) -> bool:
+        if not self.planned.planned(p):
+            return super().exists(p) or self.planned.is_dir(p)
+        return self.planned.lookup(p) is not None
+
+    def read_bytes(self, p: str, *, limit: int | None = None) -> bytes:
+        if not self.planned.planned(p):
+            return super().read_bytes(p, limit=limit)
+        found = self.planned.lookup(p)
+        if found is None:
+            raise HostError(f"{p}: cannot read: No such file or directory (removed by this plan)")
+        if limit is not None and len(found[0]) > limit:
+            raise HostError(f"{p}: larger than {limit} bytes")
+        return found[0]
+
+    def read_optional(self, p: str) -> str | None:
+        if not self.planned.planned(p):
+            return super().read_optional(p)
+        found = self.planned.lookup(p)
+        if found is None:
+            return None
+        try:
+            return found[0].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HostError(f"{p}: cannot read: {exc}") from exc
+
+    def listdir(self, p: str) -> list[str]:
+        present, removed = self.planned.children(p)
+        return sorted((set(super().listdir(p)) | present) - removed)
+
+    def write_file(self, p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if not self.planned.planned(p):
+            changed = super().write_file(p, raw, mode=mode)
+        elif self.planned.lookup(p) == (raw, mode):
+            changed = False
+        else:
+            self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
+            changed = True
+        if changed:
+            self.planned.write(p, raw, mode)
+        return changed
+
+    def did(self, verb: str, what: str) -> str:
+        return f"would {verb} {what}"
+
+    def network(self, what: str) -> None:
+        raise PlanBoundary(what, actions=list(self.actions))
+
+    def waiting(self, what: str, at_most: float | None) -> None:
+        limit = "" if at_most is None else f" (at most {at_most:g}s)"
+        raise PlanBoundary(f"wait for {what}{limit}", actions=list(self.actions))
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
-        if not self.path(p).is_dir():
+        if not self.path(p).is_dir() and not self.planned.is_dir(p):
             self._record(f"mkdir {p}")
+            self.planned.mkdir(p)
 
     def _diff(self, target: Path, raw: bytes, mode: int | None) -> None:
         if mode is not None and not mode & 0o044:
@@ -617,6 +732,11 @@ class RecordingHost(Host):
     def _write_in_place(self, target: Path, raw: bytes) -> None:
         self._diff(target, raw, None)
 
+    def write_in_place(self, p: str, data: str | bytes) -> None:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        super().write_in_place(p, raw)
+        self.planned.write(p, raw, 0o644)
+
     def _chown(self, target: Path, uid: int, gid: int) -> None:
         return None
 
@@ -625,9 +745,14 @@ class RecordingHost(Host):
 
     def remove(self, p: str) -> bool:
         target = self.entry(p)
-        if not target.exists() and not target.is_symlink():
+        if self.planned.planned(p):
+            gone = self.planned.lookup(p) is None
+        else:
+            gone = not target.exists() and not target.is_symlink()
+        if gone:
             return False
         self._record(f"remove {p}")
+        self.planned.remove(p)
         return True
 
     def symlink(self, target: str, p: str) -> bool:

@@ -13,12 +13,22 @@ _LEAF_TYPES = {"boolean": {"type": "boolean"}, "integer": {"type": "integer"}}
 
 
 def settings_json_schema(node: Node = SETTINGS) -> dict[str, Any]:
-    """JSON Schema of a model node (types only; value rules are enforced by the server)."""
+    """JSON Schema of a model node (types only; value rules are enforced by the server),
+    each key described by its line in the model."""
+    schema = _node_schema(node)
+    if node.doc:
+        schema["description"] = node.doc
+    return schema
+
+
+def _node_schema(node: Node) -> dict[str, Any]:
     if isinstance(node, Leaf):
         if node.kind == "json":
             return {"type": "array"}
         if node.kind == "string-or-json":
             return {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        if node.kind == "integer-or-digits":
+            return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]{1,10}$"}]}
         return dict(_LEAF_TYPES.get(node.kind, {"type": "string"}))
     if isinstance(node, ListOf):
         return {"type": "array", "items": settings_json_schema(node.item)}

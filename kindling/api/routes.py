@@ -141,6 +141,11 @@ def dispatch(service: Any, method: str, target: str, body: bytes = b"") -> Respo
         return _error(500, f"server side failure: {exc}")
     except KindlingError as exc:
         return _error(500, str(exc))
+    except Exception as exc:
+        from kindling.errors import describe
+        from kindling.log import scrub
+
+        return _error(500, f"server side failure: {scrub(describe(exc))}")
 
 
 def _tx(params: dict[str, str]) -> str:

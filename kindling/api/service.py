@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
-from kindling.datastore import DATASTORE_PATH, Datastore, PlanState, check_tx_name
+from kindling.apply_lock import apply_lock
+from kindling.datastore import DATASTORE_PATH, Datastore, check_tx_name, plan_state_for
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
@@ -84,7 +85,7 @@ class SettingsService:
         self.host = host
         # Under --plan each call opens its own read-only connection; what the plan
         # PATCHed and committed is kept here so later calls (and appliers) see it.
-        self._plan = PlanState()
+        self._plan = plan_state_for(host)
 
     def _store(self) -> Datastore:
         """One connection per datastore file and thread, reused by every service.
@@ -158,7 +159,7 @@ class SettingsService:
         from kindling.appliers import check_commit
 
         check_tx_name(tx)
-        with self._store() as store:
+        with apply_lock(self.host), self._store() as store:
             before = store.live()
 
             def vet(tree: dict[str, Any]) -> dict[str, Any]:
@@ -173,11 +174,15 @@ class SettingsService:
         """Run the appliers affected by `keys` (all of them when None)."""
         for key in keys or []:
             _strip_settings(parse_key(key, source="keys"))
-        return run_appliers(self.host, self.get_settings(), keys)
+        with apply_lock(self.host):
+            return run_appliers(self.host, self.get_settings(), keys)
 
     def commit_and_apply(self, tx: str) -> CommitReport:
-        changed = self.commit(tx)
-        applied = self.apply(changed) if changed else []
+        """Commit then apply under one machine-wide lock (`kindling.apply_lock`), so
+        the files the appliers write follow the commits in the order they happened."""
+        with apply_lock(self.host):
+            changed = self.commit(tx)
+            applied = self.apply(changed) if changed else []
         return CommitReport(changed, applied)
 
     def set_tree(self, tree: Any, *, tx: str, source: str) -> CommitReport:

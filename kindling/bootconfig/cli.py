@@ -135,7 +135,7 @@ def _generate(args: argparse.Namespace, host: Host) -> int:
     else:
         sys.stdout.write("\n".join(done or [f"{path} unchanged"]) + "\n")
         for action in host.actions if host.recording else []:
-            sys.stdout.write(f"  plan: {action}\n")
+            sys.stdout.write(f"    would {action}\n")
     return 0
 
 
@@ -150,7 +150,7 @@ def _reboot(args: argparse.Namespace, host: Host) -> int:
         sys.stdout.write(f"{'reboot' if decision.reboot else 'no reboot'}: "
                          f"{decision.reason}{keys}\n")
         for action in host.actions if host.recording else []:
-            sys.stdout.write(f"  plan: {action}\n")
+            sys.stdout.write(f"    would {action}\n")
     return 0
 
 

@@ -78,7 +78,7 @@ def generate(host: Host, boot: Mapping[str, Any], *, path: str = BOOTCONFIG_DATA
     data = write_footer(text, source="settings.boot")
     host.makedirs(posixpath.dirname(path), mode=0o755)
     if host.write_file(path, data, mode=0o644):
-        return [f"wrote {path} ({len(data)} bytes)"]
+        return [host.did("write", f"{path} ({len(data)} bytes)")]
     return []
 
 

@@ -97,6 +97,12 @@ def integrate(host: Host, boot: Mapping[str, Any], *, forced: str | None = None,
     """Run the steps of the module docstring for this settings.boot subtree."""
     params = params_from_settings(boot)
     choice = forced or (boot.get("loader") if isinstance(boot.get("loader"), str) else None)
+    state = read_state(host)
+    if params.empty and choice in (None, "auto") and not (state and state.words):
+        # Nothing to carry and nothing carried before: a node booted without a known
+        # boot loader (qemu -kernel, a direct-kernel VMM) must not fail for lack of one.
+        return Integration(Loader("none", "no kernel or init parameters to carry"),
+                           running_release(host), None, [], [])
     loader = detect_loader(host, choice)
     release = running_release(host)
     supported = kernel_bootconfig(host, release)
@@ -106,7 +112,6 @@ def integrate(host: Host, boot: Mapping[str, Any], *, forced: str | None = None,
     if loader.kind == "none":
         return result
     text = render_boot_params(params)
-    state = read_state(host)
     previous = list(state.words) if state else []
     if loader.kind == "grub":
         from kindling.bootloader.grub import apply_grub

@@ -181,6 +181,20 @@ def test_unidentifiable_boot_loader_is_an_error(node: tuple[Host, Path, Path]) -
     assert integrate(host, {"loader": "none"}).loader.kind == "none"
 
 
+def test_no_parameters_need_no_boot_loader_until_one_was_carried(node: tuple[Host, Path, Path]) -> None:
+    """A direct-kernel boot (qemu -kernel) with /boot but no loader and no parameters is fine;
+    once the loader carried words, removing them needs the loader again."""
+    host, root, _ = node
+    (root / "boot/grub/grub.cfg").unlink()
+    result = integrate(host, {})
+    assert result.loader.kind == "none" and result.words == [] and result.done == []
+    assert not (root / STATE.lstrip("/")).exists()
+    (root / STATE.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+    (root / STATE.lstrip("/")).write_text(json.dumps({"loader": "grub", "words": ["quiet"], "boot_id": ""}))
+    with pytest.raises(BootLoaderError, match="cannot identify the boot loader"):
+        integrate(host, {})
+
+
 def test_failed_initrd_tool_names_the_step_and_leaves_all_in_place(node: tuple[Host, Path, Path]) -> None:
     host, root, bin_dir = node
     (root / f"boot/config-{RELEASE}").write_text("CONFIG_BOOT_CONFIG=y\n")

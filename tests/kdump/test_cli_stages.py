@@ -106,4 +106,4 @@ def test_capture_survives_an_unreadable_datastore(rig: Rig) -> None:
     (rig.root / "var/lib/kindling/datastore.sqlite3").mkdir(parents=True)  # unopenable
     out = kindling(rig, "capture")
     assert out.returncode == 0, out.stderr
-    assert "settings unreadable" in out.stderr and "dump saved in /var/log/kdump/" in out.stdout
+    assert "settings unreadable" in out.stderr and "saved the dump in /var/log/kdump/" in out.stdout
