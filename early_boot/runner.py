@@ -12,7 +12,6 @@ failed run is retried on the next boot.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from early_boot.errors import ProviderError
@@ -22,6 +21,7 @@ from kindling.errors import InputError, KindlingError, SettingsError
 from kindling.host import Host
 from kindling.merge import flatten, merge
 from kindling.providers import UserDataProvider, load_providers
+from kindling.record import field, record
 from kindling.settings import validate_settings
 from kindling.user_data import register_secrets
 
@@ -41,7 +41,7 @@ MARKER_PATH = "/var/lib/kindling/early-boot-config.ran"
 LAUNCH_TX = "kindling-launch"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProviderOutcome:
     """One provider's result: the source it read and how many keys it gave (no values)."""
 
@@ -54,7 +54,7 @@ class ProviderOutcome:
         return {"name": self.name, "order": self.order, "source": self.source, "keys": self.keys}
 
 
-@dataclass
+@record
 class EarlyBootReport:
     platform: str
     skipped: str | None = None

@@ -64,5 +64,6 @@ STAGE = Stage(
     order=36,
     run=run,
     unit=None,
+    per_boot=True,
     description="link and load NVIDIA / Neuron kernel modules (units kindling-gpu-*.service)",
 )

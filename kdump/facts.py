@@ -8,11 +8,10 @@ ranges are matched against is MemTotal plus /sys/kernel/kexec_crash_size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kdump.errors import KdumpError
 from kindling.errors import HostError
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["KernelFacts", "cmdline_crashkernel", "read_facts"]
 
@@ -24,7 +23,7 @@ VMCORE = "/proc/vmcore"
 CMDLINE = "/proc/cmdline"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KernelFacts:
     memory_bytes: int
     mem_total_bytes: int

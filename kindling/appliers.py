@@ -11,17 +11,17 @@ the others; the report says which failed and why.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.dotted import parse_key
 from kindling.errors import KindlingError
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["Applier", "ApplyOutcome", "affected", "load_appliers", "run_appliers"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Applier:
     """`apply(host, settings)` writes files from the live tree; returns what it did."""
 
@@ -30,7 +30,7 @@ class Applier:
     apply: Callable[[Host, dict[str, Any]], list[str]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApplyOutcome:
     name: str
     ok: bool

@@ -20,11 +20,11 @@ import os
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from kindling.errors import CommandError, HostError
+from kindling.record import field, record
 
 __all__ = [
     "Clock",
@@ -82,7 +82,7 @@ def make_dirs(target: Path, mode: int = 0o755) -> None:
             continue
         os.chmod(directory, mode if i == len(missing) - 1 else 0o755)
 
-@dataclass
+@record
 class FakeClock:
     """A clock whose `sleep` advances time instantly; `sleeps` records each wait."""
 
@@ -102,7 +102,7 @@ class FakeClock:
         self.now += max(seconds, 0.0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommandResult:
     """What a program did: its argv, exit status and captured output."""
 
@@ -134,6 +134,10 @@ class Host:
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self.netns = netns
         self.actions: list[str] = []
+        # Set by the boot runner while a stage runs (kindling/boot_fingerprint.py): the
+        # paths the stage resolved, and its per-boot effects (/run files, live kernel values).
+        self.seen: set[str] | None = None
+        self.replay: list[tuple[str, str, bytes, int]] | None = None
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -143,7 +147,10 @@ class Host:
 
     def path(self, p: str | os.PathLike[str]) -> Path:
         """The real location of the absolute path `p` under the root prefix."""
-        rel = os.fspath(p).lstrip("/")
+        text = os.fspath(p)
+        if self.seen is not None:
+            self.seen.add(text)
+        rel = text.lstrip("/")
         return self.root / rel if rel else self.root
 
     def proc(self, rel: str) -> Path:
@@ -187,9 +194,12 @@ class Host:
 
     def listdir(self, p: str) -> list[str]:
         try:
-            return sorted(os.listdir(self.path(p)))
+            found = sorted(os.listdir(self.path(p)))
         except FileNotFoundError:
-            return []
+            found = []
+        if self.seen is not None:  # the names are an input, not just "is a directory"
+            self.seen.add(p.rstrip("/") + "/")
+        return found
 
     # -- mutations --------------------------------------------------------------
     def _record(self, action: str) -> None:
@@ -209,6 +219,8 @@ class Host:
         crash leaves the old or the new file, never a torn one.
         """
         raw = data.encode("utf-8") if isinstance(data, str) else data
+        if self.replay is not None and p.startswith("/run/"):
+            self.replay.append(("file", p, raw, mode))
         target = self.path(p)
         try:
             if target.read_bytes() == raw and (target.stat().st_mode & 0o7777) == mode:
@@ -248,6 +260,8 @@ class Host:
         """Write into an existing file without rename: kernel files under /proc/sys
         (hostname, sysctls) cannot be replaced atomically, only written."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
+        if self.replay is not None:
+            self.replay.append(("live", p, raw, 0))
         self._record(f"write-in-place {p} ({len(raw)} bytes)")
         self._write_in_place(self.path(p), raw)
 
@@ -274,6 +288,8 @@ class Host:
         return True
 
     def symlink(self, target: str, p: str) -> bool:
+        if self.replay is not None and p.startswith("/run/"):
+            self.replay.append(("symlink", p, target.encode(), 0))
         link = self.path(p)
         if link.is_symlink() and os.readlink(link) == target:
             return False
@@ -362,6 +378,8 @@ class RecordingHost(Host):
         return True
 
     def symlink(self, target: str, p: str) -> bool:
+        if self.replay is not None and p.startswith("/run/"):
+            self.replay.append(("symlink", p, target.encode(), 0))
         link = self.path(p)
         if link.is_symlink() and os.readlink(link) == target:
             return False

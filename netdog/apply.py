@@ -22,11 +22,11 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling import log
 from kindling.host import Host
+from kindling.record import field, record
 from netdog import paths
 from netdog.dhcp import Lease4, LeaseJob, acquire_leases
 from netdog.dhcp6 import Lease6, lease6_json
@@ -53,7 +53,7 @@ LeaseSource = Callable[[Sequence[LeaseJob], float], dict[str, AnyLease | Netlink
 _LOG = log.get("netdog")
 
 
-@dataclass
+@record
 class ApplyReport:
     source: str | None = None
     primary: str | None = None

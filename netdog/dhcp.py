@@ -22,17 +22,17 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kindling.record import record
 from netdog.dhcp6 import Lease6, acquire6
 from netdog.errors import NetlinkError
 
 __all__ = ["Lease4", "LeaseJob", "acquire_leases", "client_config", "to_lease4"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lease4:
     interface: str
     ip: str
@@ -138,7 +138,7 @@ async def _acquire(ifname: str, timeout: float, lease_dir: Path | None) -> Lease
         raise NetlinkError(f"interface {ifname}: dhcp4: {exc.strerror or exc}") from None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LeaseJob:
     """One lease to obtain: `family` 4 or 6; index and MAC are needed for DHCPv6."""
 

@@ -22,8 +22,8 @@ import socket
 import struct
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from kindling.record import record
 from netdog.errors import NetlinkError
 
 __all__ = [
@@ -45,7 +45,7 @@ ALL_SERVERS = "ff02::1:2"
 _IAID = b"KDG6"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Message:
     kind: int
     xid: bytes
@@ -58,7 +58,7 @@ class Message:
         return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lease6:
     interface: str
     address: str

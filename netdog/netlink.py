@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.host import Host
+from kindling.record import record
 from netdog.errors import NetlinkError
 from netdog.model import ArpMon, Bond, IpNet
 
@@ -29,7 +29,7 @@ _ARP_VALIDATE = {"none": 0, "active": 1, "backup": 2, "all": 3}
 _BOND_ACTIVE_BACKUP = 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Link:
     index: int
     name: str

@@ -19,7 +19,6 @@ Bad input is a 4xx with `{"error": …, "key": …}`; nothing here raises to the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.errors import (
@@ -30,6 +29,7 @@ from kindling.errors import (
     NotFoundError,
     SettingsError,
 )
+from kindling.record import field, record
 
 __all__ = ["MAX_BODY", "ROUTES", "Response", "dispatch"]
 
@@ -59,7 +59,7 @@ _QUERY = {
 }
 
 
-@dataclass
+@record
 class Response:
     status: int
     body: Any

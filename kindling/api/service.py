@@ -8,7 +8,6 @@ datastore byte-for-byte unchanged. Commits re-validate the merged tree.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.appliers import ApplyOutcome, run_appliers
@@ -16,6 +15,7 @@ from kindling.datastore import DATASTORE_PATH, Datastore, PlanState, check_tx_na
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
+from kindling.record import record
 from kindling.settings import validate_settings
 
 __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
@@ -23,7 +23,7 @@ __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 _OPEN = threading.local()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommitReport:
     """What a commit changed and, if applied, what each applier did."""
 
