@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 
 __all__ = ["main"]
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling boot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kindling boot", description=__doc__, formatter_class=Formatter)
     parser.add_argument("--platform", default="auto", choices=("auto", "aws", "vmware", "metal"))
     add_common(parser)
     args = parser.parse_args(argv)

@@ -8,15 +8,18 @@ datastore byte-for-byte unchanged. Commits re-validate the merged tree.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-from kindling.appliers import ApplyOutcome, run_appliers
 from kindling.datastore import DATASTORE_PATH, Datastore, PlanState, check_tx_name
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
 from kindling.record import record
-from kindling.settings import validate_settings
+
+TYPE_CHECKING = False  # the settings model and the appliers load on first write / apply
+if TYPE_CHECKING:
+    from typing import Any
+
+    from kindling.appliers import ApplyOutcome
 
 __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 
@@ -135,6 +138,8 @@ class SettingsService:
     def patch(self, tx: str, body: Any, *, source: str = "request body") -> int:
         """Validate a partial tree and lay it over transaction `tx`."""
         check_tx_name(tx)
+        from kindling.settings import validate_settings
+
         tree = validate_settings(body, source=source)
         with self._store() as store:
             return store.patch(tx, tree)
@@ -148,6 +153,8 @@ class SettingsService:
         """Make `tx` live; returns the changed keys (with `settings.`)."""
         check_tx_name(tx)
         with self._store() as store:
+            from kindling.settings import validate_settings
+
             changed = store.commit(tx, lambda tree: validate_settings(tree, source=f"tx {tx}"))
         return [f"settings.{k}" for k in changed]
 
@@ -155,6 +162,8 @@ class SettingsService:
         """Run the appliers affected by `keys` (all of them when None)."""
         for key in keys or []:
             _strip_settings(parse_key(key, source="keys"))
+        from kindling.appliers import run_appliers
+
         return run_appliers(self.host, self.get_settings(), keys)
 
     def commit_and_apply(self, tx: str) -> CommitReport:

@@ -154,3 +154,11 @@ def test_unknown_flavour_setting(root: Path, tmp_path: Path, conformance: Path,
                                             r"one of auto, open, proprietary$"):
         STAGE.run(ctx(host))
     assert tree_snapshot(root) == before and not argv_log.exists()
+
+
+def test_cheap_vendor_check_matches_the_device_tables() -> None:
+    """The stage's pre-import vendor check must know every vendor detect classifies."""
+    from gpu import stage
+    from gpu.device_ids import AMAZON_VENDOR, NVIDIA_VENDOR
+
+    assert set(stage._VENDORS) == {NVIDIA_VENDOR, AMAZON_VENDOR}
