@@ -59,6 +59,8 @@ def main(argv: list[str]) -> int:
         found = f"{p.keys} keys from {p.source}" if p.source else "no user data"
         write(f"{p.order:>3} {p.name:<22} {found}\n")
     write(f"early-boot-config: platform {platform}, {len(report.changed)} keys changed\n")
+    for line in report.generated:
+        write(f"generator: {line}\n")
     for failure in report.applier_failures:
         write(f"warning: applier {failure}\n")
     if host.recording:

@@ -5,8 +5,10 @@ the program logs on stderr; empty stdout means no data; stdout JSON
 `{"json": {...settings without the outer key...}, "desc": "..."}` is data; a
 non-zero exit is fatal and stdout is the message. Names are `NN-name`; NN is the
 order and must be 50-98 (10-40 and 99 belong to the built-in sources). Programs run
-through `host.run` with a timeout (a hung provider fails the boot clearly instead of
-hanging it) and are treated as read-only: they report data, Kindling commits it, so
+through `host.run` with a timeout and a 1 MiB cap on stdout, read as it comes, in a
+session of their own whose whole process group is killed on either (a hung or flooding
+provider fails the boot clearly instead of hanging it or eating memory), and are
+treated as read-only: they report data, Kindling commits it, so
 they also run under `--plan`.
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 from kindling import log
 from kindling.errors import CommandError, InputError
 from kindling.host import Host
+from kindling.nesting import loads_json
 from kindling.providers import UserDataProvider
 from kindling.user_data import UserData
 
@@ -36,6 +39,7 @@ EXTERNAL_DIR = "/etc/kindling/providers.d"
 PROVIDER_TIMEOUT = 120.0
 _NAME = re.compile(r"(\d{2})-[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _MAX_STDOUT = 1024 * 1024
+_MAX_LOG_LINES = 50
 _LEFTOVERS = ("~", ".bak", ".rpmnew", ".rpmsave", ".dpkg-old", ".dpkg-new")
 
 
@@ -50,7 +54,7 @@ def parse_provider_output(stdout: bytes, *, source: str) -> UserData | None:
     if not text:
         return None
     try:
-        doc: Any = json.loads(text)
+        doc: Any = loads_json(text, source=source)
     except json.JSONDecodeError as exc:
         raise InputError(f"output is not JSON (line {exc.lineno} column {exc.colno})", source=source) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("json"), dict):
@@ -78,13 +82,15 @@ def _reader(path: str, name: str, platform: str) -> Callable[[Host], UserData | 
                 check=False,
                 read_only=True,
                 env={"EARLY_BOOT_CONFIG_LOG_LEVEL": "info", "KINDLING_PLATFORM": platform},
+                limit=_MAX_STDOUT,
             )
         except CommandError as exc:
-            what = f"timed out after {timeout:g}s" if exc.returncode is None else f"{exc}"
-            raise InputError(what, source=path) from exc
-        for line in result.stderr.decode("utf-8", "replace").splitlines():
-            if line.strip():
-                logger.info(line.rstrip())
+            if exc.stderr:
+                _log_stderr(logger, exc.stderr)
+            if exc.reason is not None and exc.reason.startswith("stdout larger"):
+                raise InputError(f"output larger than {_MAX_STDOUT // 1024} KiB", source=path) from exc
+            raise InputError(exc.reason or str(exc), source=path) from exc
+        _log_stderr(logger, result.stderr.decode("utf-8", "replace"))
         if result.returncode != 0:
             message = result.text.strip().splitlines()[:1]
             detail = f": {message[0][:300]}" if message else ""
@@ -92,6 +98,17 @@ def _reader(path: str, name: str, platform: str) -> Callable[[Host], UserData | 
         return parse_provider_output(result.stdout, source=path)
 
     return read
+
+
+def _log_stderr(logger: log.Logger, text: str) -> None:
+    """A provider's stderr into the log, at most `_MAX_LOG_LINES` lines of 300 chars
+    (the runner keeps only the tail of a flood): a chatty provider cannot fill the
+    journal, and the count of what was left out is said."""
+    lines = [line.rstrip()[:300] for line in text.splitlines() if line.strip()]
+    for line in lines[:_MAX_LOG_LINES]:
+        logger.info(line)
+    if len(lines) > _MAX_LOG_LINES:
+        logger.warning(f"{len(lines) - _MAX_LOG_LINES} more stderr lines not logged")
 
 
 def discover_external(host: Host, platform: str) -> list[UserDataProvider]:

@@ -61,6 +61,7 @@ class EarlyBootReport:
     providers: list[ProviderOutcome] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     applier_failures: list[str] = field(default_factory=list)
+    generated: list[str] = field(default_factory=list)  # one line per generator that ran
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class EarlyBootReport:
             "providers": [p.to_json() for p in self.providers],
             "changed": self.changed,
             "applier_failures": self.applier_failures,
+            "generated": self.generated,
         }
 
 
@@ -138,12 +140,24 @@ def run_early_boot(
         last = origin.get(tuple(parse_key(exc.key)[1:]))
         name, source = last if last else ("merge", "merged user data")
         raise ProviderError(name, _unwrap(exc), source=source) from exc
-    if merged:
-        from kindling.api.service import SettingsService
-        from kindling.datastore import DATASTORE_PATH
+    from kindling.api.service import SettingsService
+    from kindling.datastore import DATASTORE_PATH
+    from kindling.generators import run_generators
 
-        service = SettingsService(host)
-        if host.path(DATASTORE_PATH).exists():  # a fresh node has nothing stale (and no file)
+    service = SettingsService(host)
+    existing = host.path(DATASTORE_PATH).exists()  # a fresh node has nothing stale (and no file)
+    live = service.get_settings() if existing else {}
+    # Generators fill only keys that neither user data nor the live tree set; their
+    # values join the user data in the same launch transaction (sundog's place).
+    generated = run_generators(host, platform, merge(live, merged))
+    report.generated = generated.lines
+    for line in generated.lines:
+        logger.info("generator", detail=line)
+    if generated.tree:
+        merged = merge(merged, generated.tree)
+        origin.update(dict.fromkeys((p for p, _ in flatten(generated.tree)), ("generators", "generated")))
+    if merged:
+        if existing:
             _drop_stale_launch_tx(service)
         sources = ", ".join(sorted({f"{name} ({src})" for name, src in origin.values()}))
         commit = service.set_tree(merged, tx=LAUNCH_TX, source=f"early-boot-config: {sources}")

@@ -21,6 +21,8 @@ def run(ctx: BootContext) -> StageResult:
     with_data = [p for p in report.providers if p.source is not None]
     detail = f"{len(with_data)}/{len(report.providers)} providers had data, "
     detail += f"{len(report.changed)} keys changed"
+    if report.generated:
+        detail += "; " + "; ".join(report.generated)
     if report.applier_failures:
         detail += f"; appliers failed: {'; '.join(report.applier_failures)}"
     return ok(detail)

@@ -35,6 +35,7 @@ from gpu.errors import DriverConfigError, ModulesSetNotFound
 from kindling import log
 from kindling.dotted import format_key
 from kindling.host import Host
+from kindling.nesting import loads_toml
 from kindling.record import record
 
 __all__ = [
@@ -209,7 +210,7 @@ def _parse_set(ctx: _Ctx, name: str, raw: Any) -> DriverSet:
 def parse_driver_config(text: str, *, source: str) -> dict[str, DriverSet]:
     """Parse one driverdog TOML file into validated sets (pure)."""
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, source=source)
     except tomllib.TOMLDecodeError as exc:
         raise DriverConfigError(f"not valid TOML: {exc}", source=source) from None
     ctx = _Ctx(source)

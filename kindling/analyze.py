@@ -7,7 +7,6 @@ Reads `/run/kindling/timeline.json` (written by `kindling boot`), like
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 from xml.sax.saxutils import escape
@@ -15,6 +14,7 @@ from xml.sax.saxutils import escape
 from kindling.boot import TIMELINE_PATH
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import InputError, NotFoundError
+from kindling.nesting import loads_json
 
 __all__ = ["main", "render_svg", "render_text"]
 
@@ -60,7 +60,7 @@ def render_svg(timeline: dict[str, Any]) -> str:
 
 def load_timeline(text: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
+        data = loads_json(text, source=TIMELINE_PATH)
     except ValueError:
         raise InputError("not valid JSON", source=TIMELINE_PATH) from None
     if not isinstance(data, dict) or not isinstance(data.get("stages"), list):
@@ -79,8 +79,11 @@ def main(argv: list[str]) -> int:
         raise NotFoundError(f"{TIMELINE_PATH}: no timeline yet (run 'kindling boot')")
     timeline = load_timeline(text)
     if args.svg:
-        with open(args.svg, "w", encoding="utf-8") as fh:
-            fh.write(render_svg(timeline))
+        try:
+            with open(args.svg, "w", encoding="utf-8") as fh:
+                fh.write(render_svg(timeline))
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", source=f"--svg {args.svg}") from exc
     if args.json:
         emit_json(timeline)
     else:

@@ -6,6 +6,11 @@ with the settings prefixes it consumes. After a commit, `apply` runs exactly the
 appliers whose prefixes intersect the changed keys (Bottlerocket's "affected
 services"); with no keys it runs them all (boot). One failing applier does not stop
 the others; the report says which failed and why.
+
+An applier may also declare `check(host, before, after)`: run inside the commit,
+before anything is stored, it refuses a value this node cannot take now (a lowered
+kernel lockdown needs a reboot) by raising `SettingsError` naming the key, so the
+datastore is left unchanged instead of holding a setting that never takes effect.
 """
 
 from __future__ import annotations
@@ -18,16 +23,22 @@ from kindling.errors import KindlingError
 from kindling.host import Host
 from kindling.record import record
 
-__all__ = ["Applier", "ApplyOutcome", "affected", "load_appliers", "run_appliers"]
+__all__ = ["Applier", "ApplyOutcome", "CommitCheck", "affected", "check_commit", "load_appliers", "run_appliers"]
+
+
+CommitCheck = Callable[[Host, dict[str, Any], dict[str, Any]], None]
 
 
 @record(frozen=True)
 class Applier:
-    """`apply(host, settings)` writes files from the live tree; returns what it did."""
+    """`apply(host, settings)` writes files from the live tree; returns what it did.
+
+    `check(host, before, after)`, when given, vets a commit before it is stored."""
 
     name: str
     prefixes: tuple[str, ...]
     apply: Callable[[Host, dict[str, Any]], list[str]]
+    check: CommitCheck | None = None
 
 
 @record(frozen=True)
@@ -56,6 +67,30 @@ def affected(appliers: list[Applier], changed: list[str] | None) -> list[Applier
         return list(appliers)
     keys = [k.removeprefix("settings.") for k in changed]
     return [a for a in appliers if any(_touches(p, k) for p in a.prefixes for k in keys)]
+
+
+def check_commit(
+    host: Host,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    appliers: list[Applier] | None = None,
+) -> None:
+    """Run the `check` of each applier whose keys the commit changes; the first
+    refusal raises (and the commit stores nothing)."""
+    for applier in appliers if appliers is not None else load_appliers():
+        if applier.check is None:
+            continue
+        if any(_subtree(before, p) != _subtree(after, p) for p in applier.prefixes):
+            applier.check(host, before, after)
+
+
+def _subtree(tree: dict[str, Any], prefix: str) -> Any:
+    node: Any = tree
+    for segment in parse_key(prefix):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(segment)
+    return node
 
 
 def run_appliers(

@@ -13,6 +13,9 @@ Order bands (keep new stages inside them):
     60-79  consumers          (kdump load, cfsignal, warm-pool wait, lifecycle)
 
 A stage returns `ok(detail)` or `skipped(reason)`, or raises `KindlingError` to fail.
+Any other exception (an `OSError` where a directory was expected, a bug) fails that
+stage alone, as `failed: <one line>`: the other stages still run and the timeline is
+still written, so one surprise never hides the rest of the boot.
 A failed stage fails the stages that depend on it (`after`) — they are reported as
 skipped with the reason — as systemd's `Requires=` would; independent stages still
 run, so one broken driver config does not keep the node off the network.
@@ -26,7 +29,7 @@ import json
 import time
 
 from kindling import log
-from kindling.errors import KindlingError
+from kindling.errors import KindlingError, describe
 
 TYPE_CHECKING = False  # typing itself costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
@@ -238,8 +241,8 @@ def run_boot(
             host.seen, host.replay = set(), []
             try:
                 result = stage.run(ctx)
-            except KindlingError as exc:
-                result = StageResult("failed", str(exc))
+            except Exception as exc:
+                result = StageResult("failed", describe(exc))
                 failed[stage.name] = result.detail
             finally:
                 seen, effects = host.seen, host.replay

@@ -27,8 +27,12 @@ def main(argv: list[str]) -> int:
             return
         sys.stdout.write(format_record(record) + "\n")
         if host.recording:
-            for action in record.actions:
+            diffs: dict[int, str] = getattr(host, "diffs", {})
+            first = len(host.actions) - len(record.actions)
+            for index, action in enumerate(record.actions):
                 sys.stdout.write(f"    would {action}\n")
+                for line in diffs.get(first + index, "").splitlines():
+                    sys.stdout.write(f"      {line}\n")
         sys.stdout.flush()
 
     if not args.json:

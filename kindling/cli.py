@@ -3,7 +3,9 @@
 The table below names the module of each command; nothing is imported until a
 command is chosen, so `kindling --help` costs little more than the interpreter. The
 CLI is the only place that catches every `KindlingError`: it prints the message and
-exits 1 (usage errors: 2).
+exits 1 (usage errors: 2). It is also the last resort for every other exception (a
+bug, an `OSError` nobody expected): one line naming its kind, secrets scrubbed and
+control characters escaped, exit 1 — a user never sees a Python traceback.
 """
 
 from __future__ import annotations
@@ -77,12 +79,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the last resort: one line, never a traceback
+        from kindling.errors import describe
+
+        sys.stderr.write(f"kindling {args[0]}: {_scrub(describe(exc))}\n")
+        return 1
 
 
 def _scrub(text: str) -> str:
-    from kindling.log import scrub
+    """Secrets out, control characters escaped: the line may name keys from input."""
+    from kindling.log import printable, scrub
 
-    return scrub(text)
+    return printable(scrub(text))
 
 
 def run() -> None:

@@ -7,6 +7,12 @@ Layout (DESIGN §3, `/var/lib/kindling/datastore.sqlite3`, mode 0600, dir 0700):
   `bottlerocket-launch` becomes `kindling-launch`).
 - `commits(id, tx, at, keys)`: what each commit changed, for appliers and audit.
 
+The file carries its layout's version in SQLite's `user_version` (`SCHEMA_VERSION`).
+A file with another version, or with tables that are not this layout, is refused with
+one line naming the version; a Kindling datastore from before versioning (version 0
+with exactly these tables) is stamped in place. A row whose value is not JSON is an
+error naming its key, never a traceback.
+
 A commit is one SQLite transaction (`BEGIN IMMEDIATE`, `synchronous=FULL`): a process
 killed at any instant leaves the live tree exactly as before or exactly as after.
 Concurrent writers queue on SQLite's lock (busy timeout), never interleave. A
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,11 +32,22 @@ from kindling.dotted import format_key, parse_key
 from kindling.errors import HostError, InputError, NotFoundError
 from kindling.host import Host, make_dirs
 from kindling.merge import flatten, merge, unflatten
+from kindling.nesting import loads_json
 
-__all__ = ["DATASTORE_PATH", "DEFAULT_TX", "Datastore", "PlanState", "check_tx_name"]
+__all__ = [
+    "DATASTORE_PATH",
+    "DEFAULT_TX",
+    "SCHEMA_VERSION",
+    "Datastore",
+    "PlanState",
+    "check_tx_name",
+]
 
 DATASTORE_PATH = "/var/lib/kindling/datastore.sqlite3"
 DEFAULT_TX = "default"
+SCHEMA_VERSION = 1
+_TABLES = {"live", "pending", "commits"}
+_TX_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS live (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (
@@ -79,14 +97,47 @@ class PlanState:
 
 
 def check_tx_name(tx: str) -> str:
-    """Transaction names are short printable identifiers (they appear in URLs and logs)."""
-    if not tx or len(tx) > 64 or not all(c.isalnum() or c in "-_." for c in tx):
+    """Transaction names are short ASCII identifiers (they appear in URLs and logs)."""
+    if not _TX_NAME.fullmatch(tx):
         raise InputError("transaction name must be 1-64 characters of [A-Za-z0-9._-]", source="tx")
     return tx
 
 
 def _segments(key: str) -> tuple[str, ...]:
-    return tuple(parse_key(key))
+    return tuple(parse_key(key, source="datastore key"))
+
+
+def _leaves(rows: Iterable[tuple[Any, Any]], where: str) -> list[tuple[tuple[str, ...], Any]]:
+    """Stored rows as (segments, value); a row that is not JSON names its key."""
+    out = []
+    for key, raw in rows:
+        if not isinstance(key, str) or not isinstance(raw, str):
+            raise HostError(f"{where}: a row is not a key and its JSON text")
+        try:
+            value = loads_json(raw, source=f"{where}: row {key}")
+        except ValueError:
+            raise HostError(f"{where}: row {key}: value is not JSON") from None
+        out.append((_segments(key), value))
+    return out
+
+
+def _check_schema(conn: sqlite3.Connection, where: str, *, writable: bool) -> None:
+    """Refuse a file of another layout; stamp a pre-versioning Kindling datastore."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {str(r[0]) for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    if version == SCHEMA_VERSION and tables <= _TABLES:
+        return
+    if version == 0 and tables <= _TABLES:
+        if writable:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return
+    if version != SCHEMA_VERSION:
+        raise HostError(
+            f"{where}: datastore schema version {version}, this Kindling reads version "
+            f"{SCHEMA_VERSION}; refusing to use it")
+    raise HostError(f"{where}: not a Kindling datastore (unknown tables)")
 
 
 class Datastore:
@@ -116,9 +167,11 @@ class Datastore:
                 return None
             uri = f"file:{self.file}?mode=ro"
             try:
-                return self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
+                ro = self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
+                _check_schema(ro, self.rel_path, writable=False)
             except sqlite3.Error as exc:
                 raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
+            return ro
         try:
             make_dirs(self.file.parent, 0o700)
             if not self.file.exists():
@@ -129,10 +182,13 @@ class Datastore:
         try:
             conn = self._configure(conn)
             _enable_wal(conn)
-            conn.executescript(_SCHEMA)
+            _check_schema(conn, self.rel_path, writable=True)
         except sqlite3.Error as exc:
             conn.close()
             raise HostError(f"{self.rel_path}: not a usable datastore: {exc}") from exc
+        except HostError:
+            conn.close()
+            raise
         return conn
 
     @staticmethod
@@ -167,7 +223,7 @@ class Datastore:
         if self.read_only and self._plan.live is not None:
             return self._plan.live
         rows = self._rows("SELECT key, value FROM live ORDER BY key")
-        return unflatten([(_segments(k), json.loads(v)) for k, v in rows])
+        return unflatten(_leaves(rows, self.rel_path))
 
     def transactions(self) -> list[str]:
         if self._conn is None:
@@ -179,14 +235,20 @@ class Datastore:
         rows = self._rows("SELECT key, value FROM pending WHERE tx = ? ORDER BY key", (tx,))
         if not rows and tx not in self._planned:
             raise NotFoundError(f"transaction {tx!r} not found")
-        tree = unflatten([(_segments(k), json.loads(v)) for k, v in rows])
+        tree = unflatten(_leaves(rows, self.rel_path))
         return merge(tree, self._planned.get(tx, {}))
 
     def last_commit_keys(self) -> list[str]:
         if self._conn is None:
             return []
         row = self._conn.execute("SELECT keys FROM commits ORDER BY id DESC LIMIT 1").fetchone()
-        return list(json.loads(row[0])) if row else []
+        if not row:
+            return []
+        try:
+            keys = json.loads(row[0])
+        except ValueError:
+            raise HostError(f"{self.rel_path}: last commit's key list is not JSON") from None
+        return [str(k) for k in keys] if isinstance(keys, list) else []
 
     # -- writing ------------------------------------------------------------------
     def _write(self, action: str, work: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -264,8 +326,8 @@ class Datastore:
             if not rows:
                 raise NotFoundError(f"transaction {tx!r} not found")
             live_rows = dict(conn.execute("SELECT key, value FROM live"))
-            pending_tree = unflatten([(_segments(k), json.loads(v)) for k, v in rows])
-            live_tree = unflatten([(_segments(k), json.loads(v)) for k, v in live_rows.items()])
+            pending_tree = unflatten(_leaves(rows, self.rel_path))
+            live_tree = unflatten(_leaves(live_rows.items(), self.rel_path))
             merged = validate(merge(live_tree, pending_tree))
             new_rows = {format_key(p): json.dumps(v, sort_keys=True) for p, v in flatten(merged)}
             changed = sorted(

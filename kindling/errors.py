@@ -25,6 +25,7 @@ __all__ = [
     "NotFoundError",
     "SettingsError",
     "UsageError",
+    "describe",
 ]
 
 
@@ -68,11 +69,35 @@ class HostError(KindlingError):
 class CommandError(HostError):
     """A program run through the Host runner failed."""
 
-    def __init__(self, argv: list[str], returncode: int | None, stderr: str) -> None:
+    def __init__(
+        self, argv: list[str], returncode: int | None, stderr: str, *, reason: str | None = None
+    ) -> None:
         self.argv = argv
         self.returncode = returncode
         self.stderr = stderr
-        what = "timed out" if returncode is None else f"exited {returncode}"
+        # why it was stopped, when it was: "timed out after 5s", "stdout larger than …"
+        self.reason = reason or ("timed out" if returncode is None else None)
+        what = self.reason or f"exited {returncode}"
         tail = stderr.strip().splitlines()[-1:] if stderr.strip() else []
         detail = f": {tail[0][:300]}" if tail else ""
         super().__init__(f"{argv[0]} {what}{detail}")
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception Kindling did not raise on purpose (CLI, boot runner).
+
+    The last-resort handlers print this instead of a traceback: the exception's kind
+    and its own message (an `OSError` as its strerror and file name), at most 300
+    characters. A `RecursionError` means input nested past what a parser could walk.
+    """
+    if isinstance(exc, KindlingError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return f"{where}{exc.strerror}"[:300]
+    detail = str(exc).strip().splitlines()[:1]
+    return f"internal error: {type(exc).__name__}" + (f": {detail[0][:300]}" if detail else "")

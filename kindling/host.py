@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -25,8 +26,9 @@ from kindling.record import field, record
 
 TYPE_CHECKING = False  # typing and subprocess cost ~13 ms to import; most boots run no program
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Mapping, Sequence
-    from typing import Protocol
+    from typing import Any, Protocol
 else:
     Protocol = object
 
@@ -37,6 +39,7 @@ __all__ = [
     "Host",
     "RealClock",
     "RecordingHost",
+    "chase",
     "host_from_env",
     "make_dirs",
 ]
@@ -85,6 +88,61 @@ def make_dirs(target: Path, mode: int = 0o755) -> None:
         except FileExistsError:
             continue
         os.chmod(directory, mode if i == len(missing) - 1 else 0o755)
+
+def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
+    """A new file beside `target` with an unguessable name, as `mkstemp` makes it:
+    `O_EXCL|O_NOFOLLOW`, so a planted file or symlink of that name is never opened
+    (without importing tempfile, which costs the boot path several milliseconds)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(8):
+        tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.kindling-tmp")
+        try:
+            return os.open(tmp, flags, mode), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{target}: no free temporary name beside it")
+
+
+_MAX_HOPS = 40  # the kernel's limit on symlinks followed in one lookup (ELOOP)
+
+
+def chase(root: Path, p: str) -> Path:
+    """`root`/`p` with every symlink resolved relative to `root`, never leaving it.
+
+    Components are looked at with `lstat` one by one; once one does not exist the
+    rest is taken as written (`..` still stops at the root). A loop of links is an
+    error, as ELOOP is for the kernel.
+    """
+    base = str(root)
+    todo = [c for c in reversed(p.split("/")) if c and c != "."]
+    done: list[str] = []
+    hops = 0
+    missing = False
+    while todo:
+        part = todo.pop()
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        if not missing:
+            here = os.path.join(base, *done, part)
+            try:
+                st = os.lstat(here)
+            except OSError:
+                missing = True
+            else:
+                if stat.S_ISLNK(st.st_mode):
+                    hops += 1
+                    if hops > _MAX_HOPS:
+                        raise HostError(f"{p}: too many levels of symbolic links")
+                    target = os.readlink(here)
+                    if target.startswith("/"):
+                        done = []
+                    todo.extend(c for c in reversed(target.split("/")) if c and c != ".")
+                    continue
+        done.append(part)
+    return root.joinpath(*done)
+
 
 @record
 class FakeClock:
@@ -150,12 +208,31 @@ class Host:
         return self.root != Path("/")
 
     def path(self, p: str | os.PathLike[str]) -> Path:
-        """The real location of the absolute path `p` under the root prefix."""
+        """The real location of the absolute path `p` under the root prefix.
+
+        Under a root prefix every symlink on the way is resolved *inside* the root, as
+        systemd's `chase()` does for `--root`: an absolute target starts again at the
+        root and `..` stops there, so `var/lib/kindling -> /elsewhere` inside the tree
+        leads to `<root>/elsewhere`, never out of it. The real root `/` is left to the
+        kernel.
+        """
         text = os.fspath(p)
         if self.seen is not None:
             self.seen.add(text)
-        rel = text.lstrip("/")
-        return self.root / rel if rel else self.root
+        if not self.prefixed:
+            return Path("/" + text.lstrip("/"))
+        return chase(self.root, text)
+
+    def entry(self, p: str | os.PathLike[str]) -> Path:
+        """Like `path`, but a symlink as the last component is not followed: what a
+        rename, an unlink or a new link acts on (the entry itself, as on `/`)."""
+        text = os.fspath(p).rstrip("/")
+        if self.seen is not None:
+            self.seen.add(text)
+        head, _, name = text.rpartition("/")
+        if not name or name in (".", ".."):
+            return self.path(p)
+        return self.path(head or "/") / name
 
     def proc(self, rel: str) -> Path:
         return self.path("/proc/" + rel.lstrip("/"))
@@ -225,9 +302,9 @@ class Host:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("file", p, raw, mode))
-        target = self.path(p)
+        target = self.entry(p)
         try:
-            if target.read_bytes() == raw and (target.stat().st_mode & 0o7777) == mode:
+            if not target.is_symlink() and target.read_bytes() == raw and (target.stat().st_mode & 0o7777) == mode:
                 return False
         except OSError:
             pass
@@ -238,10 +315,10 @@ class Host:
     def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
         """`durable=False` for /run (a tmpfs, gone at the next boot): the rename alone is
         atomic; the two fsyncs cost ~0.5 ms each and protect nothing there."""
-        tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
+        tmp = target
         try:
             make_dirs(target.parent)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+            fd, tmp = _create_temp(target, mode)
             try:
                 os.fchmod(fd, mode)
                 view = memoryview(raw)
@@ -260,8 +337,9 @@ class Host:
                     os.close(dfd)
         except OSError as exc:
             # a full disk fails the write, not the open: leave no temp file behind
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            if tmp is not target:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
     def write_in_place(self, p: str, data: str | bytes) -> None:
@@ -285,7 +363,7 @@ class Host:
 
     def remove(self, p: str) -> bool:
         """Remove a file; returns False when there was nothing to remove."""
-        target = self.path(p)
+        target = self.entry(p)
         if not target.exists() and not target.is_symlink():
             return False
         self._record(f"remove {p}")
@@ -298,17 +376,27 @@ class Host:
     def symlink(self, target: str, p: str) -> bool:
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("symlink", p, target.encode(), 0))
-        link = self.path(p)
+        link = self.entry(p)
         if link.is_symlink() and os.readlink(link) == target:
             return False
         self._record(f"symlink {p} -> {target}")
-        make_dirs(link.parent)
-        tmp = link.with_name(f".{link.name}.kindling-tmp")
-        if tmp.is_symlink():
-            tmp.unlink()
-        os.symlink(target, tmp)
-        os.replace(tmp, link)
-        return True
+        for _ in range(8):
+            tmp = link.with_name(f".{link.name}.{os.urandom(6).hex()}.kindling-tmp")
+            try:
+                make_dirs(link.parent)
+                os.symlink(target, tmp)  # fails on any existing entry: never follows one
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise HostError(f"{p}: cannot create the link: {exc.strerror or exc}") from exc
+            try:
+                os.replace(tmp, link)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise HostError(f"{p}: cannot create the link: {exc.strerror or exc}") from exc
+            return True
+        raise HostError(f"{p}: cannot create a temporary link beside it")
 
     # -- programs ----------------------------------------------------------------
     def run(
@@ -320,15 +408,20 @@ class Host:
         check: bool = True,
         read_only: bool = False,
         env: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> CommandResult:
         """Run a program; `read_only=True` promises it changes nothing (plans run it).
 
-        A non-zero exit raises `CommandError` when `check`; a timeout always raises.
+        The program runs in a session of its own; on timeout, or when its stdout passes
+        `limit` bytes, its whole process group is killed (its own children too) and
+        `CommandError` says why. Output is read as it comes, so the cap bounds memory;
+        stderr keeps its last `STDERR_KEEP` bytes. A non-zero exit raises `CommandError`
+        when `check`; a timeout or the cap always raises.
         """
         args = list(argv)
         if not read_only:
             self._record("run " + " ".join(args))
-        return self._execute(args, input=input, timeout=timeout, check=check, env=env)
+        return self._execute(args, input=input, timeout=timeout, check=check, env=env, limit=limit)
 
     def _execute(
         self,
@@ -338,6 +431,7 @@ class Host:
         timeout: float | None,
         check: bool,
         env: Mapping[str, str] | None,
+        limit: int | None = None,
     ) -> CommandResult:
         import subprocess
 
@@ -345,43 +439,151 @@ class Host:
         if env:
             full_env.update(env)
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 args,
-                input=input,
-                capture_output=True,
-                timeout=timeout,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env=full_env,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                check=False,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired as exc:
-            err = exc.stderr.decode("utf-8", "replace") if exc.stderr else ""
-            raise CommandError(args, None, err) from exc
         except OSError as exc:
             raise CommandError(args, 127, exc.strerror or str(exc)) from exc
-        result = CommandResult(tuple(args), proc.returncode, proc.stdout, proc.stderr)
-        if check and proc.returncode != 0:
-            raise CommandError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        try:
+            out, err, stopped = _collect(proc, input, timeout, limit)
+        except BaseException:
+            _kill_group(proc)
+            raise
+        if stopped is not None:
+            _kill_group(proc)
+            raise CommandError(args, None, err.decode("utf-8", "replace"), reason=stopped)
+        returncode = proc.returncode if proc.returncode is not None else -1
+        result = CommandResult(tuple(args), returncode, out, err)
+        if check and returncode != 0:
+            raise CommandError(args, returncode, err.decode("utf-8", "replace"))
         return result
 
 
+STDERR_KEEP = 256 * 1024
+
+
+def _collect(
+    proc: subprocess.Popen[bytes], input: bytes | None, timeout: float | None, limit: int | None
+) -> tuple[bytes, bytes, str | None]:
+    """Stream a child's stdout/stderr (and feed stdin) until it exits, under a wall-clock
+    deadline and a stdout cap; returns (stdout, stderr tail, why it was stopped or None)."""
+    import selectors
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    out, err = bytearray(), bytearray()
+    pending = memoryview(input or b"")
+    with selectors.DefaultSelector() as sel:
+        assert proc.stdout is not None and proc.stderr is not None
+        sel.register(proc.stdout, selectors.EVENT_READ, out)
+        sel.register(proc.stderr, selectors.EVENT_READ, err)
+        if proc.stdin is not None:
+            os.set_blocking(proc.stdin.fileno(), False)
+            if pending:
+                sel.register(proc.stdin, selectors.EVENT_WRITE, None)
+            else:
+                proc.stdin.close()
+        while sel.get_map():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return bytes(out), bytes(err), f"timed out after {timeout:g}s"
+            for key, _ in sel.select(left):
+                fd = key.fd
+                if key.data is None:  # stdin
+                    try:
+                        pending = pending[os.write(fd, pending[:65536]) :]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        pending = pending[:0]
+                    if not pending:
+                        sel.unregister(key.fileobj)
+                        key.fileobj.close()  # type: ignore[union-attr]
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf: bytearray = key.data
+                buf += chunk
+                if buf is out and limit is not None and len(out) > limit:
+                    return bytes(out[: limit + 1]), bytes(err), f"stdout larger than {limit} bytes"
+                if buf is err and len(err) > STDERR_KEEP:
+                    del err[: len(err) - STDERR_KEEP]
+    for pipe in (proc.stdout, proc.stderr):
+        pipe.close()
+    left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    import subprocess
+
+    try:
+        proc.wait(left)
+    except subprocess.TimeoutExpired:
+        return bytes(out), bytes(err), f"timed out after {timeout:g}s"
+    return bytes(out), bytes(err), None
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's whole session (it leads its own group), then reap it."""
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
 class RecordingHost(Host):
-    """`--plan`: reads for real, records every mutation, changes nothing."""
+    """`--plan`: reads for real, records every mutation, changes nothing.
+
+    Each recorded file write also keeps a unified diff of the old and new text in
+    `diffs` (keyed by the action's index), so a plan can show what would change, not
+    only that something would. Files written with no read access for others (0600
+    credentials) and binary files get no diff: a plan must not print secrets."""
 
     recording = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.diffs: dict[int, str] = {}
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
         if not self.path(p).is_dir():
             self._record(f"mkdir {p}")
 
+    def _diff(self, target: Path, raw: bytes, mode: int | None) -> None:
+        if mode is not None and not mode & 0o044:
+            return
+        import difflib
+
+        try:
+            old = target.read_bytes().decode("utf-8") if target.exists() else ""
+            new = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return
+        name = "/" + str(target.relative_to(self.root)) if target.is_relative_to(self.root) else str(target)
+        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     fromfile=name, tofile=name, n=1)
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        if text:
+            self.diffs[len(self.actions) - 1] = text
+
     def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
-        return None
+        self._diff(target, raw, mode)
 
     def _write_in_place(self, target: Path, raw: bytes) -> None:
-        return None
+        self._diff(target, raw, None)
 
     def remove(self, p: str) -> bool:
-        target = self.path(p)
+        target = self.entry(p)
         if not target.exists() and not target.is_symlink():
             return False
         self._record(f"remove {p}")
@@ -390,7 +592,7 @@ class RecordingHost(Host):
     def symlink(self, target: str, p: str) -> bool:
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("symlink", p, target.encode(), 0))
-        link = self.path(p)
+        link = self.entry(p)
         if link.is_symlink() and os.readlink(link) == target:
             return False
         self._record(f"symlink {p} -> {target}")
@@ -405,10 +607,11 @@ class RecordingHost(Host):
         check: bool = True,
         read_only: bool = False,
         env: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> CommandResult:
         args = list(argv)
         if read_only:
-            return self._execute(args, input=input, timeout=timeout, check=check, env=env)
+            return self._execute(args, input=input, timeout=timeout, check=check, env=env, limit=limit)
         self._record("run " + " ".join(args))
         return CommandResult(tuple(args), 0, b"", b"")
 
@@ -416,8 +619,17 @@ class RecordingHost(Host):
 def host_from_env(
     root: str | None = None, *, plan: bool = False, env: Mapping[str, str] | None = None
 ) -> Host:
-    """The Host the CLI builds: `--root`, else `KINDLING_ROOT`, else `/`."""
+    """The Host the CLI builds: `--root`, else `KINDLING_ROOT`, else `/`.
+
+    A root that is not an existing directory is a usage error (exit 2), never
+    created: a typo must not grow a fresh tree that a read-only `get` then reports.
+    """
     environ = os.environ if env is None else env
     chosen = root or environ.get("KINDLING_ROOT") or "/"
+    if not os.path.isdir(chosen):
+        from kindling.errors import UsageError
+
+        option = "--root" if root else "KINDLING_ROOT"
+        raise UsageError(f"{option} {chosen}: no such directory")
     cls = RecordingHost if plan else Host
     return cls(chosen, env=environ)

@@ -14,11 +14,12 @@ The stdlib `logging` package is not used: it costs import time on every boot ste
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from typing import TextIO
 
-__all__ = ["Logger", "configure", "get", "register_secret", "scrub"]
+__all__ = ["Logger", "configure", "get", "printable", "register_secret", "scrub"]
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 _PRIORITY = {10: 7, 20: 6, 30: 4, 40: 3}
@@ -57,6 +58,21 @@ def scrub(text: str) -> str:
     return text
 
 
+_UNPRINTABLE = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"  # compiled on first use (re caches it)
+
+
+def printable(text: str) -> str:
+    """`text` with every control character (C0, DEL, C1, line/paragraph separators)
+    written as `\\xNN`/`\\uNNNN`: a key holding `\\n<0>` must not forge a journal line.
+
+    Every line Kindling prints (log lines, the CLI's error line) passes through here,
+    so no caller has to remember which of its parts came from input.
+    """
+    if text.isprintable():
+        return text
+    return re.sub(_UNPRINTABLE, lambda m: repr(m.group())[1:-1], text)
+
+
 class Logger:
     """A named source of log lines (`netdog`, `early-boot-config`, …)."""
 
@@ -83,7 +99,7 @@ class Logger:
             line = f"{self.name}: {message}{extra}"
             if _Config.journal:
                 line = f"<{_PRIORITY[level]}>{line}"
-        stream.write(scrub(line) + "\n")
+        stream.write(printable(scrub(line)) + "\n")
         stream.flush()
 
     def debug(self, message: str, **fields: object) -> None:

@@ -77,8 +77,10 @@ def parse_settings_toml(text: str, *, source: str) -> dict[str, Any]:
     """
     import tomllib
 
+    from kindling.nesting import loads_toml
+
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, source=source)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"invalid TOML: {exc}", source=source) from None
     if "settings" not in doc:

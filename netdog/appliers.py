@@ -12,7 +12,7 @@ from typing import Any
 from kindling.appliers import Applier
 from kindling.host import Host
 
-__all__ = ["DNS", "PROXY"]
+__all__ = ["DNS", "HOSTNAME", "HOSTS", "PROXY"]
 
 
 def _apply_proxy(host: Host, settings: dict[str, Any]) -> list[str]:
@@ -38,3 +38,35 @@ PROXY = Applier(
     apply=_apply_proxy,
 )
 DNS = Applier(name="netdog-dns", prefixes=("dns",), apply=_apply_dns)
+
+
+def _apply_hostname(host: Host, settings: dict[str, Any]) -> list[str]:
+    from netdog.hostname import apply_hostname_setting
+
+    return apply_hostname_setting(host, settings)
+
+
+def _check_hostname(host: Host, before: dict[str, Any], after: dict[str, Any]) -> None:
+    from netdog.hostname import check_hostname_setting
+
+    check_hostname_setting(host, before, after)
+
+
+def _apply_hosts(host: Host, settings: dict[str, Any]) -> list[str]:
+    """`/etc/hosts` only once a hosts entry or a hostname is set: a node that sets
+    neither keeps its distribution's file."""
+    from netdog.etc_hosts import HOSTS, render_hosts
+    from netdog.hostname import usable_hostname
+
+    network = settings.get("network") or {}
+    entries, name = network.get("hosts") or [], network.get("hostname")
+    if not entries and not name:
+        return []
+    text = render_hosts(usable_hostname(name) if name else None, entries)
+    return [f"wrote {HOSTS}"] if host.write_file(HOSTS, text) else []
+
+
+HOSTNAME = Applier(
+    name="hostname", prefixes=("network.hostname",), apply=_apply_hostname, check=_check_hostname
+)
+HOSTS = Applier(name="hosts", prefixes=("network.hosts", "network.hostname"), apply=_apply_hosts)

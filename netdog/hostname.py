@@ -15,15 +15,30 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from kindling import log
-from kindling.errors import InputError, KindlingError
+from kindling.errors import InputError, KindlingError, SettingsError
 from kindling.host import Host
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 from kindling.settings import types
 from netdog import paths
 
-__all__ = ["HostnameSource", "generate_hostname", "reverse_dns", "set_hostname"]
+__all__ = [
+    "ETC_HOSTNAME",
+    "KERNEL_HOSTNAME_MAX",
+    "HostnameSource",
+    "apply_hostname_setting",
+    "check_hostname_setting",
+    "generate_hostname",
+    "reverse_dns",
+    "set_hostname",
+    "usable_hostname",
+]
+
+ETC_HOSTNAME = "/etc/hostname"
+KERNEL_HOSTNAME_MAX = 64  # HOST_NAME_MAX: the kernel refuses longer names (EINVAL)
+_KEY = "settings.network.hostname"
 
 HostnameSource = Callable[[], str | None]
 _LOG = log.get("netdog")
@@ -81,3 +96,47 @@ def set_hostname(host: Host, name: str) -> bool:
         return False
     host.write_in_place(paths.KERNEL_HOSTNAME, name + "\n")
     return True
+
+
+def usable_hostname(value: str) -> str:
+    """The setting as the kernel takes it: one trailing dot trimmed, at most 64 bytes.
+
+    Bottlerocket's model accepts names up to 253 characters, but sethostname(2) stops
+    at 64 bytes: a longer name would be stored and never become the hostname, so it is
+    refused by name instead (`SettingsError`)."""
+    name = value[:-1] if value.endswith(".") else value
+    try:
+        types.hostname(name)
+    except types.Invalid as exc:
+        raise SettingsError(_KEY, exc.rule) from None
+    if len(name.encode()) > KERNEL_HOSTNAME_MAX:
+        raise SettingsError(_KEY, f"longer than the kernel's {KERNEL_HOSTNAME_MAX}-byte hostname limit")
+    return name
+
+
+def _setting(settings: dict[str, Any]) -> str | None:
+    value = (settings.get("network") or {}).get("hostname")
+    return usable_hostname(value) if isinstance(value, str) and value else None
+
+
+def check_hostname_setting(host: Host, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Commit check: a hostname the kernel cannot take is never stored."""
+    _setting(after)
+
+
+def apply_hostname_setting(host: Host, settings: dict[str, Any]) -> list[str]:
+    """`network.hostname` → `/etc/hostname` and the kernel hostname (DESIGN §10).
+
+    Under a root prefix without a `/proc/sys/kernel/hostname` (a tree that is not a
+    running system), only the file is written, and the report says so."""
+    name = _setting(settings)
+    if name is None:
+        return []
+    done: list[str] = []
+    if host.write_file(ETC_HOSTNAME, name + "\n"):
+        done.append(f"wrote {ETC_HOSTNAME}")
+    if not host.exists(paths.KERNEL_HOSTNAME):
+        done.append(f"kernel hostname not set: no {paths.KERNEL_HOSTNAME} under this root")
+    elif set_hostname(host, name):
+        done.append(f"set kernel hostname {name}")
+    return done

@@ -41,7 +41,8 @@ def _request(base: str, method: str, path: str, headers: dict[str, str]) -> tupl
 
 
 def imds_local_hostname(host: Host, policy: RetryPolicy | None = None) -> str | None:
-    """The instance's private DNS name, or None when IMDS says it has none (404)."""
+    """The instance's private DNS name (first of the names listed), or None when IMDS
+    says it has none (404)."""
     base = host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
 
     def fetch() -> str | None:
@@ -59,7 +60,10 @@ def imds_local_hostname(host: Host, policy: RetryPolicy | None = None) -> str | 
             return None
         if status != 200:
             raise Retryable(f"imds meta-data/local-hostname: HTTP {status}")
-        return body.decode("utf-8", "replace").strip() or None
+        # local-hostname may list several names ("ip-10-0-0-1.ec2.internal x.example"):
+        # the first is the instance's own, as Bottlerocket's imdsclient takes it
+        words = body.decode("utf-8", "replace").split()
+        return words[0] if words else None
 
     return retry(fetch, clock=host.clock, what="imds GET meta-data/local-hostname",
                  policy=policy or RetryPolicy(first=0.25, cap=10, budget=60, jitter=0.1))

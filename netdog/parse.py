@@ -29,6 +29,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+from kindling.nesting import loads_toml
 from netdog.errors import NetConfigError
 from netdog.model import (
     ArpMon,
@@ -394,7 +395,7 @@ def parse_net_toml(text: str, source: str) -> NetConfig | None:
     """Parse and validate a net.toml; None when it configures no interface."""
     w = _Where(source)
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, source=source)
     except tomllib.TOMLDecodeError as exc:
         raise w.error(None, f"not valid TOML: {exc}") from None
     if "version" not in doc:

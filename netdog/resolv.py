@@ -21,6 +21,7 @@ from typing import Any
 
 from kindling.errors import InputError
 from kindling.host import Host
+from kindling.nesting import loads_toml
 from kindling.record import record
 from netdog import paths
 from netdog.model import InterfaceId, NetConfig, parse_ip
@@ -73,7 +74,7 @@ def parse_dns_toml(text: str, source: str) -> DnsSettings:
     if not text.strip():
         return DnsSettings()
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, source=source)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", source=source) from None
     return dns_from_settings({"dns": doc}, source)

@@ -11,6 +11,11 @@ semantics Kindling depends on, as the real service documents them:
 - Scripted failures per path (or `*`): a queue of statuses (429/503/500…) with an
   optional `Retry-After`, consumed one request at a time; per-path delays; an
   outage that refuses (closes the connection unanswered) or hangs.
+- Broken framing per path (or `*`, or `api/token`), `mangle(path, mode, arg)`: `drip`
+  (the whole answer one byte every `arg` seconds), `truncate` (announce the real length,
+  send all but the last `arg` bytes, close), `overannounce` (announce `arg` bytes more
+  than sent, then hold the connection open), `conflict` (two different
+  `Content-Length` headers), `nolength` (no `Content-Length`, close after the body).
 - A throttle (`throttle(rate)`): beyond `rate` requests/s, 429 with `Retry-After`.
 - `requests`: a log of every request (method, path, status, token sent?).
 
@@ -66,6 +71,8 @@ class _State:
     outage: str | None = None  # None | "refuse" | "hang"
     keep_alive: bool = True  # False: close every connection after one answer, unannounced
     requests: list[LoggedRequest] = field(default_factory=list)
+    mangles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # path -> (mode, arg) queue
+    mangle_always: dict[str, tuple[str, float]] = field(default_factory=dict)
     # throttle: a token bucket of `rate` requests/s (server clock), `burst` deep
     rate: float | None = None
     burst: float = 1.0
@@ -108,8 +115,54 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
 
+    def _mangle(self) -> tuple[str, float] | None:
+        st = self.server.state
+        key = getattr(self, "_key", "")
+        with st.lock:
+            for k in (key, "*"):
+                queue = st.mangles.get(k)
+                if queue:
+                    return queue.pop(0)
+                if k in st.mangle_always:
+                    return st.mangle_always[k]
+        return None
+
+    def _reply_broken(self, status: int, body: bytes, headers: dict[str, str], mode: str, arg: float) -> None:
+        """Write the answer by hand with its framing broken as `mode` says."""
+        head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}", "Content-Type: text/plain"]
+        if mode == "conflict":
+            head += [f"Content-Length: {len(body)}", f"Content-Length: {len(body) + 7}"]
+        elif mode == "overannounce":
+            head.append(f"Content-Length: {len(body) + int(arg)}")
+        elif mode != "nolength":
+            head.append(f"Content-Length: {len(body)}")
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        if mode == "truncate":
+            data = data[: len(data) - int(arg)]
+        st = self.server.state
+        try:
+            if mode == "drip":
+                for i in range(len(data)):
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    if st.release.wait(arg):
+                        break
+            else:
+                self.wfile.write(data)
+                self.wfile.flush()
+            if mode == "overannounce":
+                st.release.wait(30)
+        except OSError:
+            pass  # the client gave up: that is the point
+        self.close_connection = mode != "drip" or not st.keep_alive
+
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self._log(status)
+        broken = self._mangle()
+        if broken is not None:
+            self._reply_broken(status, body, headers or {}, *broken)
+            return
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -172,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- verbs ----------------------------------------------------------------------
     def do_PUT(self) -> None:
         self._drain()
+        self._key = "api/token"
         st = self.server.state
         if self.path != TOKEN_PATH:
             self._reply(405 if _VERSION.fullmatch(self.path) else 404)
@@ -194,6 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         match = _VERSION.fullmatch(self.path)
         key = match.group(2) if match else self.path.lstrip("/")
+        self._key = key
         if self._disrupt(key) or self._throttled():
             return
         token = self.headers.get("X-aws-ec2-metadata-token")
@@ -283,6 +338,23 @@ class ImdsEmulator:
 
     def fail_token(self, status: int, *, times: int = 1, retry_after: str | None = None) -> None:
         self._server.state.token_script.extend(Scripted(status, retry_after) for _ in range(times))
+
+    def mangle(self, path: str, mode: str, arg: float = 0, *, times: int | None = 1) -> None:
+        """Break the framing of the next `times` answers of `path` (`*`, `api/token`);
+        `times=None`: of every answer. Modes: see the module docstring."""
+        assert mode in ("drip", "truncate", "overannounce", "conflict", "nolength"), mode
+        st = self._server.state
+        key = path.strip("/") or "*"
+        with st.lock:
+            if times is None:
+                st.mangle_always[key] = (mode, arg)
+            else:
+                st.mangles.setdefault(key, []).extend([(mode, arg)] * times)
+
+    def unmangle(self) -> None:
+        with self._server.state.lock:
+            self._server.state.mangles.clear()
+            self._server.state.mangle_always.clear()
 
     def delay(self, path: str, seconds: float) -> None:
         """Hold every request of `path` (or `*`) for `seconds` before answering."""

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
@@ -23,6 +22,7 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.dotted import parse_key
 from kindling.errors import InputError, KindlingError, UsageError
 from kindling.merge import merge, unflatten
+from kindling.nesting import loads_json, loads_toml
 
 __all__ = ["main", "parse_assignments"]
 
@@ -46,9 +46,12 @@ def _coerce(segments: list[str], raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise InputError(f"{where}: expected an integer", source="apiclient set") from None
-    if (isinstance(node, Leaf) and node.kind == "json") or (node is not None and not isinstance(node, Leaf)):
+    if isinstance(node, Leaf) and node.kind == "string-or-json" and not raw.lstrip().startswith("["):
+        return raw
+    as_json = isinstance(node, Leaf) and node.kind in ("json", "string-or-json")
+    if as_json or (node is not None and not isinstance(node, Leaf)):
         try:
-            return json.loads(raw)
+            return loads_json(raw, source=f"apiclient set {where}")
         except ValueError:
             kind = "list" if isinstance(node, ListOf) else "JSON value"
             raise InputError(f"{where}: expected a JSON {kind}", source="apiclient set") from None
@@ -80,17 +83,20 @@ def _unwrap(doc: Any, source: str) -> dict[str, Any]:
 def _load_document(name: str) -> dict[str, Any]:
     data = sys.stdin.buffer.read() if name == "-" else _read_file(name)
     source = "stdin" if name == "-" else name
-    text = data.decode("utf-8", "replace")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=source) from None
     if text.lstrip().startswith("{"):
         try:
-            doc = json.loads(text)
+            doc = loads_json(text, source=source)
         except ValueError as exc:
             raise InputError(f"malformed JSON (line {getattr(exc, 'lineno', '?')})", source=source) from None
     else:
         import tomllib
 
         try:
-            doc = tomllib.loads(text)
+            doc = loads_toml(text, source=source)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"malformed TOML: {exc}", source=source) from None
     if not isinstance(doc, dict) or "settings" not in doc or set(doc) != {"settings"}:
@@ -117,13 +123,28 @@ def _check(resp: Response, what: str) -> Any:
 
 
 def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str, Any]:
+    """PATCH a transaction of our own, commit and apply it; on any failure drop it.
+
+    A commit that fails (validation, a lock, a lost connection, a refused datastore)
+    must leave no pending transaction behind for the next client to commit by mistake.
+    """
     tx = f"apiclient-{os.getpid()}"
-    _check(client.request("PATCH", f"/settings?tx={tx}", tree), what)
-    resp = client.request("POST", f"/tx/commit_and_apply?tx={tx}")
-    if resp.status in {400, 404}:
-        client.request("DELETE", f"/tx?tx={tx}")
-    result: dict[str, Any] = _check(resp, what)
+    try:
+        _check(client.request("PATCH", f"/settings?tx={tx}", tree), what)
+        resp = client.request("POST", f"/tx/commit_and_apply?tx={tx}")
+        result: dict[str, Any] = _check(resp, what)
+    except BaseException:
+        _drop(client, tx)
+        raise
     return result
+
+
+def _drop(client: ApiClient, tx: str) -> None:
+    """Delete `tx` if it exists; a failure to do so must not hide the first error."""
+    try:
+        client.request("DELETE", f"/tx?tx={tx}")
+    except KindlingError:
+        pass
 
 
 def _get(client: ApiClient, prefixes: list[str]) -> dict[str, Any]:
@@ -175,7 +196,7 @@ def main(argv: list[str]) -> int:
             raise UsageError("give KEY=VALUE pairs or --json, not both or neither")
         if args.json_doc:
             try:
-                tree = _unwrap(json.loads(args.json_doc), "--json")
+                tree = _unwrap(loads_json(args.json_doc, source="--json"), "--json")
             except ValueError:
                 raise InputError("malformed JSON", source="--json") from None
         else:

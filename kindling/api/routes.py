@@ -29,6 +29,7 @@ from kindling.errors import (
     NotFoundError,
     SettingsError,
 )
+from kindling.nesting import loads_json
 from kindling.record import field, record
 
 __all__ = ["MAX_BODY", "ROUTES", "Response", "dispatch"]
@@ -97,7 +98,7 @@ def _json_body(body: bytes, *, required: bool) -> Any:
             raise InputError("a JSON body is required", source="body")
         return None
     try:
-        return json.loads(body)
+        return loads_json(body, source="body")
     except (ValueError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""

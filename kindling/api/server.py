@@ -5,8 +5,9 @@ node): the API can change kernel parameters, so only root may talk to it. As a s
 gate, each connection's peer uid (SO_PEERCRED) must be the server's own or one given
 with `--allow-uid`, so a loosened mode or a passed file descriptor opens nothing. Requests
 are handled by `routes.dispatch`; this module only speaks HTTP: body size checked
-from Content-Length before reading (413), chunked bodies refused (411), a read
-timeout against stalled clients, errors as JSON — never a stack trace. Ready is
+from Content-Length before reading (413), chunked bodies refused (411), conflicting
+or short framing refused (400), a read timeout against stalled clients, errors as
+JSON — never a stack trace. Ready is
 signalled to systemd (`Type=notify`) once the socket listens.
 """
 
@@ -60,23 +61,40 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def _body(self) -> bytes | Response:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+        """The request body, exactly as framed, or the error answer (RFC 9112 §6.3).
+
+        Any Transfer-Encoding is refused (411: we take Content-Length only); several
+        Content-Length headers that disagree, or one that is not digits, are 400 —
+        a request smuggled past a proxy must not be read two ways. A body shorter
+        than announced (the client hung up or stalled past the timeout) is 400 and
+        never dispatched.
+        """
+        if self.headers.get_all("Transfer-Encoding"):
             self.close_connection = True
-            return Response(411, {"error": "chunked bodies are not accepted; send Content-Length"})
-        raw = self.headers.get("Content-Length")
-        if raw is None:
+            return Response(411, {"error": "Transfer-Encoding is not accepted; send Content-Length"})
+        values = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if not values:
             return b""
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
-        except ValueError:
+        if len(values) > 1:
+            self.close_connection = True
+            return Response(400, {"error": "conflicting Content-Length headers", "key": "Content-Length"})
+        raw = values.pop()
+        if not raw.isdigit() or not raw.isascii():
             self.close_connection = True
             return Response(400, {"error": "invalid Content-Length", "key": "Content-Length"})
+        length = int(raw)
         if length > MAX_BODY:
             self.close_connection = True
             return Response(413, {"error": f"request body larger than {MAX_BODY} bytes"})
-        return self.rfile.read(length)
+        try:
+            body = self.rfile.read(length)
+        except OSError:  # the read timeout: a stalled client
+            body = b""
+        if len(body) != length:
+            self.close_connection = True
+            return Response(400, {"error": f"request body shorter than its Content-Length "
+                                           f"({len(body)} of {length} bytes)", "key": "Content-Length"})
+        return body
 
     def _peer_allowed(self) -> bool:
         """SO_PEERCRED: only the server's own user (root on a node) or listed uids."""

@@ -151,11 +151,20 @@ class SettingsService:
 
     def commit(self, tx: str) -> list[str]:
         """Make `tx` live; returns the changed keys (with `settings.`)."""
+        from kindling.appliers import check_commit
+
         check_tx_name(tx)
         with self._store() as store:
             from kindling.settings import validate_settings
 
-            changed = store.commit(tx, lambda tree: validate_settings(tree, source=f"tx {tx}"))
+            before = store.live()
+
+            def vet(tree: dict[str, Any]) -> dict[str, Any]:
+                after = validate_settings(tree, source=f"tx {tx}")
+                check_commit(self.host, before, after)
+                return after
+
+            changed = store.commit(tx, vet)
         return [f"settings.{k}" for k in changed]
 
     def apply(self, keys: list[str] | None = None) -> list[ApplyOutcome]:

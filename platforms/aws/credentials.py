@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from kindling import log
+from kindling.nesting import loads_json
 from kindling.record import field, record
 from platforms.aws.errors import CredentialsError
 
@@ -186,7 +187,7 @@ def _from_instance_profile(imds: ImdsClient) -> Credentials | None:
     if body is None:
         return None
     try:
-        doc = json.loads(body)
+        doc = loads_json(body, source="imds")
     except json.JSONDecodeError:
         raise CredentialsError("instance profile credentials are not JSON", source="imds") from None
     if not isinstance(doc, dict) or doc.get("Code", "Success") != "Success":

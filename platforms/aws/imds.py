@@ -10,6 +10,12 @@
   (Fibonacci from 250 ms, capped at 10 s, jitter) within a total budget, 300 s by
   default (Bottlerocket's, tied to network bring-up); 429/503 `Retry-After` is
   honoured. The Host clock drives the waits, so tests cost no time.
+- Deadlines are wall-clock, on the Host clock: each request (the token PUT too) must
+  be answered whole within the per-request timeout, and no request outlives the
+  total budget; a server that drips one byte at a time is cut off at the deadline,
+  not allowed one timeout per byte. An answer must carry exactly one
+  `Content-Length` and exactly that many bytes: short, conflicting or unannounced
+  is a transport error (retried), never data.
 - The endpoint follows the AWS SDKs: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else
   `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` → `http://[fd00:ec2::254]`, else
   `http://169.254.169.254`. Budget and per-request timeout: `KINDLING_IMDS_BUDGET`,
@@ -31,12 +37,14 @@ from typing import TYPE_CHECKING, Any
 from kindling.env_seconds import env_seconds
 from kindling.errors import InputError
 from kindling.host import Host
+from kindling.nesting import loads_json
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 from platforms.aws.errors import ImdsError
 
 if TYPE_CHECKING:
     import http.client
     import random
+    import socket
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -126,8 +134,26 @@ class ImdsClient:
         self._token: str | None = None
         self._conn: http.client.HTTPConnection | None = None
         self.request_count = 0
+        # the wall-clock limits (Host clock) of the request under way and of the budget
+        self._deadline = float("inf")
+        self._budget_end = float("inf")
 
     # -- transport ------------------------------------------------------------------------
+    def _left(self) -> float:
+        """Seconds until the current request's deadline (Host clock); ≤ 0: past it."""
+        return self._deadline - self.clock.monotonic()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        import http.client
+
+        client = self
+
+        host, port = self._netloc
+        conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        # http.client sets `_create_connection` per instance; ours bounds every wait
+        conn._create_connection = lambda address, *_: _deadline_socket(address, client)  # type: ignore[attr-defined]
+        return conn
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -137,19 +163,22 @@ class ImdsClient:
         """One HTTP exchange on the kept-alive connection; transport errors → Retryable."""
         import http.client
 
+        self._deadline = min(self.clock.monotonic() + self.timeout, self._budget_end)
         for fresh in (self._conn is None, True):
             if self._conn is None:
-                host, port = self._netloc
-                self._conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+                self._conn = self._connection()
             self.request_count += 1
             try:
                 self._conn.request(method, path, headers=headers)
                 response = self._conn.getresponse()
-                body = response.read(MAX_BODY + 1)
+                body = _read_whole(response, f"{method} {path}")
                 retry_after = response.getheader("Retry-After")
                 if response.will_close:
                     self.close()
                 break
+            except _Framing as exc:
+                self.close()
+                raise Retryable(str(exc)) from exc
             except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as exc:
                 # The service closed a kept-alive connection while it sat idle: that is
                 # no failure of the service, so reconnect at once (once) without backoff.
@@ -158,10 +187,9 @@ class ImdsClient:
                     raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
-        if len(body) > MAX_BODY:
-            self.close()
-            raise ImdsError(f"imds {path}: answer larger than {MAX_BODY // 1024} KiB")
+                timed_out = isinstance(exc, TimeoutError)
+                why = "timed out (no whole answer before the deadline)" if timed_out else type(exc).__name__
+                raise Retryable(f"{method} {path}: {why}") from exc
         return response.status, retry_after, body
 
     def _failed(self, what: str, status: int, retry_after: str | None) -> Retryable:
@@ -201,10 +229,13 @@ class ImdsClient:
                 raise self._failed(f"GET {target}", status, retry_after)
             raise Retryable(f"GET {target}: token refused")
 
+        self._budget_end = self.clock.monotonic() + self.budget
         try:
             return retry(attempt, clock=self.clock, what=f"imds {target}", policy=self.policy, rng=self._rng)
         except RetryBudgetExceeded as exc:
             raise ImdsError(str(exc)) from exc
+        finally:
+            self._budget_end = float("inf")
 
     def get_text(self, target: str) -> str | None:
         body = self.get(target)
@@ -221,7 +252,7 @@ class ImdsClient:
         if text is None:
             return None
         try:
-            doc = json.loads(text)
+            doc = loads_json(text, source="imds dynamic/instance-identity/document")
         except json.JSONDecodeError:
             raise ImdsError("imds dynamic/instance-identity/document: not JSON") from None
         if not isinstance(doc, dict):
@@ -242,6 +273,70 @@ class ImdsClient:
         text = self.get_text("meta-data/local-hostname")
         words = text.split() if text else []
         return words[0].rstrip(".") if words else None
+
+
+class _Framing(ImdsError):
+    """An answer whose framing is wrong: short, conflicting or unannounced length."""
+
+
+def _read_whole(response: http.client.HTTPResponse, what: str) -> bytes:
+    """The body, exactly as announced: one `Content-Length`, that many bytes."""
+    announced = {v.strip() for v in response.msg.get_all("Content-Length") or []}
+    if response.chunked:
+        if announced:
+            raise _Framing(f"{what}: both chunked and Content-Length")
+        body = response.read(MAX_BODY + 1)  # http.client refuses a short chunked body
+        if len(body) > MAX_BODY:
+            raise ImdsError(f"imds {what}: answer larger than {MAX_BODY // 1024} KiB")
+        return body
+    if len(announced) != 1:
+        raise _Framing(f"{what}: {'conflicting' if announced else 'no'} Content-Length")
+    text = announced.pop()
+    if not text.isdigit():
+        raise _Framing(f"{what}: invalid Content-Length")
+    length = int(text)
+    if length > MAX_BODY:
+        raise ImdsError(f"imds {what}: answer larger than {MAX_BODY // 1024} KiB")
+    body = response.read(length)
+    if len(body) != length:
+        raise _Framing(f"{what}: answer shorter than its Content-Length ({len(body)} of {length} bytes)")
+    return body
+
+
+def _deadline_socket(address: tuple[str, int], client: ImdsClient) -> socket.socket:
+    """A TCP connection whose every wait is bounded by `client`'s current deadline."""
+    import socket
+
+    class _Socket(socket.socket):
+        """Each send and receive may wait only until the deadline: dripping one byte
+        per timeout cannot stretch a request past it."""
+
+        def _arm(self) -> None:
+            left = client._left()
+            if left <= 0:
+                raise TimeoutError("request deadline passed")
+            self.settimeout(min(left, client.timeout))
+
+        def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+            self._arm()
+            return super().recv_into(buffer, nbytes, flags)
+
+        def sendall(self, data: Any, flags: int = 0) -> None:
+            self._arm()
+            super().sendall(data, flags)
+
+    host, port = address
+    last: OSError | None = None
+    for family, kind, proto, _name, addr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = _Socket(family, kind, proto)
+        try:
+            sock._arm()
+            sock.connect(addr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+    raise last or OSError(f"{host}: no address")
 
 
 _CLIENTS: weakref.WeakKeyDictionary[Host, ImdsClient] = weakref.WeakKeyDictionary()

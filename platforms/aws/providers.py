@@ -18,6 +18,7 @@ import json
 from kindling import log
 from kindling.errors import HostError, InputError
 from kindling.host import Host
+from kindling.nesting import loads_json
 from kindling.providers import UserDataProvider
 from kindling.user_data import UserData, parse_user_data
 
@@ -38,7 +39,7 @@ _IMDS_DOC = "IMDS dynamic/instance-identity/document"
 def _region_from_file(host: Host) -> str:
     source = IDENTITY_DOCUMENT_PATH
     try:
-        doc = json.loads(host.read_bytes(source, limit=64 * 1024))
+        doc = loads_json(host.read_bytes(source, limit=64 * 1024), source=source)
     except HostError as exc:
         raise InputError(f"cannot read: {exc}", source=source) from exc
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -17,12 +17,12 @@ file (a kernel without CONFIG_BOOT_CONFIG) or no `kindling.settings` keys = no d
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kindling.errors import HostError, InputError
 from kindling.host import Host
 from kindling.merge import unflatten
+from kindling.nesting import loads_json
 from kindling.providers import UserDataProvider
 from kindling.user_data import UserData
 
@@ -76,7 +76,7 @@ def _coerce(node: Any, values: tuple[str, ...], key: str, source: str) -> Any:
             raise InputError(f"{key}: expected an integer", source=source) from None
     if kind == "json":
         try:
-            return json.loads(raw)
+            return loads_json(raw, source=source)
         except ValueError:
             raise InputError(f"{key}: expected a JSON value", source=source) from None
     return raw

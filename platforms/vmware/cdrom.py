@@ -9,7 +9,10 @@ falls back to a mounted `/media/cdrom`.
 Exactly one of `user-data`, `ovf-env.xml`, `OVF-ENV.XML`, `ovf_env.xml`,
 `OVF_ENV.XML` may exist at the top of the disc (more is an error, as upstream).
 Names come from Rock Ridge, else Joliet, else plain ISO9660 shown as the kernel's
-`map=normal` does (lower case, no `;1`). `.xml` files are OVF (gzip sniffed, then
+`map=normal` does (lower case, no `;1`). A file must hold every byte its directory
+record announces: an image shorter than its volume descriptor says is an error,
+never part of the user data.
+`.xml` files are OVF (gzip sniffed, then
 the `user-data` property, see `ovf.py`); `user-data` is user data as is.
 """
 
@@ -76,6 +79,23 @@ def _iso_listing(iso: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+def _check_whole(iso: Any, handle: Any, device: str) -> None:
+    """The image must hold every block its primary volume descriptor announces.
+
+    pycdlib shortens a file that runs past the end of the image to what is there,
+    silently (`pycdlib.py`, "truncate the file size"): an image cut inside the user
+    data would give part of it as if whole. A volume is `space_size` logical blocks;
+    fewer bytes on the medium means it was cut, and nothing on it is trusted.
+    """
+    import os
+
+    size = handle.seek(0, os.SEEK_END)
+    need = int(iso.pvd.space_size) * int(iso.pvd.logical_block_size())
+    if size < need:
+        raise InputError(f"truncated image: {size} of the {need} bytes its volume descriptor "
+                         "announces", source=device)
+
+
 def _read_iso(host: Host, device: str) -> tuple[bool, UserData | None]:
     """(medium present?, the user data on the disc in `device`)."""
     import pycdlib
@@ -98,6 +118,7 @@ def _read_iso(host: Host, device: str) -> tuple[bool, UserData | None]:
                 return False, None
             raise InputError(f"cannot read: {exc.strerror}", source=device) from exc
         try:
+            _check_whole(iso, handle, device)
             listing = _iso_listing(iso)
             name = _pick(list(listing), device)
             if name is None:

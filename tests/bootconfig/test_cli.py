@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def kindling(*args: str, root: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO), PATH="/nonexistent")
+    root.mkdir(parents=True, exist_ok=True)  # --root must name an existing directory
     argv = [sys.executable, "-m", "kindling.cli", "bootconfig", *args, "--root", str(root)]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
 

@@ -22,6 +22,7 @@ def kindling(*args: str, root: Path | None = None, stdin: str | None = None,
     full_env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
     argv = [sys.executable, "-m", "kindling.cli", *args]
     if root is not None:
+        root.mkdir(parents=True, exist_ok=True)  # --root must name an existing directory
         argv += ["--root", str(root)]
     return subprocess.run(argv, capture_output=True, text=True, input=stdin, env=full_env, timeout=120)
 

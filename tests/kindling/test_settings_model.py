@@ -83,7 +83,7 @@ def test_a_full_valid_tree_round_trips() -> None:
         "dns": {"name-servers": ["1.1.1.1", "2606:4700::1111"], "search-list": ["a.b"]},
         "ntp": {"time-servers": ["169.254.169.123", "time.aws.com"]},
         "kernel": {
-            "sysctl": {"net.ipv4.ip_forward": "1", "vm/max_map_count": "262144"},
+            "sysctl": {"net.ipv4.ip_forward": "1", "vm.max_map_count": "262144"},
             "lockdown": "integrity",
             "modules": {"sctp": {"allowed": False}},
         },

@@ -74,7 +74,7 @@ def test_write_status_records_ip_sysctls_and_link(host: Host) -> None:
     assert host.path("/proc/sys/net/ipv4/conf/eth0/rp_filter").read_text() == "2\n"
     assert host.path("/proc/sys/net/ipv6/conf/eth0/accept_ra").read_text() == "0\n"
     assert host.path(paths.SYSCTL_MARKER).exists()
-    link = host.path(paths.RESOLV_CONF_LINK)
+    link = host.entry(paths.RESOLV_CONF_LINK)  # the link itself, not where it leads
     assert link.is_symlink() and str(link.readlink()) == paths.RESOLVED_RESOLV_CONF
     assert any("applied" in d for d in done)
     assert write_primary_interface_status(host, reader) == []  # idempotent

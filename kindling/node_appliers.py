@@ -1,0 +1,48 @@
+"""The hub's node appliers for NTP, the CA trust store and the AWS SDK files,
+registered apart from their work so loading every applier on each commit imports
+none of it (DESIGN §8, §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kindling.appliers import Applier
+from kindling.host import Host
+
+__all__ = ["AWS_CONFIG", "NTP", "PKI"]
+
+
+def _ntp(host: Host, settings: dict[str, Any]) -> list[str]:
+    from kindling.ntp import apply_ntp
+
+    return apply_ntp(host, settings)
+
+
+def _pki(host: Host, settings: dict[str, Any]) -> list[str]:
+    from kindling.trust_store import apply_pki
+
+    return apply_pki(host, settings)
+
+
+def _aws(host: Host, settings: dict[str, Any]) -> list[str]:
+    from kindling.aws_files import apply_aws_files
+
+    return apply_aws_files(host, settings)
+
+
+def _ntp_check(host: Host, before: dict[str, Any], after: dict[str, Any]) -> None:
+    from kindling.ntp import ntp_servers
+
+    ntp_servers(after)
+
+
+def _pki_check(host: Host, before: dict[str, Any], after: dict[str, Any]) -> None:
+    from kindling.trust_store import bundle_certificates
+
+    for name, entry in (after.get("pki") or {}).items():
+        bundle_certificates(name, (entry or {}).get("data"))
+
+
+NTP = Applier(name="ntp", prefixes=("ntp",), apply=_ntp, check=_ntp_check)
+PKI = Applier(name="pki", prefixes=("pki",), apply=_pki, check=_pki_check)
+AWS_CONFIG = Applier(name="aws-config", prefixes=("aws.config", "aws.credentials"), apply=_aws)

@@ -1,0 +1,9 @@
+"""`settings.gpu.*` (Kindling's own): NVIDIA kernel-module flavour."""
+
+from kindling.settings import types as t
+from kindling.settings.nodes import Leaf, Struct
+
+MODEL = Struct(
+    {"nvidia": Struct({"flavor": Leaf(t.enum("auto", "open", "proprietary"), doc="driver flavour")})},
+    owner="service:gpu-drivers",
+)
