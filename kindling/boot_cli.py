@@ -13,6 +13,8 @@ __all__ = ["main"]
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="kindling boot", description=__doc__, formatter_class=Formatter)
     parser.add_argument("--platform", default="auto", choices=("auto", "aws", "vmware", "metal"))
+    parser.add_argument("--full", action="store_true",
+                        help="run every stage, even those whose inputs are unchanged since the last boot")
     add_common(parser)
     args = parser.parse_args(argv)
     host = host_from_args(args)
@@ -38,7 +40,7 @@ def main(argv: list[str]) -> int:
     if not args.json:
         mode = " (plan: nothing will be changed)" if host.recording else ""
         sys.stdout.write(f"kindling boot: platform {platform}, root {host.root}{mode}\n")
-    report = run_boot(host, platform, on_record=show)
+    report = run_boot(host, platform, on_record=show, full=args.full)
     if args.json:
         emit_json(report.to_json())
     else:
