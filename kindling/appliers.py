@@ -48,10 +48,16 @@ class ApplyOutcome:
     detail: str
 
 
-def load_appliers() -> list[Applier]:
+def load_appliers(host: Host | None = None) -> list[Applier]:
+    """Every registered applier: the fixed ones (`kindling.appliers`) and those a source
+    builds from files under the root (`kindling.applier_sources`, called with `host`;
+    None lists what is shipped, e.g. the template consumers without user templates)."""
     from kindling.registry import load
 
     found = [a for a in load("kindling.appliers") if isinstance(a, Applier)]
+    for source in load("kindling.applier_sources"):
+        if callable(source):
+            found.extend(a for a in source(host) if isinstance(a, Applier))
     return sorted(found, key=lambda a: a.name)
 
 
@@ -101,7 +107,7 @@ def run_appliers(
 ) -> list[ApplyOutcome]:
     """Run the affected appliers in name order; collect each one's outcome."""
     outcomes: list[ApplyOutcome] = []
-    for applier in affected(appliers if appliers is not None else load_appliers(), changed):
+    for applier in affected(appliers if appliers is not None else load_appliers(host), changed):
         try:
             done = applier.apply(host, settings)
         except KindlingError as exc:

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "warm-pool-wait": ("platforms.aws.cli.warm_pool_wait", "wait until the warm pool puts us in service (aws)"),
     "lifecycle": ("platforms.aws.cli.lifecycle", "complete: answer the Auto Scaling launch lifecycle hook (aws)"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
+    "templates": ("kindling.templates.cli", "list the consumers' configuration templates, render one"),
 }
 
 

@@ -373,6 +373,30 @@ class Host:
             raise HostError(f"{p}: cannot remove: {exc.strerror or exc}") from exc
         return True
 
+    def chown(self, p: str, uid: int, gid: int) -> bool:
+        """Give `p` to uid:gid (never following a link); False when it already was."""
+        target = self.path(p)
+        try:
+            st = target.lstat()
+        except FileNotFoundError:
+            if not self.recording:  # a plan has not written the file it would give away
+                raise HostError(f"{p}: cannot chown: no such file") from None
+            self._record(f"chown {p} {uid}:{gid}")
+            return True
+        except OSError as exc:
+            raise HostError(f"{p}: cannot chown: {exc.strerror or exc}") from exc
+        if (st.st_uid, st.st_gid) == (uid, gid):
+            return False
+        self._record(f"chown {p} {uid}:{gid}")
+        self._chown(target, uid, gid)
+        return True
+
+    def _chown(self, target: Path, uid: int, gid: int) -> None:
+        try:
+            os.chown(target, uid, gid, follow_symlinks=False)
+        except OSError as exc:
+            raise HostError(f"{target}: cannot chown: {exc.strerror or exc}") from exc
+
     def symlink(self, target: str, p: str) -> bool:
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("symlink", p, target.encode(), 0))
@@ -581,6 +605,9 @@ class RecordingHost(Host):
 
     def _write_in_place(self, target: Path, raw: bytes) -> None:
         self._diff(target, raw, None)
+
+    def _chown(self, target: Path, uid: int, gid: int) -> None:
+        return None
 
     def remove(self, p: str) -> bool:
         target = self.entry(p)

@@ -67,7 +67,7 @@ def test_covers_matches_map_keys() -> None:
 
 
 def test_owners_are_inherited_and_overridden() -> None:
-    assert owners_of(["kubernetes", "max-pods"]) == ("stored:kubelet",)
+    assert owners_of(["kubernetes", "max-pods"]) == ("applier:kubelet",)
     assert "applier:netdog-proxy" in owners_of(["kubernetes", "api-server"])
     assert owners_of(["kernel", "sysctl", "vm.swappiness"]) == owners_of(["kernel", "sysctl"])
     assert owners_of(["autoscaling", "should-wait"]) == ("service:warm-pool-wait",)
@@ -89,11 +89,11 @@ def test_affected_services_names_owners_and_refuses_unknown_keys() -> None:
 def test_effects_say_applied_read_or_stored() -> None:
     outcomes = [ApplyOutcome("motd", True, "wrote /etc/motd"), ApplyOutcome("netdog-proxy", False, "disk full")]
     lines = [e.line() for e in effects(
-        ["settings.motd", "settings.kubernetes.max-pods", "settings.cloudformation.should-signal",
+        ["settings.motd", "settings.updates.ignore-waves", "settings.cloudformation.should-signal",
          "settings.network.https-proxy"], outcomes)]
     assert lines == [
         "settings.motd: applied by motd",
-        "settings.kubernetes.max-pods: stored for kubelet",
+        "settings.updates.ignore-waves: stored for updater",
         "settings.cloudformation.should-signal: read by cfsignal at boot",
         "settings.network.https-proxy: not applied: netdog-proxy failed",
     ]

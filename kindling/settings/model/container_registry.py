@@ -23,5 +23,5 @@ MODEL = Struct(
             doc="registry credentials",
         ),
     },
-    owner="stored:containerd",
+    owner="applier:containerd"  # kindling/templates/shipped/containerd-*.toml,
 )

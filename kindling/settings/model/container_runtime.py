@@ -11,5 +11,5 @@ MODEL = Struct(
         "max-container-log-line-size": Leaf(t.integer(-1, 2**31 - 1), kind="integer",
                                             doc="log line length (-1: unlimited)"),
     },
-    owner="stored:containerd",
+    owner="applier:containerd"  # kindling/templates/shipped/containerd-cri.toml,
 )

@@ -27,5 +27,5 @@ MODEL = Struct(
         "image-cleanup-enabled": Leaf(t.boolean, kind="boolean", doc="clean up unused images"),
         "image-cleanup-age": Leaf(o.ecs_duration, doc="age before an image may be cleaned up"),
     },
-    owner="stored:ecs-agent",
+    owner="applier:ecs"  # kindling/templates/shipped/ecs-config.toml,
 )

@@ -9,8 +9,8 @@ from kindling.settings import orchestrator_types as o
 from kindling.settings import types as t
 from kindling.settings.nodes import Leaf, ListOf, MapOf, Struct
 
-KUBELET = "stored:kubelet"
-_PROXY = ("stored:kubelet", "applier:netdog-proxy")
+KUBELET = "applier:kubelet"  # kindling/templates/shipped/kubelet-*.toml, kubeconfig.toml, …
+_PROXY = ("applier:kubelet", "applier:netdog-proxy")
 
 _I32 = t.integer(0, 2**31 - 1)
 _LABEL_RULE = "not a valid Kubernetes label key"
@@ -85,7 +85,8 @@ MODEL = Struct(
             "not a NUMA node index",
             doc="memory reserved per NUMA node (Static policy)",
         ),
-        "pod-infra-container-image": Leaf(o.image_reference, doc="the pause image"),
+        "pod-infra-container-image": Leaf(o.image_reference, owner=(KUBELET, "applier:containerd"),
+                                          doc="the pause image (kubelet flag, containerd sandbox_image)"),
         "pod-pids-limit": Leaf(t.integer(-1, 2**62), kind="integer", doc="processes per pod (-1: unlimited)"),
         "provider-id": Leaf(o.k8s_provider_id, doc="the cloud provider's node ID"),
         "registry-burst": Leaf(_I32, kind="integer", doc="image pull burst"),

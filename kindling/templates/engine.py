@@ -1,0 +1,253 @@
+"""Render one template: Jinja2's sandbox, strict undefined, a deadline, errors with lines.
+
+Why these choices (DESIGN §10):
+- `SandboxedEnvironment`: user templates are code from `/etc/kindling/templates.d`;
+  the sandbox refuses `__class__`/`__globals__` walks and other escapes.
+- Strict undefined: a typo or an unset setting fails the render with the key's name
+  instead of writing an empty value into a consumer's config.
+- A deadline: Jinja has no `while`, but nested loops can still run for hours. A line
+  tracer on the template's own frames (per thread, so it works in the API server's
+  connection threads, where SIGALRM cannot) raises once the deadline passes, and
+  `range` is capped. Output is capped too.
+- Errors name the template, the template line (from the frames Jinja rewrites to
+  template lines) and the setting (from the view's keys), never a value.
+Jinja2 is imported here only, and this module only when something renders.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from kindling.dotted import parse_key
+from kindling.templates.errors import HelperError, OutsidePrefixes, RenderTimeout, SkipFile, TemplateError
+from kindling.templates.quoting import FILTERS
+from kindling.templates.view import SettingMap, make_view
+
+if TYPE_CHECKING:
+    import jinja2
+
+__all__ = ["DEFAULT_TIMEOUT", "MAX_OUTPUT", "render_template"]
+
+DEFAULT_TIMEOUT = 2.0
+MAX_OUTPUT = 4 * 1024 * 1024
+MAX_RANGE = 100_000
+_MISSING = object()
+
+
+def _filename(name: str) -> str:
+    return f"<kindling template {name}>"
+
+
+def _environment() -> jinja2.sandbox.SandboxedEnvironment:
+    import jinja2
+    import jinja2.sandbox
+
+    class SettingUndefined(jinja2.StrictUndefined):
+        """Names the full key of an unset setting (`settings.kubernetes.api-server`)."""
+
+        __slots__ = ()
+
+        @property
+        def _undefined_message(self) -> str:
+            obj, name = self._undefined_obj, self._undefined_name
+            if isinstance(obj, SettingMap) and isinstance(name, str):
+                from kindling.dotted import quote_segment
+
+                return f"{obj.key}.{quote_segment(name)} is not set"
+            return str(jinja2.StrictUndefined._undefined_message.fget(self))  # type: ignore[attr-defined]
+
+    class Sandbox(jinja2.sandbox.SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int) and right > 64:
+                raise HelperError("exponent too large")
+            if operator == "*":
+                seq, times = (left, right) if isinstance(left, str | list) else (right, left)
+                if isinstance(seq, str | list) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
+                    raise HelperError("repetition too large")
+            return super().call_binop(context, operator, left, right)
+
+    env = Sandbox(
+        undefined=SettingUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+_ENV: list[Any] = []
+
+
+def _env() -> jinja2.sandbox.SandboxedEnvironment:
+    if not _ENV:
+        _ENV.append(_environment())
+    env: jinja2.sandbox.SandboxedEnvironment = _ENV[0]
+    return env
+
+
+def _capped_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise HelperError(f"range longer than {MAX_RANGE}")
+    return r
+
+
+def _setting_reader(view: SettingMap) -> Callable[..., Any]:
+    def setting(key: str, default: Any = _MISSING) -> Any:
+        """`setting("kubernetes.max-pods", 110)`: a dotted key, checked like `settings.…`."""
+        node: Any = view
+        for segment in parse_key(str(key), source="setting()"):
+            if isinstance(node, SettingMap):
+                if not dict.__contains__(node, segment):
+                    node._check(segment)
+                    node = _MISSING
+                    break
+                node = node[segment]
+            elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+                node = node[int(segment)]
+            else:
+                node = _MISSING
+                break
+        if node is _MISSING:
+            if default is _MISSING:
+                raise HelperError(f"settings.{key} is not set", f"settings.{key}")
+            return default
+        return node
+
+    return setting
+
+
+def _fail(message: str) -> None:
+    raise HelperError(str(message))
+
+
+def _skip() -> None:
+    raise SkipFile()
+
+
+def _template_line(tb: TracebackType | None, filename: str) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class _Deadline:
+    """A per-thread line tracer on the template's frames that raises past `at`."""
+
+    def __init__(self, filename: str, seconds: float) -> None:
+        self.filename = filename
+        self.at = time.monotonic() + seconds
+        self.previous: Any = None
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise RenderTimeout()
+
+    def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
+        self.check()
+        return self._local
+
+    def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
+        return self._local if frame.f_code.co_filename == self.filename else None
+
+    def __enter__(self) -> _Deadline:
+        self.previous = sys.gettrace()
+        sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(self.previous)
+
+
+def _compile(name: str, source: str) -> jinja2.Template:
+    import jinja2
+
+    env = _env()
+    try:
+        code = env.compile(source, name=name, filename=_filename(name))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(name, f"syntax error: {exc.message}", line=exc.lineno) from None
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
+def _generate(template: jinja2.Template, context: dict[str, Any], deadline: _Deadline) -> str:
+    chunks: list[str] = []
+    size = 0
+    stream: Iterator[str] = template.generate(context)
+    with deadline:
+        for chunk in stream:
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise HelperError(f"output larger than {MAX_OUTPUT} bytes")
+            deadline.check()
+            chunks.append(chunk)
+    return "".join(chunks)
+
+
+def render_template(
+    name: str,
+    source: str,
+    settings: dict[str, Any],
+    prefixes: tuple[str, ...],
+    *,
+    extra: dict[str, Any] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Render `source` against the live `settings` cut to `prefixes`.
+
+    Raises `TemplateError` naming the template, its line and the setting at fault,
+    and `SkipFile` when the template calls `skip()` (no file for these settings).
+    """
+    import jinja2
+    import jinja2.exceptions
+
+    template = _compile(name, source)
+    view = make_view(settings, prefixes)
+    context: dict[str, Any] = {
+        "settings": view,
+        "setting": _setting_reader(view),
+        "range": _capped_range,
+        "fail": _fail,
+        "skip": _skip,
+        **(extra or {}),
+    }
+    filename = _filename(name)
+    try:
+        return _generate(template, context, _Deadline(filename, timeout))
+    except RenderTimeout:
+        raise TemplateError(name, f"render took longer than {timeout:g} s (a runaway loop?)") from None
+    except OutsidePrefixes as exc:
+        line = _template_line(exc.__traceback__, filename)
+        raise TemplateError(name, str(exc), line=line, setting=exc.key) from None
+    except HelperError as exc:
+        line = _template_line(exc.__traceback__, filename)
+        raise TemplateError(name, str(exc), line=line, setting=exc.key) from None
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc.__traceback__, filename)
+        message = str(exc.message or exc)
+        setting = message.split(" ", 1)[0] if message.startswith("settings.") else None
+        raise TemplateError(name, message, line=line, setting=setting) from None
+    except jinja2.exceptions.SecurityError as exc:
+        line = _template_line(exc.__traceback__, filename)
+        raise TemplateError(name, f"refused by the sandbox: {exc}", line=line) from None
+    except jinja2.TemplateError as exc:
+        line = _template_line(exc.__traceback__, filename)
+        raise TemplateError(name, str(exc.message or exc), line=line) from None
+    except RecursionError:
+        raise TemplateError(name, "recursion too deep") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        line = _template_line(exc.__traceback__, filename)
+        # the message may quote a value (a secret): only the kind of error is named
+        raise TemplateError(name, f"{type(exc).__name__} while rendering", line=line) from None
