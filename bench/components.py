@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "gpu": ("bench_gpu.py",),
     "kdump": ("bench_kdump.py",),
     "aws": ("bench_aws.py", "bench_platforms_aws.py", "bench_platforms.py"),
+    "appliers": ("bench_appliers.py",),
 }
 
 

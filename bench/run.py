@@ -149,8 +149,15 @@ def run(targets: list[Kindling], janitor: Janitor, report: Report, sections: set
             _section(report, f"dhcp ({t.label})", _tagged(report, t, do_dhcp))
     if "api" in sections:
         from bench.apiload import apiserver_rows
+        from bench.apiset import apiclient_set_rows
 
-        _section(report, "api", lambda: report.rows.extend(apiserver_rows(k, janitor, runs, warmup)))
+        def do_api() -> None:
+            report.rows.extend(apiserver_rows(k, janitor, runs, warmup))
+            rows, pair = apiclient_set_rows(k, janitor, runs, warmup)
+            report.rows.extend(rows)
+            report.pairs.append(pair)
+
+        _section(report, "api", do_api)
     if "growpart" in sections:
         from bench.peers.growpart import growpart_rows
 

@@ -25,5 +25,18 @@ fi
 run "$venv/bin/kindling" boot --root "$root" --platform metal
 echo; echo "\$ kindling apiclient --root $root get"
 "$venv/bin/kindling" apiclient --root "$root" get
+echo; echo "# what took effect on the demo node (files under $root)"
+show() { echo "\$ $1"; (cd "$root" && eval "$1") | sed 's/^/  /'; }
+show "cat etc/hostname proc/sys/kernel/hostname"
+show "cat etc/hosts"
+show "cat etc/sysctl.d/90-kindling.conf"
+show "grep -H . proc/sys/vm/swappiness proc/sys/vm/max_map_count proc/sys/net/ipv4/ip_forward"
+show "cat sys/kernel/security/lockdown; echo"
+show "cat etc/modprobe.d/90-kindling.conf"
+show "cat etc/chrony/conf.d/90-kindling.conf"
+show "ls usr/local/share/ca-certificates/kindling"
+if command -v openssl >/dev/null && [ -s "$root/etc/ssl/certs/ca-certificates.crt" ]; then
+  show "openssl x509 -noout -subject -in etc/ssl/certs/ca-certificates.crt"
+fi
 echo; echo "\$ kindling analyze --root $root"
 "$venv/bin/kindling" analyze --root "$root"

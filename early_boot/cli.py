@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     host = host_from_args(args)
 
-    from early_boot.runner import run_early_boot
+    from early_boot.runner import UNREAD, effect_line, run_early_boot
     from kindling.platform_id import resolve_platform
 
     platform = resolve_platform(host, args.platform)
@@ -57,13 +57,21 @@ def main(argv: list[str]) -> int:
         return 0
     for p in report.providers:
         found = f"{p.keys} keys from {p.source}" if p.source else "no user data"
+        if p.source == UNREAD:
+            found = UNREAD
         write(f"{p.order:>3} {p.name:<22} {found}\n")
-    write(f"early-boot-config: platform {platform}, {len(report.changed)} keys changed\n")
+    verb = "would change" if host.recording else "changed"
+    write(f"early-boot-config: platform {platform}, {len(report.changed)} keys {verb}\n")
     for line in report.generated:
         write(f"generator: {line}\n")
+    for effect in report.effects:
+        write(f"    {effect_line(host, effect)}\n")
     for failure in report.applier_failures:
         write(f"warning: applier {failure}\n")
     if host.recording:
-        for action in host.actions:
+        diffs: dict[int, str] = getattr(host, "diffs", {})
+        for index, action in enumerate(host.actions):
             write(f"    would {action}\n")
+            for line in diffs.get(index, "").splitlines():
+                write(f"      {line}\n")
     return 0

@@ -11,13 +11,12 @@ failed run is retried on the next boot.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from early_boot.errors import ProviderError
 from kindling import log
 from kindling.dotted import parse_key
-from kindling.errors import InputError, KindlingError, SettingsError
+from kindling.errors import InputError, KindlingError, PlanBoundary, SettingsError
 from kindling.host import Host
 from kindling.merge import flatten, merge
 from kindling.providers import UserDataProvider, load_providers
@@ -27,18 +26,22 @@ from kindling.user_data import register_secrets
 
 if TYPE_CHECKING:
     from kindling.api.service import SettingsService
+    from kindling.settings.owners import KeyEffect
 
 __all__ = [
     "LAUNCH_TX",
     "MARKER_PATH",
+    "UNREAD",
     "EarlyBootReport",
     "ProviderOutcome",
+    "effect_line",
     "plan_providers",
     "run_early_boot",
 ]
 
 MARKER_PATH = "/var/lib/kindling/early-boot-config.ran"
 LAUNCH_TX = "kindling-launch"
+UNREAD = "not read: a plan sends no request"
 
 
 @record(frozen=True)
@@ -61,6 +64,7 @@ class EarlyBootReport:
     providers: list[ProviderOutcome] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     applier_failures: list[str] = field(default_factory=list)
+    effects: list[KeyEffect] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)  # one line per generator that ran
 
     def to_json(self) -> dict[str, Any]:
@@ -70,8 +74,18 @@ class EarlyBootReport:
             "providers": [p.to_json() for p in self.providers],
             "changed": self.changed,
             "applier_failures": self.applier_failures,
+            "effects": [e.to_json() for e in self.effects],
             "generated": self.generated,
         }
+
+
+def effect_line(host: Host, effect: KeyEffect) -> str:
+    """A changed key's effect; under `--plan` nothing was applied, so it says what would be."""
+    line = effect.line()
+    if host.recording:
+        for sep in (": ", "; "):
+            line = line.replace(f"{sep}applied by ", f"{sep}would be applied by ")
+    return line
 
 
 def plan_providers(host: Host, platform: str) -> list[UserDataProvider]:
@@ -92,6 +106,8 @@ def _unwrap(exc: InputError) -> str:
 def _read(provider: UserDataProvider, host: Host) -> tuple[dict[str, Any], str] | None:
     try:
         data = provider.read(host)
+    except PlanBoundary:
+        raise
     except InputError as exc:
         raise ProviderError(provider.name, _unwrap(exc), source=exc.source) from exc
     except KindlingError as exc:
@@ -115,14 +131,22 @@ def run_early_boot(
     """Read every provider for `platform` and commit their merged settings, or nothing."""
     logger = log.get("early-boot-config")
     report = EarlyBootReport(platform)
-    if host.path(MARKER_PATH).exists():
+    from kindling.first_boot import marker_done
+
+    if marker_done(host, MARKER_PATH, "early-boot-config"):
         report.skipped = f"{MARKER_PATH} exists (user data already applied)"
         return report
     chosen = providers if providers is not None else plan_providers(host, platform)
     merged: dict[str, Any] = {}
     origin: dict[tuple[str, ...], tuple[str, str]] = {}
     for provider in chosen:
-        found = _read(provider, host)
+        try:
+            found = _read(provider, host)
+        except PlanBoundary as stop:
+            # a plan sends no request: this provider's user data stays unknown
+            host.actions.append(f"{stop.what} (provider {provider.name}; its user data is not part of this plan)")
+            report.providers.append(ProviderOutcome(provider.name, provider.order, UNREAD, 0))
+            continue
         if found is None:
             logger.info("no user data", provider=provider.name)
             report.providers.append(ProviderOutcome(provider.name, provider.order, None, 0))
@@ -162,6 +186,7 @@ def run_early_boot(
         sources = ", ".join(sorted({f"{name} ({src})" for name, src in origin.values()}))
         commit = service.set_tree(merged, tx=LAUNCH_TX, source=f"early-boot-config: {sources}")
         report.changed = commit.changed
+        report.effects = commit.effects()
         report.applier_failures = [f"{o.name}: {o.detail}" for o in commit.applied if not o.ok]
         for failure in report.applier_failures:
             logger.warning("applier failed after commit", detail=failure)
@@ -187,5 +212,6 @@ def _write_marker(host: Host, report: EarlyBootReport) -> None:
         "providers": [p.to_json() for p in report.providers],
         "changed_keys": len(report.changed),
     }
-    host.makedirs("/var/lib/kindling", mode=0o700)
-    host.write_file(MARKER_PATH, json.dumps(body, indent=1) + "\n", mode=0o644)
+    from kindling.first_boot import write_marker
+
+    write_marker(host, MARKER_PATH, body)

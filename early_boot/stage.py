@@ -13,19 +13,19 @@ __all__ = ["STAGE"]
 
 
 def run(ctx: BootContext) -> StageResult:
-    from early_boot.runner import run_early_boot
+    from early_boot.runner import effect_line, run_early_boot
 
     report = run_early_boot(ctx.host, ctx.platform)
     if report.skipped:
         return skipped(report.skipped)
     with_data = [p for p in report.providers if p.source is not None]
     detail = f"{len(with_data)}/{len(report.providers)} providers had data, "
-    detail += f"{len(report.changed)} keys changed"
+    detail += ctx.host.did("change", f"{len(report.changed)} keys")
     if report.generated:
         detail += "; " + "; ".join(report.generated)
     if report.applier_failures:
         detail += f"; appliers failed: {'; '.join(report.applier_failures)}"
-    return ok(detail)
+    return ok(detail, notes=tuple(effect_line(ctx.host, e) for e in report.effects))
 
 
 STAGE = Stage(

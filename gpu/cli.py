@@ -99,7 +99,7 @@ def _modules(args: argparse.Namespace) -> int:
         present = detect(host).of_kind("neuron")
         if present:
             load_neuron(host, kver)
-        result["neuron"] = "loaded" if present else "no Neuron device"
+        result["neuron"] = host.did("load", "the Neuron driver") if present else "no Neuron device"
     else:
         sets = select_sets(
             load_driver_configs(host, args.driver_config_path),

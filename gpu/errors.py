@@ -7,15 +7,16 @@
     ├── NotFoundError
     │   └── ModulesSetNotFound    `--modules-set NAME` names no configured set
     └── HostError
-        └── ModuleBuildError      an object file, module.lds or tool is missing;
-                                  checked before anything is written
+        ├── ModuleBuildError      an object file, module.lds or tool is missing;
+        │                         checked before anything is written
+        └── GpuError              a GPU is present and no usable driver is installed
 """
 
 from __future__ import annotations
 
 from kindling.errors import HostError, InputError, NotFoundError
 
-__all__ = ["DriverConfigError", "ModuleBuildError", "ModulesSetNotFound"]
+__all__ = ["DriverConfigError", "GpuError", "ModuleBuildError", "ModulesSetNotFound"]
 
 
 class DriverConfigError(InputError):
@@ -28,3 +29,7 @@ class ModulesSetNotFound(NotFoundError):
 
 class ModuleBuildError(HostError):
     """A module cannot be linked or copied (missing input); nothing was installed."""
+
+
+class GpuError(HostError):
+    """A GPU is present but no driverdog set nor distribution driver can drive it."""

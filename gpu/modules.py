@@ -146,7 +146,8 @@ def _install(host: Host, built: Path, dest: str, report: InstallReport) -> None:
     if final.is_file() and filecmp.cmp(built, final, shallow=False):
         report.unchanged.append(dest)
         return
-    tmp = final.with_name(f".{final.name}.kindling-tmp")
+    # an unguessable name: a symlink planted at a fixed temp name would redirect `install`
+    tmp = final.with_name(f".{final.name}.{os.urandom(6).hex()}.kindling-tmp")
     host.run(["install", "-m", "0644", "-T", str(built), str(tmp)])
     host.run(["mv", "-f", "-T", str(tmp), str(final)])
     report.installed.append(dest)

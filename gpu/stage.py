@@ -61,8 +61,21 @@ def run(ctx: BootContext) -> StageResult:
     parts: list[str] = []
     depmod_done = False
     flavor = report.choice.flavor
+    sets = load_driver_configs(host, DEFAULT_CONFIG_DIR) if flavor is not None else {}
+    if flavor is not None and not any(n in sets for n in MODULE_SETS[flavor].link):
+        # no driverdog config covers it: the distribution's driver (DKMS, packaged)
+        from gpu.detect import flavor_setting
+        from gpu.distro import check_flavor, find_distro_driver, load_distro_driver
+
+        nvidia = [d.device.device for d in report.of_kind("nvidia")]
+        driver = check_flavor(find_distro_driver(host, kver), flavor, flavor_setting(host),
+                              nvidia, kver)
+        loaded = load_distro_driver(host, driver, kver)
+        depmod_done = True
+        parts.append(f"nvidia {driver.flavor} {driver.version} (distribution driver "
+                     f"{driver.path}): loaded {' '.join(loaded)}")
+        flavor = None
     if flavor is not None:
-        sets = load_driver_configs(host, DEFAULT_CONFIG_DIR)
         names = MODULE_SETS[flavor]
         link = [s for n in names.link for s in select_sets(sets, n)]
         load = [s for n in names.load for s in select_sets(sets, n)]  # all found, then act
@@ -70,6 +83,13 @@ def run(ctx: BootContext) -> StageResult:
         loaded = load_modules(host, load, kver)
         depmod_done = True
         parts.append(f"nvidia {flavor}: {installed.summary()}, loaded {' '.join(loaded)}")
+    if report.of_kind("nvidia"):
+        from gpu.distro import start_nvidia_units
+        from gpu.pci import list_pci_devices
+
+        started = start_nvidia_units(host, list_pci_devices(host))
+        if started:
+            parts.append(f"started {' '.join(started)}")
     if report.of_kind("neuron"):
         load_neuron(host, kver, depmod=not depmod_done)
         parts.append(f"neuron: {_count(report, 'neuron')}, loaded neuron")

@@ -37,6 +37,7 @@ def _settings(host: Host) -> dict[str, Any]:
 
 
 def _plan(args: argparse.Namespace, host: Host) -> int:
+    from kdump.arming import crashkernel_carrier
     from kdump.facts import read_facts
     from kdump.plan import make_plan
     from kdump.reserve import write_reservation
@@ -44,8 +45,10 @@ def _plan(args: argparse.Namespace, host: Host) -> int:
 
     plan = make_plan(_settings(host), read_facts(host))
     done = write_reservation(host, plan) if args.reserve else []
+    carrier = crashkernel_carrier(host, _settings(host)) if plan.crashkernel else None
     if args.json:
-        emit_json({**plan.to_json(), "written": done, "actions": host.actions})
+        emit_json({**plan.to_json(), "written": done, "actions": host.actions,
+                   "carried_by": carrier.to_json() if carrier else None})
         return 0
     arg = plan.crashkernel or "(none)"
     lines = [
@@ -54,6 +57,8 @@ def _plan(args: argparse.Namespace, host: Host) -> int:
         f"reserved now:  {format_bytes(plan.reserved_now_bytes)}"
         + (f" (crashkernel={plan.running_crashkernel})" if plan.running_crashkernel else ""),
         f"needs reboot:  {'yes' if plan.needs_reboot else 'no'}",
+        *([f"carried by:    {carrier.describe()}; in effect: "
+           f"{'yes' if carrier.in_effect else 'no'}"] if carrier else []),
         *(f"change:        {c}" for c in plan.changes),
         *(f"warning:       {w}" for w in plan.warnings),
         *(f"done:          {d}" for d in done),
@@ -64,10 +69,13 @@ def _plan(args: argparse.Namespace, host: Host) -> int:
 
 
 def _load(args: argparse.Namespace, host: Host) -> int:
+    from kdump.arming import set_panic_on_oops
     from kdump.load import LoadResult, load_crash_kernel
     from kdump.plan import kdump_enabled
 
-    if kdump_enabled(_settings(host)):
+    settings = _settings(host)
+    set_panic_on_oops(host, settings, kdump_enabled(settings))
+    if kdump_enabled(settings):
         result = load_crash_kernel(host, disable_kexec_load=args.disable_kexec_load)
     else:
         result = LoadResult(False, "settings.kdump.enabled is false: not loading")
@@ -95,27 +103,38 @@ def _capture(args: argparse.Namespace, host: Host) -> int:
     if args.json:
         emit_json({**result.to_json(), "actions": host.actions})
     else:
-        sys.stdout.write(f"dump saved in {result.path}\n")
+        sys.stdout.write(host.did("save", f"the dump in {result.path}") + "\n")
         for name in result.removed:
-            sys.stdout.write(f"removed old dump {name}\n")
+            sys.stdout.write(host.did("remove", f"old dump {name}") + "\n")
         for note in result.notes:
             sys.stdout.write(f"note: {note}\n")
+        for action in host.actions if host.recording else []:
+            sys.stdout.write(f"    would {action}\n")
     return 0
 
 
 def _status(args: argparse.Namespace, host: Host) -> int:
     from kdump.dumps import list_dumps
+    from kdump.facts import read_facts
     from kdump.sizing import format_bytes
 
+    facts = read_facts(host)
     dumps = list_dumps(host)
+    last = dumps[-1] if dumps else None
     if args.json:
-        emit_json({"dumps": [d.to_json() for d in dumps]})
-    elif not dumps:
-        sys.stdout.write("no crash dumps\n")
-    else:
-        for d in dumps:
-            detail = f" ({d.detail})" if d.detail else ""
-            sys.stdout.write(f"{d.name}  {d.status}{detail}  {format_bytes(d.bytes)}\n")
+        emit_json({"reserved_bytes": facts.reserved_now_bytes, "loaded": facts.crash_loaded,
+                   "in_crash_kernel": facts.in_crash_kernel,
+                   "last_capture": last.to_json() if last else None,
+                   "dumps": [d.to_json() for d in dumps]})
+        return 0
+    lines = [f"reserved:      {format_bytes(facts.reserved_now_bytes)}",
+             f"loaded:        {'yes' if facts.crash_loaded else 'no'}",
+             "last capture:  " + (f"{last.name} {last.status}" if last else "none")]
+    lines += [f"dump:          {d.name}  {d.status}{f' ({d.detail})' if d.detail else ''}  "
+              f"{format_bytes(d.bytes)}" for d in dumps]
+    if not dumps:
+        lines.append("no crash dumps")
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 

@@ -32,7 +32,13 @@ def run_reserve(ctx: BootContext) -> StageResult:
     if plan.in_crash_kernel:
         return skipped("running in the crash kernel")
     done = write_reservation(ctx.host, plan)
+    from kdump.arming import crashkernel_carrier
+
+    carrier = crashkernel_carrier(ctx.host, _settings(ctx)) if plan.crashkernel else None
     reboot = "; reboot needed" if plan.needs_reboot else ""
+    if carrier is not None:
+        reboot = f"; carried by {carrier.describe()}" + (
+            "; reboot needed" if not carrier.in_effect else "")
     for warning in plan.warnings:
         ctx.log.warning(warning)
     if plan.crashkernel is None:
@@ -40,16 +46,26 @@ def run_reserve(ctx: BootContext) -> StageResult:
     else:
         what = f"crashkernel={plan.crashkernel}: {format_bytes(plan.planned_bytes)}"
     if done:
-        return ok(f"{what} written to boot settings{reboot}")
+        return ok(ctx.host.did("write", f"{what} to boot settings{reboot}"))
     return skipped(f"{what} already in boot settings{reboot}")
 
 
 def run_load(ctx: BootContext) -> StageResult:
+    from kdump.arming import arming_failure, crashkernel_carrier, set_panic_on_oops
+    from kdump.facts import read_facts
     from kdump.load import load_crash_kernel
-    from kdump.plan import kdump_enabled
+    from kdump.plan import kdump_enabled, make_plan
 
-    if not kdump_enabled(_settings(ctx)):
+    settings = _settings(ctx)
+    enabled = kdump_enabled(settings)
+    set_panic_on_oops(ctx.host, settings, enabled)
+    if not enabled:
         return skipped("settings.kdump.enabled is false")
+    facts = read_facts(ctx.host)
+    failure = arming_failure(make_plan(settings, facts), facts,
+                             crashkernel_carrier(ctx.host, settings))
+    if failure is not None:
+        return StageResult("failed", f"kdump cannot arm: {failure}")
     result = load_crash_kernel(ctx.host, disable_kexec_load=True)
     return ok(result.detail) if result.loaded else skipped(result.detail)
 

@@ -29,7 +29,7 @@ import json
 import time
 
 from kindling import log
-from kindling.errors import KindlingError, describe
+from kindling.errors import KindlingError, PlanBoundary, describe
 
 TYPE_CHECKING = False  # typing itself costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
@@ -60,23 +60,25 @@ UNCHANGED = "inputs unchanged since the last boot"
 
 
 class StageResult:
-    __slots__ = ("detail", "status")
+    __slots__ = ("detail", "notes", "status")
 
-    def __init__(self, status: str, detail: str = "") -> None:
-        self.status = status  # "ok" | "skipped" | "failed"
+    def __init__(self, status: str, detail: str = "", notes: tuple[str, ...] = ()) -> None:
+        self.status = status  # "ok" | "skipped" | "failed" | "planned" (a plan stopped at a request or wait)
         self.detail = detail
+        self.notes = notes  # lines printed under the stage (e.g. per changed key)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, StageResult) and (self.status, self.detail) == (other.status, other.detail)
+        return isinstance(other, StageResult) and (self.status, self.detail, self.notes) == (
+            other.status, other.detail, other.notes)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"StageResult({self.status!r}, {self.detail!r})"
+        return f"StageResult({self.status!r}, {self.detail!r}, {self.notes!r})"
 
 
-def ok(detail: str = "") -> StageResult:
-    return StageResult("ok", detail)
+def ok(detail: str = "", *, notes: tuple[str, ...] = ()) -> StageResult:
+    return StageResult("ok", detail, notes)
 
 
 def skipped(reason: str) -> StageResult:
@@ -130,16 +132,17 @@ class Stage:
 
 
 class StageRecord:
-    __slots__ = ("actions", "detail", "duration", "name", "start", "status")
+    __slots__ = ("actions", "detail", "duration", "name", "notes", "start", "status")
 
     def __init__(self, name: str, status: str, detail: str, start: float, duration: float,
-                 actions: tuple[str, ...]) -> None:
+                 actions: tuple[str, ...], notes: tuple[str, ...] = ()) -> None:
         self.name = name
         self.status = status
         self.detail = detail
         self.start = start
         self.duration = duration
         self.actions = actions
+        self.notes = notes
 
 
 class BootReport:
@@ -169,6 +172,7 @@ class BootReport:
                     "start_ms": round(r.start * 1000, 3),
                     "duration_ms": round(r.duration * 1000, 3),
                     "actions": list(r.actions),
+                    "notes": list(r.notes),
                 }
                 for r in self.records
             ],
@@ -208,6 +212,7 @@ def run_boot(
     options: dict[str, Any] | None = None,
     on_record: Callable[[StageRecord], None] | None = None,
     full: bool = False,
+    on_start: Callable[[Stage], None] | None = None,
 ) -> BootReport:
     """Run every stage for `platform`; write the timeline; never raise for a stage.
 
@@ -239,8 +244,15 @@ def run_boot(
         else:
             ctx.log = log.get(stage.name)
             host.seen, host.replay = set(), []
+            if on_start is not None:
+                on_start(stage)
             try:
                 result = stage.run(ctx)
+            except PlanBoundary as stop:
+                # a plan stops a stage at its first request or wait; what it would do
+                # up to there is in the actions, then that step and what would follow
+                host.actions.extend([stop.what, *stop.then])
+                result = StageResult("planned", f"stops before: {stop.what}")
             except Exception as exc:
                 result = StageResult("failed", describe(exc))
                 failed[stage.name] = result.detail
@@ -256,6 +268,7 @@ def run_boot(
             start - t0,
             time.perf_counter() - start,
             tuple(host.actions[mark:]),
+            result.notes,
         )
         report.records.append(record)
         if on_record is not None:

@@ -4,10 +4,47 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    import threading
+    from typing import TextIO
+
+    from kindling.boot import Stage
+
+__all__ = ["SlowStageNotice", "main"]
+
+SLOW = 1.0  # seconds a stage may run silently before its line says it started
+
+
+class SlowStageNotice:
+    """On a terminal, a stage still running after a second gets a line saying so, so a
+    person watching `kindling boot` knows what it waits on (a DHCP lease, IMDS…)."""
+
+    def __init__(self, out: TextIO, *, after: float = SLOW) -> None:
+        self.out = out
+        self.after = after
+        self._timer: threading.Timer | None = None
+
+    def start(self, stage: Stage) -> None:
+        import threading
+
+        self.done()
+        what = f" ({stage.description})" if stage.description else ""
+        self._timer = threading.Timer(self.after, self._say, args=(f"{stage.name:<24} running…{what}\n",))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _say(self, line: str) -> None:
+        self.out.write(line)
+        self.out.flush()
+
+    def done(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 def main(argv: list[str]) -> int:
@@ -24,10 +61,16 @@ def main(argv: list[str]) -> int:
 
     platform = resolve_platform(host, args.platform)
 
+    slow = SlowStageNotice(sys.stdout) if sys.stdout.isatty() and not args.json else None
+
     def show(record: StageRecord) -> None:
+        if slow is not None:
+            slow.done()
         if args.json:
             return
         sys.stdout.write(format_record(record) + "\n")
+        for note in record.notes:
+            sys.stdout.write(f"    {note}\n")
         if host.recording:
             diffs: dict[int, str] = getattr(host, "diffs", {})
             first = len(host.actions) - len(record.actions)
@@ -40,7 +83,8 @@ def main(argv: list[str]) -> int:
     if not args.json:
         mode = " (plan: nothing will be changed)" if host.recording else ""
         sys.stdout.write(f"kindling boot: platform {platform}, root {host.root}{mode}\n")
-    report = run_boot(host, platform, on_record=show, full=args.full)
+    report = run_boot(host, platform, on_record=show, full=args.full,
+                      on_start=slow.start if slow is not None else None)
     if args.json:
         emit_json(report.to_json())
     else:

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "warm-pool-wait": ("platforms.aws.cli.warm_pool_wait", "wait until the warm pool puts us in service (aws)"),
     "lifecycle": ("platforms.aws.cli.lifecycle", "complete: answer the Auto Scaling launch lifecycle hook (aws)"),
     "units": ("kindling.units", "install the systemd units shipped with Kindling"),
+    "clean": ("kindling.clean", "re-arm first boot before capturing an image (--first-boot: markers only)"),
+    "bootstrap": ("kindling.bootstrap.cli", "run a bootstrap command / bootstrap container / host container"),
     "templates": ("kindling.templates.cli", "list the consumers' configuration templates, render one"),
 }
 
@@ -66,12 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import importlib
 
-    from kindling.errors import KindlingError, UsageError
+    from kindling.errors import KindlingError, PlanBoundary, UsageError
 
     try:
         module = importlib.import_module(entry[0])
         code: int = module.main(args[1:])
         return code
+    except PlanBoundary as stop:
+        # --plan reached a request or a wait: the plan so far, that step, what follows.
+        sys.stdout.write(f"kindling {args[0]}: plan (nothing was changed, nothing was sent)\n")
+        sys.stdout.write("".join(f"    would {_scrub(line)}\n" for line in stop.lines()))
+        return 0
     except UsageError as exc:
         sys.stderr.write(f"kindling {args[0]}: {_scrub(str(exc))}\n")
         return 2

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "Datastore",
     "PlanState",
     "check_tx_name",
+    "plan_state_for",
 ]
 
 DATASTORE_PATH = "/var/lib/kindling/datastore.sqlite3"
@@ -96,6 +98,22 @@ class PlanState:
         self.live: dict[str, Any] | None = None
 
 
+_PLANS: weakref.WeakKeyDictionary[Host, PlanState] = weakref.WeakKeyDictionary()
+
+
+def plan_state_for(host: Host) -> PlanState:
+    """The one PlanState of a plan run, shared by every reader of that Host.
+
+    `kindling boot --plan` runs early-boot-config, then stages that read settings in
+    their own services: they must see what the launch transaction would have
+    committed, or the plan predicts a different node than the boot makes.
+    """
+    state = _PLANS.get(host)
+    if state is None:
+        state = _PLANS[host] = PlanState()
+    return state
+
+
 def check_tx_name(tx: str) -> str:
     """Transaction names are short ASCII identifiers (they appear in URLs and logs)."""
     if not _TX_NAME.fullmatch(tx):
@@ -126,18 +144,18 @@ def _check_schema(conn: sqlite3.Connection, where: str, *, writable: bool) -> No
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     tables = {str(r[0]) for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
-    if version == SCHEMA_VERSION and tables <= _TABLES:
+    if not tables <= _TABLES:
+        raise HostError(f"{where}: not a Kindling datastore (unknown tables)")
+    if version == SCHEMA_VERSION:
         return
-    if version == 0 and tables <= _TABLES:
+    if version == 0:
         if writable:
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return
-    if version != SCHEMA_VERSION:
-        raise HostError(
-            f"{where}: datastore schema version {version}, this Kindling reads version "
-            f"{SCHEMA_VERSION}; refusing to use it")
-    raise HostError(f"{where}: not a Kindling datastore (unknown tables)")
+    raise HostError(
+        f"{where}: datastore schema version {version}, this Kindling reads version "
+        f"{SCHEMA_VERSION}; refusing to use it")
 
 
 class Datastore:
@@ -156,7 +174,7 @@ class Datastore:
         self.rel_path = path
         self.file = host.path(path)
         self.read_only = host.recording
-        self._plan = plan if plan is not None else PlanState()
+        self._plan = plan if plan is not None else plan_state_for(host)
         self._planned = self._plan.pending
         self._conn = self._open()
 
@@ -166,6 +184,10 @@ class Datastore:
             if not self.file.exists():
                 return None
             uri = f"file:{self.file}?mode=ro"
+            if not self.file.with_name(self.file.name + "-wal").exists():
+                # No WAL: the file is the whole state. `immutable` keeps SQLite from
+                # creating -wal/-shm beside it, so a plan leaves the directory as it was.
+                uri += "&immutable=1"
             try:
                 ro = self._configure(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
                 _check_schema(ro, self.rel_path, writable=False)

@@ -4,6 +4,7 @@
     ├── UsageError                bad command line (CLI exit 2)
     ├── InputError                bad input: names its source and key, never the value
     │   └── SettingsError         settings that fail the model (carries the dotted key)
+    ├── PlanBoundary              --plan reached a network call or a wait: the plan stops there
     ├── NotFoundError             a thing asked for does not exist (API 404)
     ├── ConflictError             state forbids the request (API 409)
     └── HostError                 a side effect failed: a command, a file, the kernel
@@ -23,6 +24,7 @@ __all__ = [
     "InputError",
     "KindlingError",
     "NotFoundError",
+    "PlanBoundary",
     "SettingsError",
     "UsageError",
     "describe",
@@ -52,6 +54,26 @@ class SettingsError(InputError):
         self.key = key
         self.rule = rule
         super().__init__(f"{key}: {rule}", source=source)
+
+
+class PlanBoundary(KindlingError):
+    """A `--plan` run reached a step whose outcome only the network or a wait can tell.
+
+    Raised by `RecordingHost.network` / `.waiting` (and the plan clock) instead of
+    sending a request or sleeping. It is no failure: the CLI prints what was planned up
+    to there (`actions`), the step itself, and what the service says would follow
+    (`then`), and exits 0; `kindling boot --plan` reports the stage as planned.
+    """
+
+    def __init__(self, what: str, *, actions: list[str] | None = None) -> None:
+        self.what = what
+        self.actions = list(actions or [])
+        self.then: list[str] = []
+        super().__init__(f"would {what}; the rest of the plan depends on its outcome")
+
+    def lines(self) -> list[str]:
+        """Every step of the plan, in order, each to be printed as `would …`."""
+        return [*self.actions, self.what, *self.then]
 
 
 class NotFoundError(KindlingError):

@@ -8,7 +8,9 @@ go into the same launch transaction as the user data (all or nothing, DESIGN §7
 Rules kept from sundog: a key that is set (by user data or already live) is never
 generated, so a user's value is never overwritten; a generator that fails or has no
 answer leaves its key unset and says so, without failing the boot; a generated value
-passes the same model as user data. Under `--plan` nothing is asked of the network:
+passes the same model as user data. A generator may require a prefix to be set first
+(`requires="kubernetes"`): Kindling has no variants, so a node that configures nothing
+for Kubernetes gets no generated `kubernetes.*` keys. Under `--plan` nothing is asked of the network:
 each key that would be generated is reported as "would generate".
 """
 
@@ -37,6 +39,10 @@ class Generator:
     generate: Callable[[Host, str], Generated]
     sources: str  # what it asks, in order, for plans and reports
     platforms: tuple[str, ...] | None = None
+    # a settings prefix that must hold something first (the kubernetes.* generators run
+    # only on a node configured for Kubernetes, as Bottlerocket runs pluto only on its
+    # Kubernetes variants)
+    requires: str | None = None
 
 
 @dataclass
@@ -88,6 +94,8 @@ def run_generators(
         segments = parse_key(gen.key)
         key = "settings." + gen.key
         if _is_set(present, segments):
+            continue
+        if gen.requires is not None and not _is_set(present, parse_key(gen.requires)):
             continue
         if host.recording:
             report.lines.append(f"would generate {key} ({gen.sources})")

@@ -21,7 +21,7 @@ import stat
 import time
 from pathlib import Path
 
-from kindling.errors import CommandError, HostError
+from kindling.errors import CommandError, HostError, PlanBoundary
 from kindling.record import field, record
 
 TYPE_CHECKING = False  # typing and subprocess cost ~13 ms to import; most boots run no program
@@ -37,6 +37,7 @@ __all__ = [
     "CommandResult",
     "FakeClock",
     "Host",
+    "PlanClock",
     "RealClock",
     "RecordingHost",
     "chase",
@@ -111,11 +112,13 @@ def chase(root: Path, p: str) -> Path:
 
     Components are looked at with `lstat` one by one; once one does not exist the
     rest is taken as written (`..` still stops at the root). A loop of links is an
-    error, as ELOOP is for the kernel.
+    error, as ELOOP is for the kernel. Strings, not Paths, inside the loop: this runs
+    for every path a boot touches (bench/bench_fail_closed.py).
     """
-    base = str(root)
+    base = str(root).rstrip("/")
     todo = [c for c in reversed(p.split("/")) if c and c != "."]
     done: list[str] = []
+    current = base
     hops = 0
     missing = False
     while todo:
@@ -123,9 +126,10 @@ def chase(root: Path, p: str) -> Path:
         if part == "..":
             if done:
                 done.pop()
+                current = base + "".join("/" + d for d in done)
             continue
+        here = current + "/" + part
         if not missing:
-            here = os.path.join(base, *done, part)
             try:
                 st = os.lstat(here)
             except OSError:
@@ -138,10 +142,12 @@ def chase(root: Path, p: str) -> Path:
                     target = os.readlink(here)
                     if target.startswith("/"):
                         done = []
+                        current = base
                     todo.extend(c for c in reversed(target.split("/")) if c and c != ".")
                     continue
         done.append(part)
-    return root.joinpath(*done)
+        current = here
+    return Path(current or "/")
 
 
 @record
@@ -342,6 +348,48 @@ class Host:
                     tmp.unlink()
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
+    def read_tail(self, p: str, size: int) -> tuple[int, bytes]:
+        """(file size, its last `size` bytes): a footer check without reading an 80 MB initrd."""
+        target = self.path(p)
+        try:
+            with target.open("rb") as f:
+                total = f.seek(0, os.SEEK_END)
+                f.seek(max(0, total - size))
+                return total, f.read()
+        except OSError as exc:
+            raise HostError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+
+    def replace_tail(self, p: str, keep: int, tail: bytes) -> None:
+        """Atomically replace `p` by its first `keep` bytes followed by `tail`.
+
+        Streamed to a temp file beside it, fsync, rename (an initrd never sits in
+        memory, and a crash leaves the old file or the new one). Mode is kept.
+        """
+        self._record(f"rewrite {p} (first {keep} bytes + {len(tail)} bytes)")
+        self._replace_tail(self.path(p), keep, tail)
+
+    def _replace_tail(self, target: Path, keep: int, tail: bytes) -> None:
+        tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
+        try:
+            mode = target.stat().st_mode & 0o7777
+            with target.open("rb") as src, open(tmp, "wb") as dst:
+                os.fchmod(dst.fileno(), mode)
+                left = keep
+                while left > 0:
+                    chunk = src.read(min(left, 1 << 20))
+                    if not chunk:
+                        raise OSError(f"shorter than {keep} bytes")
+                    dst.write(chunk)
+                    left -= len(chunk)
+                dst.write(tail)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise HostError(f"{target}: cannot rewrite: {exc.strerror or exc}") from exc
+
     def write_in_place(self, p: str, data: str | bytes) -> None:
         """Write into an existing file without rename: kernel files under /proc/sys
         (hostname, sysctls) cannot be replaced atomically, only written."""
@@ -421,6 +469,31 @@ class Host:
                 raise HostError(f"{p}: cannot create the link: {exc.strerror or exc}") from exc
             return True
         raise HostError(f"{p}: cannot create a temporary link beside it")
+
+    # -- reporting ---------------------------------------------------------------
+    def did(self, verb: str, what: str) -> str:
+        """`wrote /etc/motd` — or, from the recording host, `would write /etc/motd`:
+        a report line of a service is never in the past tense under `--plan`."""
+        return f"{_PAST.get(verb, verb + 'ed')} {what}"
+
+    # -- the network and waits -------------------------------------------------
+    def network(self, what: str) -> None:
+        """Every network client calls this before it sends (`what`: "GET imds meta-data/…").
+
+        The real host lets it go; the recording host stops the plan here, because no
+        plan may send a request, not even a read (its answer is unknown to a plan).
+        """
+        return None
+
+    def waiting(self, what: str, at_most: float | None) -> None:
+        """Every wait announces itself: one info line (what, for how long at most).
+
+        The recording host stops the plan instead: a plan never waits.
+        """
+        from kindling import log
+
+        limit = "no time limit" if at_most is None else f"at most {at_most:g}s"
+        log.get("wait").info(f"waiting for {what} ({limit})")
 
     # -- programs ----------------------------------------------------------------
     def run(
@@ -565,23 +638,107 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
                 pipe.close()
 
 
+_PAST = {"write": "wrote", "set": "set", "send": "sent", "reload": "reloaded", "save": "saved",
+         "signal": "signalled", "load": "loaded", "remove": "removed", "grow": "grew", "run": "ran",
+         "change": "changed", "link": "linked", "apply": "applied"}
+
+
+class PlanClock:
+    """The recording host's clock: it tells the time, but a plan never sleeps."""
+
+    def __init__(self, host: Host, inner: Clock) -> None:
+        self._host = host
+        self._inner = inner
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()
+
+    def time(self) -> float:
+        return self._inner.time()
+
+    def sleep(self, seconds: float) -> None:
+        raise PlanBoundary(f"wait {seconds:g}s", actions=list(self._host.actions))
+
+
 class RecordingHost(Host):
-    """`--plan`: reads for real, records every mutation, changes nothing.
+    """`--plan`: reads for real, records every mutation, changes nothing; it sends no
+    request and never waits (`network`, `waiting` and its clock raise PlanBoundary).
 
     Each recorded file write also keeps a unified diff of the old and new text in
     `diffs` (keyed by the action's index), so a plan can show what would change, not
     only that something would. Files written with no read access for others (0600
-    credentials) and binary files get no diff: a plan must not print secrets."""
+    credentials) and binary files get no diff: a plan must not print secrets.
+    What the plan would have written is kept in `planned` (kindling/plan_overlay.py),
+    and its reads see it, so later steps of one plan build on earlier ones."""
 
     recording = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.diffs: dict[int, str] = {}
+        self.clock = PlanClock(self, self.clock)
+        from kindling.plan_overlay import PlannedFiles
+
+        self.planned = PlannedFiles()
+
+    # reads see what the plan would have written so far (kindling/plan_overlay.py)
+    def exists(self, p: str) -> bool:
+        if not self.planned.planned(p):
+            return super().exists(p) or self.planned.is_dir(p)
+        return self.planned.lookup(p) is not None
+
+    def read_bytes(self, p: str, *, limit: int | None = None) -> bytes:
+        if not self.planned.planned(p):
+            return super().read_bytes(p, limit=limit)
+        found = self.planned.lookup(p)
+        if found is None:
+            raise HostError(f"{p}: cannot read: No such file or directory (removed by this plan)")
+        if limit is not None and len(found[0]) > limit:
+            raise HostError(f"{p}: larger than {limit} bytes")
+        return found[0]
+
+    def read_optional(self, p: str) -> str | None:
+        if not self.planned.planned(p):
+            return super().read_optional(p)
+        found = self.planned.lookup(p)
+        if found is None:
+            return None
+        try:
+            return found[0].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HostError(f"{p}: cannot read: {exc}") from exc
+
+    def listdir(self, p: str) -> list[str]:
+        present, removed = self.planned.children(p)
+        return sorted((set(super().listdir(p)) | present) - removed)
+
+    def write_file(self, p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if not self.planned.planned(p):
+            changed = super().write_file(p, raw, mode=mode)
+        elif self.planned.lookup(p) == (raw, mode):
+            changed = False
+        else:
+            self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
+            changed = True
+        if changed:
+            self.planned.write(p, raw, mode)
+        return changed
+
+    def did(self, verb: str, what: str) -> str:
+        return f"would {verb} {what}"
+
+    def network(self, what: str) -> None:
+        raise PlanBoundary(what, actions=list(self.actions))
+
+    def waiting(self, what: str, at_most: float | None) -> None:
+        limit = "" if at_most is None else f" (at most {at_most:g}s)"
+        raise PlanBoundary(f"wait for {what}{limit}", actions=list(self.actions))
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
-        if not self.path(p).is_dir():
+        if not self.path(p).is_dir() and not self.planned.is_dir(p):
             self._record(f"mkdir {p}")
+            self.planned.mkdir(p)
 
     def _diff(self, target: Path, raw: bytes, mode: int | None) -> None:
         if mode is not None and not mode & 0o044:
@@ -606,14 +763,27 @@ class RecordingHost(Host):
     def _write_in_place(self, target: Path, raw: bytes) -> None:
         self._diff(target, raw, None)
 
+    def write_in_place(self, p: str, data: str | bytes) -> None:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        super().write_in_place(p, raw)
+        self.planned.write(p, raw, 0o644)
+
     def _chown(self, target: Path, uid: int, gid: int) -> None:
+        return None
+
+    def _replace_tail(self, target: Path, keep: int, tail: bytes) -> None:
         return None
 
     def remove(self, p: str) -> bool:
         target = self.entry(p)
-        if not target.exists() and not target.is_symlink():
+        if self.planned.planned(p):
+            gone = self.planned.lookup(p) is None
+        else:
+            gone = not target.exists() and not target.is_symlink()
+        if gone:
             return False
         self._record(f"remove {p}")
+        self.planned.remove(p)
         return True
 
     def symlink(self, target: str, p: str) -> bool:

@@ -18,7 +18,7 @@ def apply_motd(host: Host, settings: dict[str, Any]) -> list[str]:
     if not isinstance(motd, str):
         return []
     text = motd if motd.endswith("\n") or not motd else motd + "\n"
-    return [f"wrote {MOTD_PATH}"] if host.write_file(MOTD_PATH, text, mode=0o644) else []
+    return [host.did("write", MOTD_PATH)] if host.write_file(MOTD_PATH, text, mode=0o644) else []
 
 
 APPLIER = Applier(name="motd", prefixes=("motd",), apply=apply_motd)

@@ -4,6 +4,11 @@ Fibonacci backoff (250 ms, 250 ms, 500 ms, 750 ms, 1.25 s … capped at 10 s) wi
 total budget, as DESIGN §7 asks of IMDS; `Retry-After` from the failure overrides the
 computed delay. Time comes from the Host clock, so tests cost no waiting. Jitter
 spreads a fleet's retries (every node of an Auto Scaling group boots at once).
+
+Every wait says so (an operator must never stare at a silent minute): the first
+retry logs one info line naming what is waited for and for how long at most, and
+each retry one line with the reason and the time left. Under `--plan` the Host's
+clock refuses to sleep, and the plan reports the retry it would have made.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-from kindling.errors import KindlingError
+from kindling.errors import KindlingError, PlanBoundary
 from kindling.host import Clock
 from kindling.record import record
 
@@ -96,4 +101,20 @@ def retry(
                 ) from exc
             if on_retry is not None:
                 on_retry(attempt, exc, delay)
-            clock.sleep(delay)
+            _announce(what, attempt, exc, delay, remaining, pol.budget)
+            try:
+                clock.sleep(delay)
+            except PlanBoundary as stop:
+                raise PlanBoundary(f"retry {what} for at most {pol.budget:g}s ({exc})",
+                                   actions=stop.actions) from None
+
+
+def _announce(what: str, attempt: int, exc: Retryable, delay: float, remaining: float, budget: float) -> None:
+    """One line when the wait starts, one per retry (info: a wait is normal, not a fault)."""
+    from kindling import log
+
+    logger = log.get("retry")
+    if attempt == 1:
+        logger.info(f"waiting for {what} (at most {budget:g}s)", reason=str(exc))
+    logger.info(f"retrying {what} in {delay:.2f}s", attempt=attempt, reason=str(exc),
+                left=f"{max(remaining - delay, 0.0):.1f}s")

@@ -90,6 +90,7 @@ def _leases_kept_under(host: Host) -> LeaseSource:
     """Real DHCP, leases kept in the state directory for `netdog dhcp` to renew."""
 
     def real(jobs: Sequence[LeaseJob], timeout: float, on: OnLease) -> dict[str, AnyLease | NetlinkError]:
+        host.waiting("DHCP leases on " + ", ".join(f"{j.ifname} (dhcp{j.family})" for j in jobs), timeout)
         host.makedirs(paths.LEASE_DIR, mode=0o700)
         return acquire_leases(jobs, timeout, lease_dir=host.path(paths.LEASE_DIR), on_result=on)
 
@@ -302,7 +303,7 @@ def apply_config(
         primary_first = sorted(got, key=lambda pair: pair[0].name != config.primary)
         text = render_lease_resolv_conf(dns, [lease for _d, lease in primary_first])
         if text and host.write_file(paths.RESOLV_CONF, text):
-            report.written.append(f"wrote {paths.RESOLV_CONF}")
+            report.written.append(host.did("write", paths.RESOLV_CONF))
         primary = links.by_name[names[config.primary]]
         addresses = [a.split("/")[0] for a in nl.addresses(primary.index)]
         # The primary's own required lease missing fails the run: publish no node IP
@@ -316,7 +317,7 @@ def apply_config(
             report.current_ip = str(ip)
             host.makedirs(paths.STATE_DIR, mode=0o700)
             if host.write_file(paths.CURRENT_IP, str(ip)):
-                report.written.append(f"wrote {paths.CURRENT_IP}")
+                report.written.append(host.did("write", paths.CURRENT_IP))
         now = time.monotonic()
         for _d, lease in got:
             family = 4 if isinstance(lease, Lease4) else 6

@@ -71,7 +71,7 @@ def _print(args: argparse.Namespace, value: Any, text: str, host: Host | None = 
     if host is not None and host.recording:  # --plan: show what would be done
         if isinstance(value, dict):
             value = {**value, "plan": list(host.actions)}
-        text += "".join(f"\n  would: {a}" for a in host.actions)
+        text += "".join(f"\n    would {a}" for a in host.actions)
     if getattr(args, "json", False):
         emit_json(value)
     else:
@@ -86,7 +86,8 @@ def _generate(host: Host, args: argparse.Namespace) -> int:
         sys.stderr.write("No network interfaces were configured\n")
     detail = {"source": report.source, "primary": report.primary,
               "written": report.written, "unchanged": report.unchanged}
-    text = (f"{len(report.written)} written, {len(report.unchanged)} unchanged "
+    written = "would be written" if host.recording else "written"
+    text = (f"{len(report.written)} {written}, {len(report.unchanged)} unchanged "
             f"(source {report.source}, primary {report.primary})")
     _print(args, detail, text, host)
     return 0
@@ -205,7 +206,7 @@ def main(argv: list[str]) -> int:
         from netdog.hostname import set_hostname
 
         changed = set_hostname(host, args.hostname)
-        _print(args, {"changed": changed}, "hostname set" if changed else "unchanged")
+        _print(args, {"changed": changed}, host.did("set", "the hostname") if changed else "unchanged")
         return 0
     if args.cmd == "write-resolv-conf":
         return _resolv(host, args)

@@ -37,10 +37,10 @@ def write_primary_state(host: Host, config: NetConfig) -> list[str]:
         if isinstance(primary, MacAddress)
         else (paths.PRIMARY_INTERFACE, paths.PRIMARY_MAC_ADDRESS)
     )
-    done = [f"removed {drop}"] if host.remove(drop) else []
+    done = [host.did("remove", drop)] if host.remove(drop) else []
     host.makedirs(paths.STATE_DIR, mode=0o700)
     if host.write_file(keep, str(primary), mode=0o644):
-        done.append(f"wrote {keep}")
+        done.append(host.did("write", keep))
     if isinstance(primary, InterfaceName):
         done += write_primary_sysctls(host, str(primary))
     return done

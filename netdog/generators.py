@@ -46,4 +46,5 @@ NODE_IP = Generator(
     key="kubernetes.node-ip",
     generate=_node_ip,
     sources="the primary interface's address",
+    requires="kubernetes",
 )

@@ -46,6 +46,7 @@ _LOG = log.get("netdog")
 
 def reverse_dns(host: Host, ip: str) -> str | None:
     """PTR name of `ip`, retried briefly (the resolver may not be up yet)."""
+    host.network(f"look up the PTR name of {ip} (reverse DNS)")
 
     def lookup() -> str | None:
         try:
@@ -88,7 +89,7 @@ def generate_hostname(ip: str, sources: Sequence[tuple[str, HostnameSource]]) ->
 def set_hostname(host: Host, name: str) -> bool:
     """Validate and write the kernel hostname; False when it already had that name."""
     try:
-        types.hostname(name)
+        types.kernel_hostname(name)
     except types.Invalid as exc:
         raise InputError(f"hostname: {exc.rule}", source="set-hostname") from None
     current = host.read_optional(paths.KERNEL_HOSTNAME)

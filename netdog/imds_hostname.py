@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 from urllib.parse import urlsplit
 
+from kindling.errors import InputError
 from kindling.host import Host
 from kindling.retry import Retryable, RetryPolicy, retry
 
@@ -43,7 +44,14 @@ def _request(base: str, method: str, path: str, headers: dict[str, str]) -> tupl
 def imds_local_hostname(host: Host, policy: RetryPolicy | None = None) -> str | None:
     """The instance's private DNS name (first of the names listed), or None when IMDS
     says it has none (404)."""
-    base = host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+    named = host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").strip()
+    if host.prefixed and not named:
+        # Under a root prefix (a test, the demo, an image build) this is not the node's
+        # own boot: never ask the real metadata service unless an endpoint is named.
+        raise InputError("with a root prefix, set AWS_EC2_METADATA_SERVICE_ENDPOINT explicitly",
+                         source="IMDS endpoint")
+    base = (named or DEFAULT_ENDPOINT).rstrip("/")
+    host.network("GET imds meta-data/local-hostname")
 
     def fetch() -> str | None:
         status, body = _request(

@@ -15,8 +15,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from kindling.errors import InputError
 from kindling.host import Host
+from kindling.settings.types import Invalid, no_proxy_entry
 from netdog import paths
+
+PROXY_SOURCE = "proxy.env"
 
 __all__ = ["apply_proxy", "render_proxy_env", "url_host"]
 
@@ -30,11 +34,20 @@ def url_host(url: str) -> str:
     return hostport.partition(":")[0].lower()
 
 
+def _entry(index: int, value: Any) -> str:
+    """The model's own check again at the writer: a datastore from elsewhere (or an
+    older Kindling) must not put blanks or `$(…)` into a file shells read."""
+    try:
+        return no_proxy_entry(value)
+    except Invalid as exc:
+        raise InputError(f"settings.network.no-proxy[{index}]: {exc.rule}", source=PROXY_SOURCE) from None
+
+
 def render_proxy_env(settings: dict[str, Any]) -> str:
     network = settings.get("network") or {}
     k8s = settings.get("kubernetes") or {}
     proxy = network.get("https-proxy")
-    no_proxy = [str(x) for x in network.get("no-proxy") or []]
+    no_proxy = [_entry(i, x) for i, x in enumerate(network.get("no-proxy") or [])]
     tail = "localhost,127.0.0.1"
     if k8s.get("api-server"):
         tail += "," + url_host(str(k8s["api-server"]))
@@ -51,4 +64,4 @@ def render_proxy_env(settings: dict[str, Any]) -> str:
 def apply_proxy(host: Host, settings: dict[str, Any]) -> list[str]:
     text = render_proxy_env(settings)
     changed = host.write_file(paths.PROXY_ENV, text, mode=0o600)
-    return [f"wrote {paths.PROXY_ENV}"] if changed else []
+    return [host.did("write", paths.PROXY_ENV)] if changed else []

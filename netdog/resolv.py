@@ -127,11 +127,11 @@ def write_networkd_dns(
         for ident in config.ids():
             files[_dropin_path(ident)] = render_interface_dropin(dns, ident == config.primary)
     files[paths.RESOLVED_DROPIN] = render_resolved_dropin(dns)
-    done = [f"wrote {p}" for p, text in files.items() if host.write_file(p, text)]
+    done = [host.did("write", p) for p, text in files.items() if host.write_file(p, text)]
     if done and reload:
         for unit in ("systemd-networkd", "systemd-resolved"):
             host.run(["systemctl", "try-reload-or-restart", "--no-block", unit])
-        done.append("reloaded systemd-networkd, systemd-resolved")
+        done.append(host.did("reload", "systemd-networkd, systemd-resolved"))
     return done
 
 

@@ -29,7 +29,7 @@ def _generate(ctx: BootContext) -> StageResult:
     report = generate_net_config(ctx.host)
     if report.source is None:
         return skipped("no network configuration (no net.toml, no netdog.default-interface=)")
-    return ok(f"{len(report.written)} written, {len(report.unchanged)} unchanged, "
+    return ok(f"{ctx.host.did('write', f'{len(report.written)} files')}, {len(report.unchanged)} unchanged, "
               f"primary {report.primary}")
 
 

@@ -118,13 +118,13 @@ def write_primary_interface_status(host: Host, read_addresses: AddressReader) ->
     done = []
     host.makedirs(paths.STATE_DIR, mode=0o700)
     if host.write_file(paths.CURRENT_IP, str(ip)):
-        done.append(f"wrote {paths.CURRENT_IP}")
+        done.append(host.did("write", paths.CURRENT_IP))
     done += write_primary_sysctls(host, ifname)
     keys = apply_primary_sysctls(host)
     if keys:
-        done.append(f"applied {len(keys)} sysctls")
+        done.append(host.did("apply", f"{len(keys)} sysctls"))
     if host.symlink(paths.RESOLVED_RESOLV_CONF, paths.RESOLV_CONF_LINK):
-        done.append(f"linked {paths.RESOLV_CONF_LINK}")
+        done.append(host.did("link", paths.RESOLV_CONF_LINK))
     return done
 
 

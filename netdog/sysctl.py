@@ -30,7 +30,7 @@ def write_primary_sysctls(host: Host, ifname: str) -> list[str]:
     if host.exists(paths.PRIMARY_SYSCTL_CONF):
         return []
     host.write_file(paths.PRIMARY_SYSCTL_CONF, render_primary_sysctls(ifname))
-    return [f"wrote {paths.PRIMARY_SYSCTL_CONF}"]
+    return [host.did("write", paths.PRIMARY_SYSCTL_CONF)]
 
 
 def apply_primary_sysctls(host: Host) -> list[str]:

@@ -89,3 +89,23 @@ def imds() -> Iterator[object]:
         yield emulator
     finally:
         emulator.stop()
+
+
+TRACEBACK = "Traceback (most recent call last)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """No test may pass while its output shows a traceback: Kindling never prints one
+    (fail closed: one line, exit 1), so a traceback in what a test printed, logged, or let
+    a child process write to the captured descriptors is a bug even if the test's own
+    assertions held."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.passed:
+        return
+    printed = report.capstdout + report.capstderr + report.caplog
+    if TRACEBACK in printed:
+        report.outcome = "failed"
+        start = printed.index(TRACEBACK)
+        report.longrepr = f"a traceback was printed during the test:\n{printed[start:start + 3000]}"

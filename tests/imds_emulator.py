@@ -90,6 +90,14 @@ class _Server(ThreadingHTTPServer):
     state: _State
     now: Callable[[], float]
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up mid-answer (its deadline passed) is part of the test;
+        anything else is still reported, as socketserver does."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -5,6 +5,9 @@
     apply [FILE|-] …           TOML or JSON documents with a top-level `settings`
     raw -m METHOD -u URI [-d DATA]
 
+`set` and `apply` print one line per changed key saying what happened to it:
+"applied by motd", "read by cfsignal at boot", "stored for kubelet".
+
 `set` coerces each value to the model's type at that key (`true` for a boolean,
 `3` for an integer, JSON for a list or table), so users type what they mean.
 """
@@ -132,11 +135,26 @@ def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str
     try:
         _check(client.request("PATCH", f"/settings?tx={tx}", tree), what)
         resp = client.request("POST", f"/tx/commit_and_apply?tx={tx}")
+        if resp.status == 500 and isinstance(resp.body, dict) and "effects" in resp.body:
+            _report(resp.body)  # committed: say what took effect before what failed
+            failed = [o for o in resp.body.get("applied") or [] if isinstance(o, dict) and not o.get("ok")]
+            detail = "; ".join(f"{o.get('name')}: {o.get('detail')}" for o in failed)
+            raise KindlingError(f"{what}: committed, but not applied: {detail}")
         result: dict[str, Any] = _check(resp, what)
     except BaseException:
         _drop(client, tx)
         raise
     return result
+
+
+def _report(result: dict[str, Any]) -> None:
+    """One line per changed key: what took effect, what waits for boot or a consumer."""
+    effects = result.get("effects") or []
+    if not effects:
+        sys.stdout.write("no settings changed\n")
+    for effect in effects:
+        if isinstance(effect, dict):
+            sys.stdout.write(f"{effect.get('key')}: {effect.get('effect')}\n")
 
 
 def _drop(client: ApiClient, tx: str) -> None:
@@ -201,13 +219,13 @@ def main(argv: list[str]) -> int:
                 raise InputError("malformed JSON", source="--json") from None
         else:
             tree = parse_assignments(args.pairs)
-        _commit_tree(client, tree, "set")
+        _report(_commit_tree(client, tree, "set"))
         return 0
     if args.verb == "apply":
         doc: dict[str, Any] = {}
         for name in args.files:
             doc = merge(doc, _load_document(name))
-        _commit_tree(client, doc, "apply")
+        _report(_commit_tree(client, doc, "apply"))
         return 0
     method = args.method.upper()
     resp = client.request(method, args.uri, args.data.encode() if args.data is not None else None)

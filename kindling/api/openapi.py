@@ -13,21 +13,32 @@ _LEAF_TYPES = {"boolean": {"type": "boolean"}, "integer": {"type": "integer"}}
 
 
 def settings_json_schema(node: Node = SETTINGS) -> dict[str, Any]:
-    """JSON Schema of a model node (types only; value rules are enforced by the server)."""
+    """JSON Schema of a model node (types only; value rules are enforced by the server),
+    each key described by its line in the model."""
+    schema = _node_schema(node)
+    if node.doc:
+        schema["description"] = node.doc
+    return schema
+
+
+def _node_schema(node: Node) -> dict[str, Any]:
     if isinstance(node, Leaf):
         if node.kind == "json":
             return {"type": "array"}
+        if node.kind == "string-or-json":
+            return {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        if node.kind == "integer-or-digits":
+            return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]{1,10}$"}]}
         return dict(_LEAF_TYPES.get(node.kind, {"type": "string"}))
     if isinstance(node, ListOf):
         return {"type": "array", "items": settings_json_schema(node.item)}
     if isinstance(node, MapOf):
         return {"type": "object", "additionalProperties": settings_json_schema(node.value)}
     assert isinstance(node, Struct)
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {k: settings_json_schema(v) for k, v in node.fields.items()},
-    }
+    properties = {k: settings_json_schema(v) for k, v in node.fields.items()}
+    for alias, stored in node.aliases.items():  # accepted in requests, never in answers
+        properties[alias] = properties[stored]
+    return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -54,6 +65,15 @@ _OUTCOMES = {
     "items": {
         "type": "object",
         "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"}, "detail": {"type": "string"}},
+    },
+}
+
+
+_EFFECTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"key": {"type": "string"}, "owners": _KEYS, "effect": {"type": "string"}},
     },
 }
 
@@ -123,8 +143,21 @@ def openapi_document() -> dict[str, Any]:
             "/tx/commit_and_apply": {
                 "post": {"summary": "commit, then apply what changed", "parameters": [_TX],
                          "responses": {"200": _json({"type": "object", "properties": {
-                             "tx": {"type": "string"}, "changed": _KEYS, "applied": _OUTCOMES}},
+                             "tx": {"type": "string"}, "changed": _KEYS, "applied": _OUTCOMES,
+                             "effects": _EFFECTS}},
                              "committed and applied"), **_errors(400, 404, 500)}},
+            },
+            "/metadata/affected-services": {
+                "get": {
+                    "summary": "the appliers, boot services and consumers each key affects",
+                    "parameters": [
+                        {"name": "keys", "in": "query", "required": True,
+                         "schema": {"type": "string", "pattern": _KEYS_PATTERN},
+                         "description": "comma-separated keys or prefixes, e.g. settings.motd,settings.ntp"},
+                    ],
+                    "responses": {"200": _json({"type": "object", "additionalProperties": _KEYS},
+                                               "key → names"), **_errors(400)},
+                },
             },
             "/os": {"get": {"summary": "operating system and Kindling version",
                             "responses": {"200": _json({"type": "object",

@@ -10,6 +10,7 @@ socket and no socket answer the same (issue 2). Routes are Bottlerocket's:
     POST   /tx/commit?tx=NAME                   make it live; returns changed keys
     POST   /tx/apply                            run appliers (body: list of keys, or none)
     POST   /tx/commit_and_apply?tx=NAME         both
+    GET    /metadata/affected-services?keys=a,b each key → the appliers/services/consumers it affects
     GET    /os                                  os-release + version
     GET    /openapi.json                        this API, described
 
@@ -44,6 +45,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/tx/commit": ("POST",),
     "/tx/apply": ("POST",),
     "/tx/commit_and_apply": ("POST",),
+    "/metadata/affected-services": ("GET",),
     "/os": ("GET",),
     "/openapi.json": ("GET",),
 }
@@ -55,6 +57,7 @@ _QUERY = {
     ("/tx/commit", "POST"): {"tx"},
     ("/tx/apply", "POST"): set(),
     ("/tx/commit_and_apply", "POST"): {"tx"},
+    ("/metadata/affected-services", "GET"): {"keys"},
     ("/os", "GET"): set(),
     ("/openapi.json", "GET"): set(),
 }
@@ -138,6 +141,11 @@ def dispatch(service: Any, method: str, target: str, body: bytes = b"") -> Respo
         return _error(500, f"server side failure: {exc}")
     except KindlingError as exc:
         return _error(500, str(exc))
+    except Exception as exc:
+        from kindling.errors import describe
+        from kindling.log import scrub
+
+        return _error(500, f"server side failure: {scrub(describe(exc))}")
 
 
 def _tx(params: dict[str, str]) -> str:
@@ -177,8 +185,14 @@ def _route(service: Any, method: str, path: str, params: dict[str, str], body: b
         status = 200 if report.ok else 500
         return Response(
             status,
-            {"tx": _tx(params), "changed": report.changed, "applied": _outcomes(report.applied)},
+            {"tx": _tx(params), "changed": report.changed, "applied": _outcomes(report.applied),
+             "effects": [e.to_json() for e in report.effects()]},
         )
+    if path == "/metadata/affected-services":
+        keys = [k for k in params.get("keys", "").split(",") if k]
+        if not keys:
+            raise InputError("keys must name at least one key", source="keys")
+        return Response(200, service.affected_services(keys))
     if path == "/os":
         return Response(200, service.os_info())
     from kindling.api.openapi import openapi_document

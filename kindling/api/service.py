@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 
-from kindling.datastore import DATASTORE_PATH, Datastore, PlanState, check_tx_name
+from kindling.apply_lock import apply_lock
+from kindling.datastore import DATASTORE_PATH, Datastore, check_tx_name, plan_state_for
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     from kindling.appliers import ApplyOutcome
+
+if TYPE_CHECKING:
+    from kindling.settings.owners import KeyEffect
 
 __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 
@@ -36,6 +40,12 @@ class CommitReport:
     @property
     def ok(self) -> bool:
         return all(o.ok for o in self.applied)
+
+    def effects(self) -> list[KeyEffect]:
+        """Per changed key: applied by X / read by Y at boot / stored for Z (DESIGN §6)."""
+        from kindling.settings.owners import effects
+
+        return effects(self.changed, self.applied)
 
 
 def release_thread_stores() -> None:
@@ -78,7 +88,7 @@ class SettingsService:
         self.host = host
         # Under --plan each call opens its own read-only connection; what the plan
         # PATCHed and committed is kept here so later calls (and appliers) see it.
-        self._plan = PlanState()
+        self._plan = plan_state_for(host)
 
     def _store(self) -> Datastore:
         """One connection per datastore file and thread, reused by every service.
@@ -154,7 +164,7 @@ class SettingsService:
         from kindling.appliers import check_commit
 
         check_tx_name(tx)
-        with self._store() as store:
+        with apply_lock(self.host), self._store() as store:
             from kindling.settings import validate_settings
 
             before = store.live()
@@ -173,11 +183,15 @@ class SettingsService:
             _strip_settings(parse_key(key, source="keys"))
         from kindling.appliers import run_appliers
 
-        return run_appliers(self.host, self.get_settings(), keys)
+        with apply_lock(self.host):
+            return run_appliers(self.host, self.get_settings(), keys)
 
     def commit_and_apply(self, tx: str) -> CommitReport:
-        changed = self.commit(tx)
-        applied = self.apply(changed) if changed else []
+        """Commit then apply under one machine-wide lock (`kindling.apply_lock`), so
+        the files the appliers write follow the commits in the order they happened."""
+        with apply_lock(self.host):
+            changed = self.commit(tx)
+            applied = self.apply(changed) if changed else []
         return CommitReport(changed, applied)
 
     def set_tree(self, tree: Any, *, tx: str, source: str) -> CommitReport:
@@ -195,6 +209,12 @@ class SettingsService:
             except NotFoundError:
                 pass
             raise
+
+    def affected_services(self, keys: list[str]) -> dict[str, list[str]]:
+        """`GET /metadata/affected-services`: each key → its owners' names (the model's table)."""
+        from kindling.settings.owners import affected_services
+
+        return affected_services(keys)
 
     def os_info(self) -> dict[str, str]:
         """GET /os: the host's os-release plus Kindling's version."""

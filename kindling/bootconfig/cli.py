@@ -37,6 +37,24 @@ def _parser() -> argparse.ArgumentParser:
     reboot = sub.add_parser("reboot-if-required",
                             help="reboot if boot parameters differ and reboot-to-reconcile")
     add_common(reboot)
+    install = sub.add_parser(
+        "install", help="carry boot settings to the kernel through the boot loader",
+        description=(
+            "Put settings.boot into the boot loader: parameters the kernel reads early "
+            "(crashkernel=, mem=, nosmt, ...) and, on kernels without bootconfig support, "
+            "all kernel parameters go on its command line (GRUB: "
+            "/etc/default/grub.d/90-kindling.cfg + grub-mkconfig; systemd-boot: the BLS "
+            "entries' options); the rest travels in bootconfig.data attached to the initrd "
+            "(initramfs-tools / dracut hooks). Prints which mechanism carries each parameter "
+            "and whether a reboot is needed. Example: kindling bootconfig install --plan"))
+    install.add_argument("--loader", choices=("auto", "grub", "systemd-boot", "none"),
+                         help="use this boot loader instead of detecting it "
+                         "(default: settings.boot.loader, else auto)")
+    install.add_argument("--initrd", metavar="FILE",
+                         help="only attach bootconfig.data to FILE (what the initramfs hooks run)")
+    install.add_argument("--kernel-release", metavar="KVER",
+                         help="with --initrd: the kernel FILE belongs to")
+    add_common(install)
     return parser
 
 
@@ -117,7 +135,7 @@ def _generate(args: argparse.Namespace, host: Host) -> int:
     else:
         sys.stdout.write("\n".join(done or [f"{path} unchanged"]) + "\n")
         for action in host.actions if host.recording else []:
-            sys.stdout.write(f"  plan: {action}\n")
+            sys.stdout.write(f"    would {action}\n")
     return 0
 
 
@@ -132,7 +150,57 @@ def _reboot(args: argparse.Namespace, host: Host) -> int:
         sys.stdout.write(f"{'reboot' if decision.reboot else 'no reboot'}: "
                          f"{decision.reason}{keys}\n")
         for action in host.actions if host.recording else []:
-            sys.stdout.write(f"  plan: {action}\n")
+            sys.stdout.write(f"    would {action}\n")
+    return 0
+
+
+def _install(args: argparse.Namespace, host: Host) -> int:
+    if args.initrd:
+        return _attach(args, host)
+    from kindling.bootconfig.service import boot_settings, generate
+    from kindling.bootloader.integrate import carriers_now, integrate
+
+    boot = boot_settings(host)
+    generated = generate(host, boot)
+    result = integrate(host, boot, forced=args.loader)
+    status, _ = carriers_now(host, boot) if not host.recording else ([], "")
+    pending = [c.key for c, effect in status if not effect]
+    if args.json:
+        emit_json({**result.to_json(), "generated": generated, "reboot_needed": bool(pending),
+                   "pending": pending, "actions": host.actions})
+        return 0
+    support = {True: "yes", False: "no (CONFIG_BOOT_CONFIG is off)", None: "unknown (no kernel config)"}
+    lines = [f"boot loader:   {result.loader.kind} ({result.loader.why})",
+             f"kernel:        {result.release or '?'}, bootconfig: {support[result.kernel_bootconfig]}"]
+    lines += [f"parameter:     {c.key} -> {c.carrier} ({c.why})" for c in result.carried]
+    if result.words:
+        lines.append(f"command line:  {' '.join(result.words)}")
+    lines += [f"done:          {d}" for d in [*generated, *result.done]]
+    if not host.recording:
+        lines.append("reboot needed: " + (f"yes ({', '.join(pending)})" if pending else "no"))
+    lines += [f"plan:          {a}" for a in (host.actions if host.recording else [])]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _attach(args: argparse.Namespace, host: Host) -> int:
+    """The initramfs hooks' entry: footer onto one initrd, when its kernel parses it."""
+    from kindling.bootconfig.footer import read_footer
+    from kindling.bootconfig.service import BOOTCONFIG_DATA
+    from kindling.bootloader.initrd import attach_footer, want_attach
+
+    path = os.path.abspath(args.initrd)
+    release = args.kernel_release or ""
+    if not host.exists(BOOTCONFIG_DATA):
+        sys.stdout.write(f"{path}: no {BOOTCONFIG_DATA}: nothing to attach\n")
+        return 0
+    if not want_attach(host, release):
+        sys.stdout.write(f"{path}: kernel {release or '?'} does not parse bootconfig "
+                         "(CONFIG_BOOT_CONFIG off): not attached\n")
+        return 0
+    text = read_footer(host.read_bytes(BOOTCONFIG_DATA, limit=1 << 20), source=BOOTCONFIG_DATA)
+    changed = attach_footer(host, path, text)
+    sys.stdout.write(f"{path}: bootconfig {'attached' if changed else 'already attached'}\n")
     return 0
 
 
@@ -140,5 +208,5 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     host = host_from_args(args)
     handler = {"show": _show, "parse": _parse, "generate": _generate,
-               "reboot-if-required": _reboot}[args.command]
+               "reboot-if-required": _reboot, "install": _install}[args.command]
     return handler(args, host)

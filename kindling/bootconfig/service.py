@@ -26,7 +26,6 @@ from typing import Any
 from kindling import log
 from kindling.bootconfig.boot_params import (
     BootParams,
-    params_differ,
     params_from_bootconfig,
     params_from_settings,
     render_boot_params,
@@ -79,13 +78,21 @@ def generate(host: Host, boot: Mapping[str, Any], *, path: str = BOOTCONFIG_DATA
     data = write_footer(text, source="settings.boot")
     host.makedirs(posixpath.dirname(path), mode=0o755)
     if host.write_file(path, data, mode=0o644):
-        return [f"wrote {path} ({len(data)} bytes)"]
+        return [host.did("write", f"{path} ({len(data)} bytes)")]
     return []
 
 
 def apply_boot_settings(host: Host, settings: dict[str, Any]) -> list[str]:
+    """The `bootconfig` applier: bootconfig.data, then the boot loader (DESIGN §10)."""
+    from kindling.bootloader.integrate import integrate
+
     boot = settings.get("boot")
-    return generate(host, boot if isinstance(boot, dict) else {})
+    boot = boot if isinstance(boot, dict) else {}
+    done = generate(host, boot)
+    result = integrate(host, boot)
+    summary = ", ".join(f"{c.key} -> {c.carrier}" for c in result.carried)
+    return [*done, *result.done, *([f"{result.loader.kind}: {summary}"] if summary and
+                                   result.loader.kind != "none" else [])]
 
 
 
@@ -119,16 +126,24 @@ class RebootDecision:
 
 
 def decide_reboot(host: Host, boot: Mapping[str, Any] | None = None) -> RebootDecision:
-    """Compare the wanted parameters with the running kernel's; decide, do nothing."""
+    """Compare the wanted parameters with the running kernel's; decide, do nothing.
+
+    Each parameter is compared where its carrier puts it (kindling/bootloader/
+    carriers.py): /proc/cmdline for the boot loader's command line, /proc/bootconfig
+    for the initrd footer. A parameter nothing carries (yet) is never rebooted for.
+    """
+    from kindling.bootloader.carriers import NOWHERE
+    from kindling.bootloader.integrate import carriers_now
+
     boot = boot_settings(host) if boot is None else boot
     wanted = params_from_settings(boot)
-    running = running_params(host)
-    if running is None:
-        return RebootDecision(False, "the kernel has no /proc/bootconfig: a reboot cannot "
-                              "apply boot parameters (CONFIG_BOOT_CONFIG and 'bootconfig' "
-                              "on the kernel command line are needed)")
-    changed = tuple(params_differ(running, wanted))
+    status, _ = carriers_now(host, boot)
+    changed = tuple(c.key for c, effect in status if not effect)
     if not changed:
+        if status and all(c.carrier == NOWHERE for c, _ in status) and read_running(host) is None:
+            return RebootDecision(False, "the kernel has no /proc/bootconfig and the boot loader "
+                                  "carries none of these parameters: a reboot cannot apply "
+                                  "them (run `kindling bootconfig install`)")
         return RebootDecision(False, "boot parameters match the running kernel")
     if boot.get("reboot-to-reconcile") is not True:
         return RebootDecision(False, "boot parameters differ; settings.boot."
@@ -136,8 +151,9 @@ def decide_reboot(host: Host, boot: Mapping[str, Any] | None = None) -> RebootDe
     marker = host.read_optional(REBOOT_MARKER)
     if marker is not None and marker.strip() == wanted.fingerprint():
         return RebootDecision(False, "already rebooted once for these boot parameters and "
-                              "the kernel still differs: not rebooting again (is "
-                              f"{BOOTCONFIG_DATA} loaded by the boot loader?)", changed)
+                              "the kernel still differs: not rebooting again (does the boot "
+                              "loader load its configuration? see `kindling bootconfig "
+                              "install --plan`)", changed)
     return RebootDecision(True, "boot parameters differ from the running kernel", changed)
 
 

@@ -13,18 +13,17 @@ accepted: one spelling, one path). `*` is a systemd-sysctl glob and is expanded 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from kindling.dotted import format_key
 from kindling.errors import HostError, SettingsError
 from kindling.host import Host
+from kindling.settings.types import Invalid, sysctl_key
 
 __all__ = ["DROPIN", "apply_sysctls", "check_sysctl_key", "check_sysctls", "proc_path", "render_dropin"]
 
 DROPIN = "/etc/sysctl.d/90-kindling.conf"
-_SEGMENT = re.compile(r"[A-Za-z0-9_*:@+-]+")
 _HEADER = "# Written by Kindling from settings.kernel.sysctl; edit the settings, not this file.\n"
 
 
@@ -34,12 +33,10 @@ def _key_name(key: str) -> str:
 
 def check_sysctl_key(key: str) -> str:
     """The key, or `SettingsError` naming it (never its value)."""
-    if not isinstance(key, str) or len(key) > 255 or not all(_SEGMENT.fullmatch(s) for s in key.split(".")):
-        raise SettingsError(
-            _key_name(str(key)),
-            "not a valid sysctl key (dot-separated names; no '/', blanks, empty segments or '..')",
-        )
-    return key
+    try:
+        return sysctl_key(key)
+    except Invalid as exc:
+        raise SettingsError(_key_name(str(key)), exc.rule) from None
 
 
 def _check_value(key: str, value: Any) -> str:

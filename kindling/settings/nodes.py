@@ -48,8 +48,10 @@ def parse_owner(owner: str) -> tuple[str, str]:
 
 
 class Leaf:
-    """A value checked by `check`; `kind` tells `apiclient set` how to read `k=v`
-    (string, boolean, integer, json: a list or table given as JSON)."""
+    """A value checked by `check`; `kind` tells `apiclient set` how to read `k=v` and
+    the OpenAPI document what JSON type it is: string, boolean, integer, json (a list
+    or table given as JSON), string-or-json (a string, or a JSON list when it starts
+    with `[`), integer-or-digits (a number, also accepted as a string of digits)."""
 
     __slots__ = ("check", "doc", "kind", "owners", "sensitive")
 

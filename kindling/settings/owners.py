@@ -37,14 +37,16 @@ __all__ = [
 
 
 class ModelKey:
-    """One key of the model: its pattern (`("kernel", "sysctl", "*")`), node, owners."""
+    """One key of the model: its pattern (`("kernel", "sysctl", "*")`), node, owners,
+    and its description (a map entry's is the map's: `kernel.sysctl.*`)."""
 
-    __slots__ = ("node", "owners", "pattern")
+    __slots__ = ("doc", "node", "owners", "pattern")
 
-    def __init__(self, pattern: tuple[str, ...], node: Leaf | ListOf, owners: Owners) -> None:
+    def __init__(self, pattern: tuple[str, ...], node: Leaf | ListOf, owners: Owners, doc: str = "") -> None:
         self.pattern = pattern
         self.node = node
         self.owners = owners
+        self.doc = node.doc or doc
 
     @property
     def dotted(self) -> str:
@@ -55,7 +57,9 @@ def _merge(inherited: Owners, own: Owners) -> Owners:
     return own if own else inherited
 
 
-def model_keys(node: Node | None = None, prefix: tuple[str, ...] = (), inherited: Owners = ()) -> Iterator[ModelKey]:
+def model_keys(
+    node: Node | None = None, prefix: tuple[str, ...] = (), inherited: Owners = (), doc: str = ""
+) -> Iterator[ModelKey]:
     """Every key below `node` (the whole model by default), owners resolved."""
     if node is None:
         from kindling.settings.model import SETTINGS
@@ -63,9 +67,9 @@ def model_keys(node: Node | None = None, prefix: tuple[str, ...] = (), inherited
         node = SETTINGS
     owners = _merge(inherited, node.owners)
     if isinstance(node, Leaf | ListOf):
-        yield ModelKey(prefix, node, owners)
+        yield ModelKey(prefix, node, owners, doc)
     elif isinstance(node, MapOf):
-        yield from model_keys(node.value, (*prefix, "*"), owners)
+        yield from model_keys(node.value, (*prefix, "*"), owners, node.doc)
     else:
         for name, child in node.fields.items():
             yield from model_keys(child, (*prefix, name), owners)
@@ -86,8 +90,10 @@ def _descend(segments: list[str]) -> tuple[Node | None, Owners]:
             except ValueError:
                 return None, owners
             found = node.value
-        else:
+        elif isinstance(node, ListOf):
             break  # inside a list: the list is the key
+        else:
+            return None, owners  # below a leaf
         if found is None:
             return None, owners
         node = found

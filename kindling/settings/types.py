@@ -28,8 +28,11 @@ __all__ = [
     "k8s_label_key",
     "k8s_label_value",
     "k8s_taint_value",
+    "kernel_hostname",
+    "no_proxy_entry",
     "pattern",
     "single_line",
+    "sysctl_key",
     "text",
     "url",
 ]
@@ -72,11 +75,12 @@ def _kind(value: Any) -> str:
 kind_of = _kind
 
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def text(value: Any) -> str:
-    """Any string without NUL and other C0 controls (tabs and newlines allowed)."""
+    """Any string without NUL, other C0 controls, DEL and C1 controls (U+0080-U+009F:
+    `\\x9b` is a terminal's CSI, as ESC [ is); tabs and newlines allowed."""
     s = _string(value)
     if _CONTROL.search(s):
         raise Invalid("contains control characters")
@@ -151,6 +155,48 @@ def hostname(value: Any) -> str:
     return s
 
 
+def kernel_hostname(value: Any) -> str:
+    """A name the kernel takes as its hostname: a Linux hostname of at most 64 bytes
+    (`__NEW_UTS_LEN`), without a trailing dot (`uname -n` would show it)."""
+    s = hostname(value)
+    if len(s.encode()) > 64:
+        raise Invalid("not a valid kernel hostname: longer than 64 bytes")
+    if s.endswith("."):
+        raise Invalid("not a valid kernel hostname: ends with '.'")
+    return s
+
+
+_NO_PROXY = re.compile(r"\*|\.?(\*\.)?[A-Za-z0-9_.-]{1,253}(:[0-9]{1,5})?|[0-9A-Fa-f.:\[\]]{2,45}(/[0-9]{1,3})?")
+
+
+def no_proxy_entry(value: Any) -> str:
+    """One `NO_PROXY` entry: `*`, a host or domain (`.example.com`, `*.example.com`),
+    with an optional port, or an IP address or CIDR. Entries land unquoted in
+    `/etc/network/proxy.env`, which shells and EnvironmentFile= read: no blanks, no
+    `$`, quotes or `,` (the separator) ever."""
+    s = single_line(value)
+    if not _NO_PROXY.fullmatch(s):
+        raise Invalid("not a valid no-proxy entry (a host, domain, IP address or CIDR)")
+    return s
+
+
+_SYSCTL_SEGMENT = re.compile(r"[A-Za-z0-9_*:@+-]+")
+
+
+def sysctl_key(value: Any) -> str:
+    """A sysctl name, `.`-separated segments of `[A-Za-z0-9_*:@+-]`, ≤ 255 characters.
+
+    The key becomes a path below `/proc/sys` (dots as `/`): `/`, blanks, empty
+    segments and `..` are refused, so no key steps out of it. The slash form of
+    sysctl(8) is not accepted: one spelling, one path. Used by the model and by the
+    sysctl applier before it writes (`kindling/kernel/sysctl.py`).
+    """
+    s = _string(value)
+    if len(s) > 255 or not all(_SYSCTL_SEGMENT.fullmatch(p) for p in s.split(".")):
+        raise Invalid("not a valid sysctl key (dot-separated names; no '/', blanks, empty segments or '..')")
+    return s
+
+
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
@@ -162,7 +208,13 @@ def dns_domain(value: Any) -> str:
     return s
 
 
+_SCOPE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,15}")  # an interface name (IFNAMSIZ - 1) or index
+
+
 def ip_address(value: Any) -> str:
+    """An IPv4 or IPv6 address; an IPv6 zone (`fe80::1%eth0`) must be an interface
+    name or index: `ipaddress` takes any text after `%`, and a newline there would
+    be committed and break every later resolv.conf / networkd file."""
     import ipaddress
 
     s = _string(value)
@@ -170,6 +222,9 @@ def ip_address(value: Any) -> str:
         ipaddress.ip_address(s)
     except ValueError:
         raise Invalid("not a valid IP address") from None
+    _, sep, zone = s.partition("%")
+    if sep and not _SCOPE_ID.fullmatch(zone):
+        raise Invalid("not a valid IP address: the scope id must be an interface name or index")
     return s
 
 
@@ -253,12 +308,18 @@ def bootconfig_key(value: Any) -> str:
 
 
 def bootconfig_value(value: Any) -> str:
-    """BootConfigValue: printable ASCII, one line, not both kinds of quote."""
+    """BootConfigValue: printable ASCII, one line, and no `"`.
+
+    Bottlerocket allows one kind of quote. Stricter here: these values become kernel
+    and init command-line words, the kernel wraps a value holding blanks in `"` when it
+    builds the command line (`xbc_snprint_cmdline`), and its parser has no escape for
+    `"` — a quote in a value would end it early and let user data add parameters.
+    """
     s = single_line(value)
     if not s.isascii():
         raise Invalid("not a valid bootconfig value: not ASCII")
-    if "'" in s and '"' in s:
-        raise Invalid("not a valid bootconfig value: holds both ' and \"")
+    if '"' in s:
+        raise Invalid("not a valid bootconfig value: holds '\"', which the kernel command line cannot carry")
     if not s.isprintable():
         raise Invalid("not a valid bootconfig value: not printable")
     return s

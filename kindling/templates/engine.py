@@ -171,7 +171,15 @@ class _Deadline:
         sys.settrace(self.previous)
 
 
+_COMPILED: dict[tuple[str, str], Any] = {}
+
+
 def _compile(name: str, source: str) -> jinja2.Template:
+    """Compiled once per process: an API server applies the same templates on every commit."""
+    cached = _COMPILED.get((name, source))
+    if cached is not None:
+        template: jinja2.Template = cached
+        return template
     import jinja2
 
     env = _env()
@@ -179,7 +187,11 @@ def _compile(name: str, source: str) -> jinja2.Template:
         code = env.compile(source, name=name, filename=_filename(name))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(name, f"syntax error: {exc.message}", line=exc.lineno) from None
-    return env.template_class.from_code(env, code, env.make_globals(None))
+    template = env.template_class.from_code(env, code, env.make_globals(None))
+    if len(_COMPILED) > 256:
+        _COMPILED.clear()
+    _COMPILED[(name, source)] = template
+    return template
 
 
 def _generate(template: jinja2.Template, context: dict[str, Any], deadline: _Deadline) -> str:

@@ -26,16 +26,24 @@ MANIFEST_DIR = "/var/lib/kindling/templates"
 
 
 def _resolved_inside(host: Host, name: str, path: str) -> None:
+    """The file's directory, links followed, must still be under its allowed top.
+
+    Under a root prefix `Host.path` already resolves links inside the root; on `/` the
+    kernel does, so the nearest existing directory is resolved here."""
     top = next(t for t in ALLOWED_DIRS if path.startswith(t + "/"))
-    allowed = os.path.realpath(host.path(top))
-    parent = host.path(path).parent
+    top_path = host.path(top)
+    parent = host.entry(path).parent
+    leaves = TemplateError(name, f"path: {path} leaves {top} through a symbolic link")
+    if parent != top_path and top_path not in parent.parents:
+        raise leaves
     probe = parent
-    while not probe.exists() and probe != probe.parent:
+    while not probe.exists() and probe != top_path:
         probe = probe.parent
-    real = os.path.realpath(probe)
-    if real != allowed and not real.startswith(allowed + os.sep):
-        raise TemplateError(name, f"path: {path} leaves {top} through a symbolic link")
-    if host.path(path).is_symlink():
+    if probe.exists():
+        real, allowed = os.path.realpath(probe), os.path.realpath(top_path)
+        if real != allowed and not real.startswith(allowed + os.sep):
+            raise leaves
+    if host.entry(path).is_symlink():
         raise TemplateError(name, f"path: {path} is a symbolic link")
 
 

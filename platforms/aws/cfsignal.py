@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kindling import log
-from kindling.errors import UsageError
+from kindling.errors import PlanBoundary, UsageError
 from kindling.record import field, record
 
 if TYPE_CHECKING:
@@ -89,7 +89,9 @@ def run_cfsignal(
     from platforms.aws.node_settings import load_node_settings
 
     logger = log.get("cfsignal")
-    if host.exists(MARKER):
+    from kindling.first_boot import marker_done, write_marker
+
+    if marker_done(host, MARKER, "cfsignal"):
         return SignalReport(False, f"already signalled ({MARKER} exists)")
     settings = settings or load_node_settings(host)
     if not settings.should_signal:
@@ -108,10 +110,16 @@ def run_cfsignal(
                 logger.error("boot failed: signalling FAILURE", state=system.state,
                              failed_units=",".join(system.failed_units) or "none")
         signal_resource(inst, status)
+    except PlanBoundary as stop:
+        if status is None:
+            stop.then.append(f"wait for the boot to settle (at most {timeout:g}s)")
+        what = status or "SUCCESS if the boot settled running, else FAILURE"
+        stop.then += [f"signal {what} to {settings.stack_name}/{settings.logical_resource_id}",
+                      f"write {MARKER}"]
+        raise
     finally:
         inst.close()
-    host.makedirs("/var/lib/kindling", mode=0o700)
-    host.write_file(MARKER, f"{status}\n", mode=0o644)
+    write_marker(host, MARKER, status)
     logger.info("signalled", status=status, stack=settings.stack_name, resource=settings.logical_resource_id)
     return SignalReport(
         True,

@@ -113,6 +113,7 @@ class ImdsClient:
     ) -> None:
         from urllib.parse import urlsplit
 
+        self.host = host
         self.clock = host.clock
         named = endpoint or host.env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "").strip()
         if host.prefixed and not named:
@@ -132,6 +133,7 @@ class ImdsClient:
         self.policy = RetryPolicy(first=0.25, cap=10.0, budget=self.budget, jitter=0.1)
         self._rng = rng
         self._token: str | None = None
+        self._identity: dict[str, Any] | None = None
         self._conn: http.client.HTTPConnection | None = None
         self.request_count = 0
         # the wall-clock limits (Host clock) of the request under way and of the budget
@@ -212,6 +214,7 @@ class ImdsClient:
     def get(self, target: str) -> bytes | None:
         """The bytes at `/2021-07-15/<target>`; None when IMDS says 404 (absent)."""
         path = f"/{PINNED_SCHEMA}/{target.strip('/')}"
+        self.host.network(f"GET imds {target}")
 
         def attempt() -> bytes | None:
             for fresh_token in (False, True):
@@ -247,7 +250,12 @@ class ImdsClient:
             raise ImdsError(f"imds {target}: not UTF-8 text") from None
 
     def identity_document(self) -> dict[str, Any] | None:
-        """`dynamic/instance-identity/document` as JSON; None when absent."""
+        """`dynamic/instance-identity/document` as JSON; None when absent.
+
+        Kept once read: the document does not change while an instance runs, and the
+        region provider and the setting generators of one boot both need it."""
+        if self._identity is not None:
+            return self._identity
         text = self.get_text("dynamic/instance-identity/document")
         if text is None:
             return None
@@ -257,6 +265,7 @@ class ImdsClient:
             raise ImdsError("imds dynamic/instance-identity/document: not JSON") from None
         if not isinstance(doc, dict):
             raise ImdsError("imds dynamic/instance-identity/document: not a JSON object")
+        self._identity = doc
         return doc
 
     def region(self) -> str | None:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kindling import log
-from kindling.errors import NotFoundError, UsageError
+from kindling.errors import NotFoundError, PlanBoundary, UsageError
 from kindling.record import field, record
 from platforms.aws.errors import AwsApiError
 
@@ -160,6 +160,14 @@ def run_lifecycle_complete(
             result = "CONTINUE" if system.healthy else "ABANDON"
             logger.info("system state", state=system.describe())
         complete_action(inst, group, result)
+    except PlanBoundary as stop:
+        when = "if the instance waits in Pending:Wait or Warmed:Pending:Wait"
+        if result is None:
+            stop.then.append(f"wait for the boot to settle (at most {timeout:g}s), "
+                             f"with a heartbeat every {heartbeat:g}s ({when})")
+        what = result or "CONTINUE after a good boot, ABANDON after a bad one"
+        stop.then.append(f"complete lifecycle hook {hook} with {what} ({when})")
+        raise
     finally:
         inst.close()
     logger.info("lifecycle action completed", result=result, group=group, hook=hook, heartbeats=beats)

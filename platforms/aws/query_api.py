@@ -17,9 +17,8 @@ for TLS and proxies — and is imported only when a call is made (DESIGN §8).
   Every attempt is signed afresh (the signature covers the time).
 - Refusals (bad signature, unknown stack, no lifecycle action) are not retried: an
   `AwsApiError` carries AWS's code and a one-line message.
-- `--plan`: calls that change something (`mutating=True`) are recorded in the Host's
-  actions, with the parameter names only, and not sent; reads still go out. The
-  decision sits here, in the seam, as `Host.run(read_only=...)` does for programs.
+- `--plan`: no call is sent, not even a read: `Host.network` (the recording host)
+  stops the plan at the first call, naming the action and its parameter names only.
 """
 
 from __future__ import annotations
@@ -259,10 +258,8 @@ class QueryApi:
     ) -> Element | None:
         """POST `action`; the parsed answer, or None when `--plan` recorded it instead."""
         endpoint = endpoint_for(service, self.region, self.host.env)
-        if mutating and self.host.recording:
-            names = ", ".join(sorted(params))
-            self.host.actions.append(f"POST {service.name} {action} ({names}) to {endpoint}")
-            return None
+        names = ", ".join(sorted(params))
+        self.host.network(f"POST {service.name} {action} ({names}) to {endpoint}")
         self.resolve_credentials()
         proxy = proxy_for(endpoint, self.https_proxy, self.no_proxy, self.host.env)
         from urllib.parse import urlencode
@@ -289,12 +286,8 @@ class QueryApi:
                 raise Retryable(detail, retry_after=wait)
             raise AwsApiError(service.name, action, detail, code=code)
 
-        def on_retry(n: int, exc: Retryable, delay: float) -> None:
-            self.log.warning("retrying", call=what, attempt=n, delay=f"{delay:.2f}s", reason=str(exc))
-
         try:
-            return retry(attempt, clock=self.host.clock, what=what, policy=self.policy, rng=self._rng,
-                         on_retry=on_retry)
+            return retry(attempt, clock=self.host.clock, what=what, policy=self.policy, rng=self._rng)
         except RetryBudgetExceeded as exc:
             cls = AwsThrottled if last.get("kind") == "throttled" else AwsApiError
             raise cls(service.name, action, str(exc).split(": ", 1)[-1]) from exc

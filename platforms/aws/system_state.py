@@ -281,6 +281,7 @@ def wait_for_system(
     With `tick`, `on_tick(state)` is called every `tick` seconds while the system is
     still starting (the lifecycle-hook heartbeat rides on this).
     """
+    host.waiting("systemd to settle (running, degraded or failed)", timeout)
     deadline = time.monotonic() + timeout
     with SystemMonitor(bus_address(host), connect_timeout=connect_timeout) as monitor:
         while True:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kindling import log
-from kindling.errors import KindlingError
+from kindling.errors import KindlingError, PlanBoundary
 from kindling.record import record
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ def wait_in_service(instance: Instance, *, interval: float = INTERVAL, timeout: 
         state = instance.target_lifecycle_state()
         if state == IN_SERVICE:
             return polls
+        if polls == 1:
+            instance.host.waiting(f"the warm pool to put this instance {IN_SERVICE}", timeout)
         if state != last:
             logger.info("not in service yet", target_lifecycle_state=state or "absent", every=f"{interval:g}s")
             last = state
@@ -79,19 +81,25 @@ def run_warm_pool_wait(
     instance: Instance | None = None,
 ) -> WaitReport:
     """One warm-pool-wait run: nothing to do, or wait, then write the marker."""
+    from kindling.first_boot import marker_done, write_marker
     from platforms.aws.instance import Instance
     from platforms.aws.node_settings import load_node_settings
 
-    if host.exists(MARKER):
+    if marker_done(host, MARKER, "warm-pool-wait"):
         return WaitReport(False, f"already done ({MARKER} exists)")
     settings = settings or load_node_settings(host)
     if not settings.should_wait:
         return WaitReport(False, "settings.autoscaling.should-wait is false: not waiting")
     inst = instance or Instance(host, settings)
     start = host.clock.monotonic()
-    polls = wait_in_service(inst, interval=interval, timeout=timeout)
+    try:
+        polls = wait_in_service(inst, interval=interval, timeout=timeout)
+    except PlanBoundary as stop:
+        limit = "no time limit" if timeout is None else f"at most {timeout:g}s"
+        stop.then += [f"poll imds meta-data/autoscaling/target-lifecycle-state every {interval:g}s "
+                      f"until {IN_SERVICE} ({limit})", f"write {MARKER}"]
+        raise
     seconds = host.clock.monotonic() - start
-    host.makedirs("/var/lib/kindling", mode=0o700)
-    host.write_file(MARKER, f"{IN_SERVICE}\n", mode=0o644)
+    write_marker(host, MARKER, IN_SERVICE)
     log.get("warm-pool-wait").info("in service", polls=polls, waited=f"{seconds:.0f}s")
     return WaitReport(True, f"{IN_SERVICE} after {polls} polls", polls, seconds)

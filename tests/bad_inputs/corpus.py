@@ -132,12 +132,14 @@ def snapshot(root: Path) -> dict[str, bytes]:
     """Every regular file under `root` (datastore, WAL, markers, outputs) by content.
 
     An empty `-wal` file counts as absent: SQLite treats a zero-length WAL as no WAL,
-    and whether one exists depends only on when a reader's connection closed.
+    and whether one exists depends only on when a reader's connection closed. The
+    commit-and-apply lock file (`/run/kindling/apply.lock`, empty) is no state either.
     """
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
         if p.is_file() and not p.is_symlink() and not p.name.endswith("-shm")
+        and p.name != "apply.lock"
         and not (p.name.endswith("-wal") and p.stat().st_size == 0)
     }
 

@@ -140,8 +140,12 @@ def test_settings_model_checks_match_bottlerocket_vectors(conformance: Path) -> 
     from kindling.settings import validate_settings
 
     vectors = _vectors(conformance)
-    for value in vectors["boot_config_value"]["ok"]:
+    ok = vectors["boot_config_value"]["ok"]
+    for value in ok:
+        if '"' in value:
+            continue  # deliberately refused, see test_double_quote_in_a_parameter_value_is_refused
         validate_settings({"boot": {"kernel-parameters": {"k": [value]}}})
+    assert any('"' in v for v in ok)  # the vectors still hold the case this deviates on
     for value in vectors["boot_config_value"]["error"]:
         with pytest.raises(SettingsError, match=r"settings\.boot\.kernel-parameters\.k"):
             validate_settings({"boot": {"kernel-parameters": {"k": [value]}}})
@@ -150,3 +154,16 @@ def test_settings_model_checks_match_bottlerocket_vectors(conformance: Path) -> 
     for key in vectors["boot_config_key"]["error"]:
         with pytest.raises(SettingsError):
             validate_settings({"boot": {"init-parameters": {key: []}}})
+
+
+@pytest.mark.parametrize("value", ['"abc', 'a" init=/bin/sh "', 'x" quiet', '"double"quotes"'])
+def test_double_quote_in_a_parameter_value_is_refused(value: str) -> None:
+    """Deviation from Bottlerocket's BootConfigValue: the kernel wraps a value with blanks
+    in `"` when it builds the command line and has no escape for `"`, so a quote would let
+    user data end the value and add parameters (`init=/bin/sh`)."""
+    from kindling.errors import SettingsError
+    from kindling.settings import validate_settings
+
+    for section in ("kernel-parameters", "init-parameters"):
+        with pytest.raises(SettingsError, match=r"kernel command line cannot carry"):
+            validate_settings({"boot": {section: {"k": [value]}}})

@@ -68,7 +68,7 @@ def test_parse_prints_settings_and_commits(root: Path) -> None:
 
 def test_generate_plan_and_bad_input(root: Path) -> None:
     plan = kindling("generate", "--plan", root=root)
-    assert plan.returncode == 0 and "plan: write /var/lib/kindling/bootconfig.data" in plan.stdout
+    assert plan.returncode == 0 and "would write /var/lib/kindling/bootconfig.data" in plan.stdout
     assert not (root / "var/lib/kindling/bootconfig.data").exists()
     real = kindling("generate", root=root)
     assert real.returncode == 0

@@ -15,7 +15,7 @@ from kindling.boot import BootContext, load_stages, run_boot
 from kindling.errors import KindlingError
 from kindling.host import FakeClock, Host, RecordingHost
 
-from .rigs import EFA, H100, NEURON, T4, FakePci, plant_kernel, plant_sysfs, stand_in
+from .rigs import EFA, H100, NEURON, NVSWITCH, T4, FakePci, plant_kernel, plant_sysfs, stand_in
 
 Snap = Callable[[Path], dict[str, bytes]]
 OPEN_DIR = "lib/modules/6.1.0-test/kernel/drivers/extra/video/nvidia/open-gpu"
@@ -112,7 +112,8 @@ def test_gpu_without_configs_fails_loudly(root: Path, tmp_path: Path,
     plant_sysfs(root, [H100])
     host, argv_log = make_host(root, tmp_path)
     before = tree_snapshot(root)
-    with pytest.raises(KindlingError, match="no modules set named nvidia-open-gpu"):
+    with pytest.raises(KindlingError, match=r"NVIDIA GPU present \(10de:2330\) but no driver: .*"
+                       "install the distribution's NVIDIA kernel driver"):
         STAGE.run(ctx(host))
     report = run_boot(host, "aws", stages=[STAGE])
     assert report.records[0].status == "failed"
@@ -162,3 +163,58 @@ def test_cheap_vendor_check_matches_the_device_tables() -> None:
     from gpu.device_ids import AMAZON_VENDOR, NVIDIA_VENDOR
 
     assert set(stage._VENDORS) == {NVIDIA_VENDOR, AMAZON_VENDOR}
+
+
+def _distro_node(root: Path, tmp_path: Path, license: str) -> tuple[Host, Path]:
+    """A node whose nvidia.ko came from the distribution (DKMS): modules.dep lists it,
+    `modinfo` (a stand-in printing the real tool's format) says what it is."""
+    plant_kernel(root)
+    plant_sysfs(root, [H100])
+    dep = root / "lib/modules/6.1.0-test/modules.dep"
+    dep.parent.mkdir(parents=True, exist_ok=True)
+    dep.write_text("updates/dkms/nvidia.ko.xz:\nupdates/dkms/nvidia-uvm.ko.xz: updates/dkms/nvidia.ko.xz\n"
+                   "kernel/drivers/block/loop.ko.xz:\n")
+    host, argv_log = make_host(root, tmp_path)
+    modinfo = tmp_path / "bin" / "modinfo"
+    modinfo.write_text(f"#!/bin/sh\necho \"modinfo $*\" >> {argv_log}\n"
+                       "printf"
+                       f" 'filename:       %s\\nversion:        550.127.05\\nlicense:        {license}\\n' \"$1\"\n")
+    modinfo.chmod(0o755)
+    return host, argv_log
+
+
+def test_distribution_open_driver_loads_without_driverdog_config(root: Path, tmp_path: Path) -> None:
+    host, argv_log = _distro_node(root, tmp_path, "Dual MIT/GPL")
+    units = root / "usr/lib/systemd/system"
+    units.mkdir(parents=True)
+    (units / "nvidia-persistenced.service").write_text("[Service]\n")
+    stand_in(tmp_path / "bin", "systemctl", argv_log)
+    result = STAGE.run(ctx(host))
+    assert result.status == "ok"
+    assert result.detail == ("nvidia open 550.127.05 (distribution driver /lib/modules/6.1.0-test/"
+                             "updates/dkms/nvidia.ko.xz): loaded nvidia nvidia-uvm; "
+                             "started nvidia-persistenced.service")
+    calls = argv_log.read_text().splitlines()
+    assert f"modprobe -d {root} -S 6.1.0-test -a nvidia nvidia-uvm" in calls
+    assert "systemctl start --no-block nvidia-persistenced.service" in calls
+    report = run_boot(host, "aws", stages=[STAGE])
+    assert report.ok and report.records[0].status == "ok"
+
+
+def test_distribution_proprietary_driver_against_forced_open_fails(root: Path, tmp_path: Path) -> None:
+    host, argv_log = _distro_node(root, tmp_path, "NVIDIA")
+    SettingsService(host).set_tree({"gpu": {"nvidia": {"flavor": "open"}}}, tx="t", source="test")
+    with pytest.raises(KindlingError, match=r"flavor = open, but the installed nvidia module .* is proprietary"):
+        STAGE.run(ctx(host))
+    assert "modprobe" not in argv_log.read_text()
+
+
+def test_nvswitch_node_starts_fabricmanager_when_installed(root: Path, tmp_path: Path) -> None:
+    host, argv_log = _distro_node(root, tmp_path, "Dual MIT/GPL")
+    plant_sysfs(root, [NVSWITCH])
+    units = root / "lib/systemd/system"
+    units.mkdir(parents=True)
+    (units / "nvidia-fabricmanager.service").write_text("[Service]\n")
+    stand_in(tmp_path / "bin", "systemctl", argv_log)
+    assert STAGE.run(ctx(host)).detail.endswith("; started nvidia-fabricmanager.service")
+    assert "systemctl start --no-block nvidia-fabricmanager.service" in argv_log.read_text()

@@ -47,12 +47,15 @@ def test_load_capture_status(rig: Rig) -> None:
     assert out.returncode == 0 and "kexec_crash_size is 0" in out.stdout
     refused = kindling(rig, "capture")
     assert refused.returncode == 1 and "not running in a crash kernel" in refused.stderr
-    assert kindling(rig, "status").stdout == "no crash dumps\n"
+    assert kindling(rig, "status").stdout == ("reserved:      0 B\nloaded:        no\n"
+                                              "last capture:  none\nno crash dumps\n")
     rig.plant("proc/vmcore", b"\0" * 4096)
     saved = kindling(rig, "capture", "--json")
     assert saved.returncode == 0 and json.loads(saved.stdout)["complete"] is True
     status = json.loads(kindling(rig, "status", "--json").stdout)
     assert [d["status"] for d in status["dumps"]] == ["complete"]
+    assert status["reserved_bytes"] == 0 and status["loaded"] is False
+    assert status["last_capture"]["name"] == status["dumps"][0]["name"]
 
 
 def test_one_boot_reserves_generates_and_loads(rig: Rig) -> None:
@@ -103,4 +106,4 @@ def test_capture_survives_an_unreadable_datastore(rig: Rig) -> None:
     (rig.root / "var/lib/kindling/datastore.sqlite3").mkdir(parents=True)  # unopenable
     out = kindling(rig, "capture")
     assert out.returncode == 0, out.stderr
-    assert "settings unreadable" in out.stderr and "dump saved in /var/log/kdump/" in out.stdout
+    assert "settings unreadable" in out.stderr and "saved the dump in /var/log/kdump/" in out.stdout

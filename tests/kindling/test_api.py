@@ -131,8 +131,10 @@ def test_garbage_request_line_gets_json_not_html(server: Path) -> None:
 
 def test_openapi_document_lists_every_route(server: Path) -> None:
     doc = client(server).request("GET", "/openapi.json").body
-    assert set(doc["paths"]) == {"/settings", "/tx", "/tx/commit", "/tx/apply",
-                                 "/tx/commit_and_apply", "/os", "/openapi.json"}
+    from kindling.api.routes import ROUTES
+
+    assert set(doc["paths"]) == set(ROUTES) == {"/settings", "/tx", "/tx/commit", "/tx/apply",
+                                 "/tx/commit_and_apply", "/metadata/affected-services", "/os", "/openapi.json"}
     motd = doc["paths"]["/settings"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
     assert motd["additionalProperties"] is False and "network" in motd["properties"]
 

@@ -25,7 +25,7 @@ def test_api_conforms_to_its_document(tmp_path: Path) -> None:
         schema = schemathesis.openapi.from_dict(doc)
         base_url = f"http://127.0.0.1:{port}"
         operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) == 9
+        assert len(operations) == 10
         for operation in operations:
 
             @given(case=operation.as_strategy())

@@ -68,3 +68,27 @@ def test_registered_stages_include_apply_settings() -> None:
     from kindling.boot import load_stages
 
     assert "apply-settings" in {s.name for s in load_stages()}
+
+
+def test_a_slow_stage_says_it_started_a_quick_one_does_not(tmp_path: Path) -> None:
+    """On a terminal `kindling boot` prints a stage's line when it starts if the stage
+    runs past the threshold (1 s in use), so a person sees what it waits on."""
+    import io
+    import time as _time
+
+    from kindling.boot import Stage, ok, run_boot
+    from kindling.boot_cli import SlowStageNotice
+    from kindling.host import RecordingHost
+
+    out = io.StringIO()
+    notice = SlowStageNotice(out, after=0.05)
+
+    def slow(_ctx: object) -> object:
+        _time.sleep(0.3)
+        return ok()
+
+    stages = [Stage("quick-one", 1, lambda _ctx: ok()),
+              Stage("slow-one", 2, slow, description="wait for a lease")]
+    run_boot(RecordingHost(tmp_path), "metal", stages=stages, on_start=notice.start,
+             on_record=lambda _r: notice.done())
+    assert out.getvalue().splitlines() == ["slow-one                 running… (wait for a lease)"]

@@ -185,3 +185,30 @@ def test_module_name_with_a_slash_is_refused_and_stores_nothing(tmp_path: Path) 
                    root=root)
     assert out.returncode == 1 and "settings.kernel.modules" in out.stderr and "kernel module name" in out.stderr
     assert live(root) == {} and tree_bytes(root) == before_files
+
+
+def test_plan_shows_the_diff_and_changes_nothing(tmp_path: Path) -> None:
+    from kindling.host import RecordingHost
+
+    root = plant_node(tmp_path / "root")
+    before = tree_bytes(root)
+    plan = RecordingHost(root)
+    apply_sysctls(plan, {"kernel": {"sysctl": {"vm.swappiness": "10"}}})
+    assert plan.actions == [f"write {DROPIN} (104 bytes, mode 0644)",
+                            "write-in-place /proc/sys/vm/swappiness (3 bytes)"]
+    assert "+vm.swappiness = 10\n" in plan.diffs[0]
+    assert "-60\n+10\n" in plan.diffs[1]
+    assert tree_bytes(root) == before
+
+
+def test_early_boot_plan_prints_would_write_with_the_diff(tmp_path: Path) -> None:
+    root = plant_node(tmp_path / "root")
+    ud = root / "var/lib/kindling/user-data.toml"
+    ud.parent.mkdir(parents=True)
+    ud.write_text('[settings.kernel.sysctl]\n"vm.swappiness" = "10"\n')
+    before = tree_bytes(root)
+    out = kindling("early-boot-config", "--plan", "--platform", "metal", root=root)
+    assert out.returncode == 0, out.stderr
+    assert f"would write {DROPIN}" in out.stdout and "+vm.swappiness = 10" in out.stdout
+    assert "would write-in-place /proc/sys/vm/swappiness" in out.stdout and "      -60" in out.stdout
+    assert tree_bytes(root) == before

@@ -80,3 +80,47 @@ def test_jitter_stays_within_its_fraction() -> None:
     retry(op, clock=clock, what="x", policy=RetryPolicy(jitter=0.1), rng=random.Random(7))
     for got, base in zip(clock.sleeps, fibonacci_delays(0.25, 10), strict=False):
         assert base * 0.9 <= got <= base * 1.1
+
+
+def test_every_wait_says_what_for_how_long_and_each_retry_why() -> None:
+    """One info line when the wait starts (what, at most how long), one per retry with
+    the reason and the time left; nothing at all when the first try works."""
+    import io
+
+    from kindling import log
+
+    stream = io.StringIO()
+    log.configure(level="info", stream=stream)
+    try:
+        assert retry(lambda: 1, clock=FakeClock(), what="quiet") == 1
+        assert stream.getvalue() == ""
+        calls = iter([Retryable("HTTP 503"), Retryable("connection refused"), "ok"])
+
+        def op() -> str:
+            item = next(calls)
+            if isinstance(item, Exception):
+                raise item
+            return item
+
+        retry(op, clock=FakeClock(), what="imds user-data", policy=RetryPolicy(budget=30, jitter=0))
+    finally:
+        log.configure()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "retry: waiting for imds user-data (at most 30s) reason=HTTP 503"
+    assert lines[1] == "retry: retrying imds user-data in 0.25s attempt=1 reason=HTTP 503 left=29.8s"
+    assert lines[2] == "retry: retrying imds user-data in 0.25s attempt=2 reason=connection refused left=29.5s"
+    assert len(lines) == 3
+
+
+def test_a_plan_never_sleeps_it_reports_the_retry() -> None:
+    from kindling.errors import PlanBoundary
+    from kindling.host import RecordingHost
+
+    host = RecordingHost("/nonexistent-root", clock=FakeClock())
+
+    def op() -> str:
+        raise Retryable("no address yet")
+
+    with pytest.raises(PlanBoundary) as stop:
+        retry(op, clock=host.clock, what="primary interface address", policy=RetryPolicy(budget=60))
+    assert stop.value.what == "retry primary interface address for at most 60s (no address yet)"

@@ -99,3 +99,20 @@ def test_effects_say_applied_read_or_stored() -> None:
     ]
     assert effects(["settings.motd"], [])[0].effect == "stored: applier motd did not run"
     assert effects(["settings.motd"], None)[0].effect == "applied by motd"
+
+
+def test_a_commit_of_one_namespace_imports_only_that_namespace() -> None:
+    """The root loads namespace modules on first lookup (DESIGN §8): validating
+    `settings.motd` must not import the kubernetes or ecs tables."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from kindling.settings import validate_settings; validate_settings({'motd': 'x'}); "
+            "print(sorted(m for m in sys.modules if m.startswith('kindling.settings.model.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['kindling.settings.model.motd']"
+
+
+def test_every_key_is_described() -> None:
+    missing = [k.dotted for k in model_keys() if not k.doc]
+    assert missing == []

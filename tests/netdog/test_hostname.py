@@ -147,3 +147,13 @@ def test_set_hostname_under_plan_records_and_changes_nothing(plan_host: Recordin
     assert set_hostname(plan_host, "node-2") is True
     assert p.read_text() == "localhost\n"
     assert plan_host.actions == [f"write-in-place {paths.KERNEL_HOSTNAME} (7 bytes)"]
+
+
+def test_imds_is_never_asked_by_default_under_a_root_prefix(root: Path) -> None:
+    """A prefixed root is a test, demo or image build: no request to the link-local IMDS
+    unless an endpoint is named; the hostname falls back to the next source."""
+    from kindling.errors import InputError
+
+    host = Host(root, clock=FakeClock(), env={})
+    with pytest.raises(InputError, match="AWS_EC2_METADATA_SERVICE_ENDPOINT"):
+        imds_local_hostname(host)

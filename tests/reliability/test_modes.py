@@ -111,7 +111,7 @@ def test_datastore_created_by_apiclient_under_umask_0(tmp_path: Path) -> None:
 def test_socket_modes_under_umask_0_and_a_loose_run_dir(tmp_path: Path) -> None:
     root, _ = new_root(tmp_path)
     run_dir = root / "run/kindling"
-    run_dir.mkdir(parents=True)
+    run_dir.mkdir(parents=True, exist_ok=True)  # the seed's commit took the apply lock there
     os.chmod(run_dir, 0o777)  # left behind by something else, or by an older boot
     with umask(0), live_apiserver(root) as sock:
         assert _mode(sock) == 0o600

@@ -73,13 +73,26 @@ def _leaks(text: str) -> list[str]:
     return [form[:12] + "…" for form in FORMS if form in text]
 
 
+# Where DESIGN §10 puts `aws.config` / `aws.credentials` for the AWS SDKs (decoded): the
+# second place the secret belongs, and only with mode 0600 (checked below).
+AWS_SDK_FILES = frozenset({"root/.aws/config", "root/.aws/credentials"})
+
+
+def is_sdk_file(root: Path, p: Path) -> bool:
+    """An aws-config applier file; it must be 0600, or the secret has leaked."""
+    if str(p.relative_to(root)) not in AWS_SDK_FILES:
+        return False
+    assert p.stat().st_mode & 0o777 == 0o600, f"{p}: secret file not 0600"
+    return True
+
+
 def _files_with_canary(root: Path) -> list[str]:
     found = []
     for p in sorted(root.rglob("*")):
         if not p.is_file() or p.is_symlink():
             continue
-        if p.name.startswith("datastore.sqlite3"):
-            continue  # the one place the secret belongs (with its WAL)
+        if p.name.startswith("datastore.sqlite3") or is_sdk_file(root, p):
+            continue  # the places the secret belongs (the datastore with its WAL)
         data = p.read_bytes()
         if any(form.encode() in data for form in FORMS):
             found.append(str(p.relative_to(root)))

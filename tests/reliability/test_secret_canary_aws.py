@@ -26,7 +26,7 @@ from tests.imds_emulator import ImdsEmulator
 from tests.platforms.aws.aws_endpoint import AwsEndpoint
 from tests.platforms.aws.conftest import INSTANCE_ID, ROLE_KEY, ROLE_SECRET, ROLE_TOKEN, rig_env
 from tests.platforms.aws.dbus_rig import DbusDaemon, FakeSystemd
-from tests.reliability.test_secret_canary import _files_with_canary
+from tests.reliability.test_secret_canary import _files_with_canary, is_sdk_file
 
 KEY_ID = "AKIA" + secrets.token_hex(8).upper()
 SECRET_KEY = "CANARY" + secrets.token_hex(16)
@@ -100,7 +100,7 @@ def _check(outputs: list[tuple[str, str]], root: Path) -> None:
 def _files_with_canary_aws(root: Path) -> list[str]:
     found = set(_files_with_canary(root))  # the base forms of the other suite, if any
     for p in root.rglob("*"):
-        if p.is_file() and not p.name.startswith("datastore.sqlite3"):
+        if p.is_file() and not p.name.startswith("datastore.sqlite3") and not is_sdk_file(root, p):
             data = p.read_bytes()
             if any(f.encode() in data for f in FORMS):
                 found.add(str(p.relative_to(root)))

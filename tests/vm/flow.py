@@ -37,6 +37,11 @@ motd = "{MOTD}"
 [settings.kdump]
 keep = {KEEP}
 crashkernel = "{CRASHKERNEL_MIB}M"
+
+# qemu boots the kernel directly (-kernel/-append): the disk has no boot loader to carry
+# crashkernel=, the command line below does (tests/vm/test_vm_bootloader.py boots one).
+[settings.boot]
+loader = "none"
 """.encode()
 PACKAGES = ("kindling", "early_boot", "netdog", "growpart", "gpu", "kdump", "platforms")
 # Dumps a previous life of this node left behind; retention must prune the oldest.

@@ -12,5 +12,5 @@ MODEL = MapOf(
         "essential": Leaf(t.boolean, kind="boolean", doc="a failure fails the boot"),
     }),
     "not a valid bootstrap command name",
-    owner="stored:bootstrap-commands",
+    owner="applier:bootstrap-commands",  # kindling/bootstrap/instances.py
 )

@@ -15,5 +15,5 @@ MODEL = MapOf(
         "command": ListOf(Leaf(t.single_line), doc="Kindling: command run instead of the image's"),
     }),
     "not a valid container name",
-    owner="stored:bootstrap-containers",
+    owner="applier:bootstrap-containers",  # kindling/bootstrap/instances.py
 )

@@ -16,5 +16,5 @@ MODEL = MapOf(
         "command": ListOf(Leaf(t.single_line), doc="Kindling: command run instead of the image's"),
     }),
     "not a valid container name",
-    owner="stored:host-containers",
+    owner="applier:host-containers",  # kindling/bootstrap/instances.py
 )

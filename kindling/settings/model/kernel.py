@@ -4,8 +4,8 @@ from kindling.settings import types as t
 from kindling.settings.nodes import Leaf, MapOf, Struct
 
 # Dot-separated names; no "/", blanks, empty segments or "..": the key becomes a path
-# below /proc/sys (kindling/kernel/sysctl.py applies the same rule before writing).
-_SYSCTL_KEY = t.pattern(r"[A-Za-z0-9_*:@+-]+(?:\.[A-Za-z0-9_*:@+-]+)*", "not a valid sysctl key", max_len=255)
+# below /proc/sys (kindling/kernel/sysctl.py checks with the same type before writing).
+_SYSCTL_KEY = t.sysctl_key
 _MODULE = t.pattern(r"[A-Za-z0-9_-]{1,64}", "not a valid kernel module name")
 
 MODEL = Struct(

@@ -13,6 +13,7 @@ KUBELET = "applier:kubelet"  # kindling/templates/shipped/kubelet-*.toml, kubeco
 _PROXY = ("applier:kubelet", "applier:netdog-proxy")
 
 _I32 = t.integer(0, 2**31 - 1)
+_PERCENT = o.int_or_digits(0, 100)
 _LABEL_RULE = "not a valid Kubernetes label key"
 
 
@@ -66,8 +67,8 @@ MODEL = Struct(
         "eviction-max-pod-grace-period": Leaf(t.integer(-1, 2**31 - 1), kind="integer",
                                               doc="seconds a pod may take to stop on soft eviction"),
         "hostname-override": Leaf(t.hostname, doc="node name instead of the hostname"),
-        "image-gc-high-threshold-percent": Leaf(o.int_or_digits(0, 100), kind="integer", doc="disk % forcing image GC"),
-        "image-gc-low-threshold-percent": Leaf(o.int_or_digits(0, 100), kind="integer", doc="disk % below which no GC"),
+        "image-gc-high-threshold-percent": Leaf(_PERCENT, kind="integer-or-digits", doc="disk % forcing image GC"),
+        "image-gc-low-threshold-percent": Leaf(_PERCENT, kind="integer-or-digits", doc="disk % below which no GC"),
         "kube-api-burst": Leaf(_I32, kind="integer", doc="API request burst"),
         "kube-api-qps": Leaf(_I32, kind="integer", doc="API requests per second"),
         "kube-reserved": _reserved("reserved for node daemons: cpu, memory, ephemeral-storage"),

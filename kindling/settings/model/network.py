@@ -9,6 +9,6 @@ MODEL = Struct(
         "hosts": Leaf(t.etc_hosts_entries, kind="json", owner="applier:hosts",
                       doc="[[address, [names]], …] for /etc/hosts; repeated addresses merge"),
         "https-proxy": Leaf(t.url, owner="applier:netdog-proxy", doc="HTTPS proxy for node services"),
-        "no-proxy": ListOf(Leaf(t.single_line), owner="applier:netdog-proxy", doc="hosts not proxied"),
+        "no-proxy": ListOf(Leaf(t.no_proxy_entry), owner="applier:netdog-proxy", doc="hosts not proxied"),
     }
 )

@@ -59,6 +59,7 @@ class _State:
     retry_after: str | None = None  # sent with every scripted fault
     calls: list[Call] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # error codes sent for auth failures
+    received: int = 0  # every request, answered or refused (a plan must send none)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -170,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- actions -----------------------------------------------------------------------
     def do_POST(self) -> None:
+        with self.server.state.lock:
+            self.server.state.received += 1
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         verified = self._verify(body)
         if verified is None:
@@ -332,6 +335,11 @@ class AwsEndpoint:
     def calls(self) -> list[Call]:
         with self.state.lock:
             return list(self.state.calls)
+
+    @property
+    def received(self) -> int:
+        with self.state.lock:
+            return self.state.received
 
     def actions(self) -> list[str]:
         return [c.action for c in self.calls]

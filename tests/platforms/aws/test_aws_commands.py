@@ -66,8 +66,10 @@ def test_cfsignal_command_plan(rig_host: Host, endpoint: AwsEndpoint) -> None:
     commit(rig_host, SIGNAL)
     r = kindling("cfsignal", "--root", str(rig_host.root), "--plan", "--status", "failure", env=dict(rig_host.env))
     assert r.returncode == 0, r.stderr
-    assert "would POST cloudformation SignalResource" in r.stdout and f"would write {MARKER}" in r.stdout
-    assert endpoint.calls == [] and not rig_host.exists(MARKER)
+    # a plan sends nothing, not even the IMDS read: it stops there and says what follows
+    assert "would GET imds meta-data/instance-id" in r.stdout
+    assert "would signal FAILURE to node-stack/NodeGroup" in r.stdout and f"would write {MARKER}" in r.stdout
+    assert endpoint.received == 0 and not rig_host.exists(MARKER)
 
 
 def test_warm_pool_wait_command(rig_host: Host, aws_imds: ImdsEmulator) -> None:
@@ -149,4 +151,7 @@ def test_no_secret_reaches_output_even_at_debug_level(
     assert "kubelet.service" in r.stderr
     for text in (r.stdout, r.stderr):
         assert secret not in text and "aws_secret_access_key" not in text
-    assert not list(rig_host.root.rglob("*credentials*"))  # decoded in memory, never written
+    # written only where DESIGN §10 puts it for the AWS SDKs, root-only
+    written = list(rig_host.root.rglob("*credentials*"))
+    assert [str(p.relative_to(rig_host.root)) for p in written] in ([], ["root/.aws/credentials"])
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in written)

@@ -38,7 +38,8 @@ def test_first_boot_reads_identity_and_user_data(aws_host: Host, imds: ImdsEmula
     assert live(aws_host) == {
         "aws": {"region": "eu-west-1"},
         "motd": "from imds",
-        "kubernetes": {"cluster-name": "c1"},
+        # generated for a Kubernetes node from the identity document (no extra request)
+        "kubernetes": {"cluster-name": "c1", "max-pods": 29, "provider-id": "aws:///eu-west-1a/i-0123456789abcdef0"},
     }
     assert [(p.name, p.source) for p in report.providers if p.source] == [
         ("ec2-identity-doc", "IMDS dynamic/instance-identity/document"),
@@ -184,8 +185,11 @@ def test_cli_json_and_exit_codes(root: Path, imds: ImdsEmulator) -> None:
     assert not (root / "var/lib/kindling/early-boot-config.ran").exists()
 
     imds.set("user-data", USER_DATA)
+    sent = len(imds.requests)
     plan = _kindling(["early-boot-config", "--root", str(root), "--platform", "aws", "--plan"], imds)
-    assert plan.returncode == 0 and "would datastore: commit kindling-launch" in plan.stdout
+    # a plan sends no request: IMDS user data is named, not read
+    assert plan.returncode == 0 and "would GET imds user-data (provider ec2-imds" in plan.stdout
+    assert len(imds.requests) == sent
     assert not (root / "var/lib/kindling").exists()
 
     good = _kindling(["early-boot-config", "--root", str(root), "--platform", "aws", "--json"], imds)

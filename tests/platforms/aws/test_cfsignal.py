@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kindling import log
-from kindling.errors import InputError, SettingsError
+from kindling.errors import InputError, PlanBoundary, SettingsError
 from kindling.host import Host, RecordingHost
 from platforms.aws.cfsignal import MARKER, run_cfsignal
 from platforms.aws.errors import AwsApiError, CredentialsError, SystemStateError
@@ -147,11 +147,14 @@ def test_plan_sends_nothing_and_writes_nothing(
     commit(rig_host, SIGNAL)
     systemd.set_state("running")
     plan = RecordingHost(root, clock=rig_host.clock, env=dict(rig_host.env))
-    report = run_cfsignal(plan, timeout=5)
-    assert report.status == "SUCCESS"
-    assert endpoint.calls == [] and not plan.exists(MARKER)
-    assert any(a.startswith("POST cloudformation SignalResource") for a in plan.actions)
-    assert any(a.startswith(f"write {MARKER}") for a in plan.actions)
+    with pytest.raises(PlanBoundary) as stop:
+        run_cfsignal(plan, timeout=5)
+    # the plan stops before the first request (IMDS) and says what would follow
+    assert stop.value.what == "GET imds meta-data/instance-id"
+    assert stop.value.then == ["wait for the boot to settle (at most 5s)",
+                               "signal SUCCESS if the boot settled running, else FAILURE to node-stack/NodeGroup",
+                               f"write {MARKER}"]
+    assert endpoint.received == 0 and not plan.exists(MARKER)
 
 
 def test_region_falls_back_to_settings_then_fails_clearly(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kindling.errors import NotFoundError
+from kindling.errors import NotFoundError, PlanBoundary
 from kindling.host import Host, RecordingHost
 from platforms.aws.lifecycle import run_lifecycle_complete
 from tests.imds_emulator import ImdsEmulator
@@ -92,11 +92,12 @@ def test_throttled_complete_is_retried(rig_host: Host, endpoint: AwsEndpoint) ->
 def test_plan_describes_but_does_not_complete(root: Path, rig_host: Host, endpoint: AwsEndpoint) -> None:
     commit(rig_host, HOOK)
     plan = RecordingHost(root, clock=rig_host.clock, env=dict(rig_host.env))
-    report = run_lifecycle_complete(plan, result="ABANDON")
-    assert report.result == "ABANDON"
-    assert endpoint.actions() == ["DescribeAutoScalingInstances"]
+    with pytest.raises(PlanBoundary) as stop:
+        run_lifecycle_complete(plan, result="ABANDON")
+    assert stop.value.what.startswith("GET imds ")
+    assert stop.value.then[-1].startswith("complete lifecycle hook launch-hook with ABANDON")
+    assert endpoint.received == 0
     assert endpoint.state.instances[INSTANCE_ID]["state"] == "Pending:Wait"
-    assert any(a.startswith("POST autoscaling CompleteLifecycleAction") for a in plan.actions)
 
 
 def test_failed_heartbeats_do_not_stop_the_completion(

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kindling.errors import InputError
+from kindling.errors import InputError, PlanBoundary
 from kindling.host import FakeClock, Host, RecordingHost
 from platforms.aws.credentials import Credentials
 from platforms.aws.errors import AwsApiError, AwsThrottled
@@ -142,15 +142,16 @@ def test_refusal_carries_aws_message(root: Path, endpoint: AwsEndpoint) -> None:
         api.call(CLOUDFORMATION, "SignalResource", {**SIGNAL, "StackName": "other"}, mutating=True)
 
 
-def test_plan_records_mutating_calls_and_sends_reads(root: Path, endpoint: AwsEndpoint) -> None:
+def test_plan_sends_no_call_not_even_a_read(root: Path, endpoint: AwsEndpoint) -> None:
     api, _ = make(root, endpoint, cls=RecordingHost)
-    assert api.call(CLOUDFORMATION, "SignalResource", SIGNAL, mutating=True) is None
-    assert api.call(AUTOSCALING, "DescribeAutoScalingInstances", {"InstanceIds": [INSTANCE_ID]},
-                    mutating=False) is not None
-    assert endpoint.actions() == ["DescribeAutoScalingInstances"]
-    (action,) = api.host.actions
-    assert action.startswith("POST cloudformation SignalResource (LogicalResourceId, StackName, Status, UniqueId)")
-    assert INSTANCE_ID not in action
+    with pytest.raises(PlanBoundary) as stop:
+        api.call(CLOUDFORMATION, "SignalResource", SIGNAL, mutating=True)
+    assert stop.value.what.startswith(
+        "POST cloudformation SignalResource (LogicalResourceId, StackName, Status, UniqueId)")
+    assert INSTANCE_ID not in stop.value.what
+    with pytest.raises(PlanBoundary):
+        api.call(AUTOSCALING, "DescribeAutoScalingInstances", {"InstanceIds": [INSTANCE_ID]}, mutating=False)
+    assert endpoint.received == 0
 
 
 class _ForwardProxy(ThreadingHTTPServer):

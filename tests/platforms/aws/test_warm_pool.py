@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kindling.errors import PlanBoundary
 from kindling.host import Host, RecordingHost
 from platforms.aws.imds import ImdsError
 from platforms.aws.warm_pool import MARKER, WarmPoolTimeout, run_warm_pool_wait
@@ -71,9 +72,12 @@ def test_imds_down_fails_within_the_client_budget(root: Path, waiting: Host, pol
     assert not host.exists(MARKER)
 
 
-def test_plan_records_the_marker_only(root: Path, waiting: Host, aws_imds: ImdsEmulator) -> None:
+def test_plan_stops_before_the_first_poll(root: Path, waiting: Host, aws_imds: ImdsEmulator) -> None:
     aws_imds.set(STATE, "InService")
     plan = RecordingHost(root, clock=waiting.clock, env=dict(waiting.env))
-    assert run_warm_pool_wait(plan).waited
-    assert not plan.exists(MARKER)
-    assert any(a.startswith(f"write {MARKER}") for a in plan.actions)
+    sent = len(aws_imds.requests)
+    with pytest.raises(PlanBoundary) as stop:
+        run_warm_pool_wait(plan)
+    assert stop.value.what == f"GET imds {STATE}"
+    assert stop.value.then[-1] == f"write {MARKER}"
+    assert len(aws_imds.requests) == sent and not plan.exists(MARKER)
