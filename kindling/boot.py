@@ -12,7 +12,8 @@ Order bands (keep new stages inside them):
     50-59  appliers           (apply-settings: settings-applier's place)
     60-79  consumers          (kdump load, cfsignal, warm-pool wait, lifecycle)
 
-A stage returns `ok(detail)` or `skipped(reason)`, or raises `KindlingError` to fail.
+A stage returns `ok(detail)` or `skipped(reason)`, or raises `KindlingError` to fail
+(a stage may also return a `failed` result with its reason: it counts the same).
 Any other exception (an `OSError` where a directory was expected, a bug) fails that
 stage alone, as `failed: <one line>`: the other stages still run and the timeline is
 still written, so one surprise never hides the rest of the boot.
@@ -255,6 +256,7 @@ def run_boot(
                 result = StageResult("planned", f"stops before: {stop.what}")
             except Exception as exc:
                 result = StageResult("failed", describe(exc))
+            if result.status == "failed":  # raised, or returned (a stage's own verdict)
                 failed[stage.name] = result.detail
             finally:
                 seen, effects = host.seen, host.replay
