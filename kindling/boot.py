@@ -256,11 +256,11 @@ def run_boot(
                 result = StageResult("planned", f"stops before: {stop.what}")
             except Exception as exc:
                 result = StageResult("failed", describe(exc))
-            if result.status == "failed":  # raised, or returned (a stage's own verdict)
-                failed[stage.name] = result.detail
             finally:
                 seen, effects = host.seen, host.replay
                 host.seen = host.replay = None
+            if result.status == "failed":  # raised, or returned (a stage's own verdict)
+                failed[stage.name] = result.detail
             if not stage.per_boot:
                 state.record(stage.name, result.status, result.detail, seen, effects)
         record = StageRecord(
