@@ -15,13 +15,15 @@ DEMO_ROOT ?= /tmp/kindling-demo
 # then `make demo` installs nothing more; `make demo` then `make test` adds the extras.
 venv: $(VENV)/.installed
 runtime-venv: $(VENV)/.runtime
+# The venv's own pip (Python 3.11's is new enough for editable installs) serves the demo;
+# the test install upgrades it first.
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 $(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
 	touch $@
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.runtime
 
