@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from kindling import log
 from kindling.errors import KindlingError, PlanBoundary, describe
-from kindling.host import Host
+
+TYPE_CHECKING = False  # typing itself costs ~3 ms to import: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from kindling.host import Host
 
 __all__ = [
     "TIMELINE_PATH",
@@ -51,13 +54,28 @@ __all__ = [
 
 TIMELINE_PATH = "/run/kindling/timeline.json"
 PLATFORMS = ("aws", "vmware", "metal")
+UNCHANGED = "inputs unchanged since the last boot"
+
+# Plain slotted classes, not dataclasses: every boot builds them, and generating
+# dataclass methods with exec() cost more than the stages themselves (bench/RESULTS.md).
 
 
-@dataclass(frozen=True)
 class StageResult:
-    status: str  # "ok" | "skipped" | "failed" | "planned" (a plan stopped at a request or wait)
-    detail: str = ""
-    notes: tuple[str, ...] = ()  # lines printed under the stage (e.g. per changed key)
+    __slots__ = ("detail", "notes", "status")
+
+    def __init__(self, status: str, detail: str = "", notes: tuple[str, ...] = ()) -> None:
+        self.status = status  # "ok" | "skipped" | "failed" | "planned" (a plan stopped at a request or wait)
+        self.detail = detail
+        self.notes = notes  # lines printed under the stage (e.g. per changed key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StageResult) and (self.status, self.detail, self.notes) == (
+            other.status, other.detail, other.notes)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StageResult({self.status!r}, {self.detail!r}, {self.notes!r})"
 
 
 def ok(detail: str = "", *, notes: tuple[str, ...] = ()) -> StageResult:
@@ -68,46 +86,74 @@ def skipped(reason: str) -> StageResult:
     return StageResult("skipped", reason)
 
 
-@dataclass
 class BootContext:
     """What a stage may use: the Host, the platform, a logger, and boot-wide options."""
 
-    host: Host
-    platform: str
-    log: log.Logger
-    options: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("host", "log", "options", "platform")
+
+    def __init__(self, host: Host, platform: str, log: log.Logger, options: dict[str, Any] | None = None) -> None:
+        self.host = host
+        self.platform = platform
+        self.log = log
+        self.options: dict[str, Any] = {} if options is None else options
 
 
-@dataclass(frozen=True)
 class Stage:
-    """One boot step. `run` gets the context; `platforms=None` means every platform."""
+    """One boot step. `run` gets the context; `platforms=None` means every platform.
 
-    name: str
-    order: int
-    run: Callable[[BootContext], StageResult]
-    after: tuple[str, ...] = ()
-    platforms: tuple[str, ...] | None = None
-    unit: str | None = None
-    description: str = ""
+    `per_boot`: the stage acts on the running kernel or on devices (crash kernel,
+    modules, addresses, disk growth), so it runs on every boot; every other stage is
+    skipped on a boot where nothing it read changed (kindling/boot_fingerprint.py).
+    """
+
+    __slots__ = ("after", "description", "name", "order", "per_boot", "platforms", "run", "unit")
+
+    def __init__(
+        self,
+        name: str,
+        order: int,
+        run: Callable[[BootContext], StageResult],
+        after: tuple[str, ...] = (),
+        platforms: tuple[str, ...] | None = None,
+        unit: str | None = None,
+        description: str = "",
+        per_boot: bool = False,
+    ) -> None:
+        self.name = name
+        self.order = order
+        self.run = run
+        self.after = after
+        self.platforms = platforms
+        self.unit = unit
+        self.description = description
+        self.per_boot = per_boot
+
+    def __repr__(self) -> str:
+        return f"Stage({self.name!r}, order={self.order})"
 
 
-@dataclass(frozen=True)
 class StageRecord:
-    name: str
-    status: str
-    detail: str
-    start: float
-    duration: float
-    actions: tuple[str, ...]
-    notes: tuple[str, ...] = ()
+    __slots__ = ("actions", "detail", "duration", "name", "notes", "start", "status")
+
+    def __init__(self, name: str, status: str, detail: str, start: float, duration: float,
+                 actions: tuple[str, ...], notes: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.status = status
+        self.detail = detail
+        self.start = start
+        self.duration = duration
+        self.actions = actions
+        self.notes = notes
 
 
-@dataclass
 class BootReport:
-    platform: str
-    plan: bool
-    started: float
-    records: list[StageRecord]
+    __slots__ = ("plan", "platform", "records", "started")
+
+    def __init__(self, platform: str, plan: bool, started: float, records: list[StageRecord]) -> None:
+        self.platform = platform
+        self.plan = plan
+        self.started = started
+        self.records = records
 
     @property
     def ok(self) -> bool:
@@ -166,12 +212,19 @@ def run_boot(
     stages: list[Stage] | None = None,
     options: dict[str, Any] | None = None,
     on_record: Callable[[StageRecord], None] | None = None,
+    full: bool = False,
     on_start: Callable[[Stage], None] | None = None,
 ) -> BootReport:
-    """Run every stage for `platform`; write the timeline; never raise for a stage."""
+    """Run every stage for `platform`; write the timeline; never raise for a stage.
+
+    A stage whose inputs are as it left them on the last boot is skipped and its
+    per-boot effects replayed (kindling/boot_fingerprint.py); `full=True` runs all."""
+    from kindling.boot_fingerprint import BootState, build_key, replay
+
     ctx = BootContext(host, platform, log.get("boot"), dict(options or {}))
     ordered = order_stages(stages if stages is not None else load_stages())
     report = BootReport(platform, host.recording, time.time(), [])
+    state = BootState(host, build_key(platform))
     t0 = time.perf_counter()
     failed: dict[str, str] = {}
     ctx.options["failed_stages"] = failed  # live view: late stages (cfsignal) judge the run so far
@@ -181,11 +234,17 @@ def run_boot(
         start = time.perf_counter()
         mark = len(host.actions)
         blocked = [d for d in stage.after if d in failed]
+        entry = None if blocked or stage.per_boot or full else state.unchanged(stage.name)
         if blocked:
             result = skipped(f"{blocked[0]} failed")
             failed[stage.name] = result.detail
+        elif entry is not None:
+            replay(host, entry)
+            state.keep(stage.name, entry)
+            result = skipped(UNCHANGED)
         else:
             ctx.log = log.get(stage.name)
+            host.seen, host.replay = set(), []
             if on_start is not None:
                 on_start(stage)
             try:
@@ -197,8 +256,13 @@ def run_boot(
                 result = StageResult("planned", f"stops before: {stop.what}")
             except Exception as exc:
                 result = StageResult("failed", describe(exc))
+            finally:
+                seen, effects = host.seen, host.replay
+                host.seen = host.replay = None
             if result.status == "failed":  # raised, or returned (a stage's own verdict)
                 failed[stage.name] = result.detail
+            if not stage.per_boot:
+                state.record(stage.name, result.status, result.detail, seen, effects)
         record = StageRecord(
             stage.name,
             result.status,
@@ -212,6 +276,8 @@ def run_boot(
         if on_record is not None:
             on_record(record)
     write_timeline(host, report)
+    if not host.recording:
+        state.save()
     return report
 
 

@@ -157,6 +157,14 @@ def test_unknown_flavour_setting(root: Path, tmp_path: Path, conformance: Path,
     assert tree_snapshot(root) == before and not argv_log.exists()
 
 
+def test_cheap_vendor_check_matches_the_device_tables() -> None:
+    """The stage's pre-import vendor check must know every vendor detect classifies."""
+    from gpu import stage
+    from gpu.device_ids import AMAZON_VENDOR, NVIDIA_VENDOR
+
+    assert set(stage._VENDORS) == {NVIDIA_VENDOR, AMAZON_VENDOR}
+
+
 def _distro_node(root: Path, tmp_path: Path, license: str) -> tuple[Host, Path]:
     """A node whose nvidia.ko came from the distribution (DKMS): modules.dep lists it,
     `modinfo` (a stand-in printing the real tool's format) says what it is."""
