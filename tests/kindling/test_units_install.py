@@ -18,6 +18,11 @@ from kindling.units import PRESET_DIR, PRESET_NAME, shipped_units
 REPO = Path(__file__).resolve().parents[2]
 KINDLING = str(Path(sys.executable).with_name("kindling"))
 MAX_EXPOSURE = 5.0  # systemd-analyze's "OK" band ends here
+# Units that run the node owner's own code with root's full rights, as Bottlerocket's
+# bootstrap commands and (superpowered) containers do: a sandbox would change what
+# that code may do, so they are left unconfined on purpose (README says so).
+UNCONFINED = {"kindling-bootstrap-command@.service", "kindling-bootstrap-container@.service",
+              "kindling-host-container@.service"}
 
 
 def kindling(*args: str) -> subprocess.CompletedProcess[str]:
@@ -92,8 +97,9 @@ def test_every_unit_is_sandboxed_and_the_readme_has_its_score(tmp_path: Path) ->
     root = _root_with_exec(tmp_path)
     assert kindling("units", "install", "--root", str(root), "--exec", "/usr/bin/kindling").returncode == 0
     scores = _scores(root)
-    assert {u: s for u, s in scores.items() if s > MAX_EXPOSURE} == {}
+    assert {u for u, s in scores.items() if s > MAX_EXPOSURE} <= UNCONFINED
+    assert UNCONFINED <= set(scores), "an unconfined unit is no longer shipped: drop it here"
     readme = (REPO / "README.md").read_text()
-    recorded = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| `(kindling-[\w-]+\.service)` \| ([0-9.]+) \|",
+    recorded = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| `(kindling-[\w@-]+\.service)` \| ([0-9.]+) \|",
                                                                      readme, re.M)}
     assert recorded == scores, "README's unit sandbox table differs from systemd-analyze security"

@@ -30,7 +30,8 @@ section critical-chain systemd-analyze critical-chain --no-pager
 section journal journalctl -b -o json --no-pager _PID=1
 section kindling-log journalctl -b --no-pager -o short-monotonic -u 'kindling-*' -u 'cloud-*'
 section hostname hostname
-section sysctl sh -c 'for k in $SYSCTL_KEYS; do printf "%s = %s\n" "$k" "$(sysctl -n "$k")"; done'
+# /proc/sys directly: the guest's minimal root has no procps (sysctl)
+section sysctl sh -c 'for k in $SYSCTL_KEYS; do printf "%s = %s\n" "$k" "$(cat "/proc/sys/$(echo "$k" | tr . /)")"; done'
 section resolvectl resolvectl status --no-pager
 section networkctl networkctl status --no-pager eth0
 section routes ip -4 route
