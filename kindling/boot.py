@@ -26,6 +26,7 @@ actions are printed beneath its line.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,19 +168,66 @@ def run_boot(
     on_record: Callable[[StageRecord], None] | None = None,
     on_start: Callable[[Stage], None] | None = None,
 ) -> BootReport:
-    """Run every stage for `platform`; write the timeline; never raise for a stage."""
-    ctx = BootContext(host, platform, log.get("boot"), dict(options or {}))
+    """Run every stage for `platform`; write the timeline; never raise for a stage.
+
+    The run holds the boot lock and keeps `/run/kindling/boot-state.json` current
+    (kindling/boot_state.py), so `kindling status` tells running from done or failed."""
+    from kindling.boot_state import boot_lock
+
     ordered = order_stages(stages if stages is not None else load_stages())
+    with boot_lock(host):
+        return _run_locked(host, platform, ordered, options, on_record, on_start)
+
+
+def _run_locked(
+    host: Host,
+    platform: str,
+    ordered: list[Stage],
+    options: dict[str, Any] | None,
+    on_record: Callable[[StageRecord], None] | None,
+    on_start: Callable[[Stage], None] | None,
+) -> BootReport:
+    ctx = BootContext(host, platform, log.get("boot"), dict(options or {}))
     report = BootReport(platform, host.recording, time.time(), [])
+    state: dict[str, Any] = {"state": "running", "pid": os.getpid(), "platform": platform,
+                             "started": round(report.started, 3)}
+    _note_state(host, state)
+    try:
+        _run_stages(ctx, ordered, report, state, on_record, on_start)
+        write_timeline(host, report)
+    except BaseException as exc:  # the end is recorded however the run ends, then it goes on
+        _note_state(host, {**state, "state": "failed", "finished": round(time.time(), 3),
+                           "failed": [r.name for r in report.records if r.status == "failed"],
+                           "error": f"boot runner: {describe(exc)}"})
+        raise
+    state.pop("stage", None)
+    state.pop("stage_started", None)
+    _note_state(host, {**state, "state": "done" if report.ok else "failed",
+                       "finished": round(time.time(), 3),
+                       "failed": [r.name for r in report.records if r.status == "failed"]})
+    return report
+
+
+def _run_stages(
+    ctx: BootContext,
+    ordered: list[Stage],
+    report: BootReport,
+    state: dict[str, Any],
+    on_record: Callable[[StageRecord], None] | None,
+    on_start: Callable[[Stage], None] | None,
+) -> None:
+    host, platform = ctx.host, ctx.platform
     t0 = time.perf_counter()
     failed: dict[str, str] = {}
     ctx.options["failed_stages"] = failed  # live view: late stages (cfsignal) judge the run so far
     for stage in ordered:
         if stage.platforms is not None and platform not in stage.platforms:
             continue
+        blocked = [d for d in stage.after if d in failed]
+        if not blocked:
+            _note_state(host, {**state, "stage": stage.name, "stage_started": round(time.time(), 3)})
         start = time.perf_counter()
         mark = len(host.actions)
-        blocked = [d for d in stage.after if d in failed]
         if blocked:
             result = skipped(f"{blocked[0]} failed")
             failed[stage.name] = result.detail
@@ -209,8 +257,17 @@ def run_boot(
         report.records.append(record)
         if on_record is not None:
             on_record(record)
-    write_timeline(host, report)
-    return report
+
+
+def _note_state(host: Host, state: dict[str, Any]) -> None:
+    """Record the boot's state; a state file that cannot be written costs a warning,
+    never the boot (the stages matter more than the report about them)."""
+    from kindling.boot_state import STATE_PATH, write_state
+
+    try:
+        write_state(host, state)
+    except KindlingError as exc:
+        log.get("boot").warning(f"{STATE_PATH}: boot state not recorded: {exc}")
 
 
 def write_timeline(host: Host, report: BootReport) -> None:
