@@ -87,23 +87,66 @@ def _section(report: Report, name: str, fn: Callable[[], None]) -> None:
     _say(f"{name} done in {time.monotonic() - t0:.1f} s")
 
 
-def run(k: Kindling, janitor: Janitor, report: Report, sections: set[str]) -> None:
+def _tagged(report: Report, k: Kindling, fn: Callable[[], None]) -> Callable[[], None]:
+    """Run `fn`, then name the interpreter in every section and budget line it added
+    (the suites run on two interpreters: the venv's and the distribution's python3)."""
+
+    def run() -> None:
+        rows, pairs = len(report.rows), len(report.pairs)
+        try:
+            fn()
+        finally:
+            short = k.label.split(" (")[0]
+            report.rows[rows:] = [replace(r, section=f"{r.section} — {k.label}", name=f"{r.name} [{short}]")
+                                  for r in report.rows[rows:]]  # fmt: skip
+            report.pairs[pairs:] = [replace(p, section=f"{p.section} — {k.label}", name=f"{p.name} [{short}]")
+                                    for p in report.pairs[pairs:]]  # fmt: skip
+
+    return run
+
+
+def run(targets: list[Kindling], janitor: Janitor, report: Report, sections: set[str]) -> None:
+    """Every section on the first target; the suites, the peers' boot comparison and DHCP
+    on every target (the distribution's python3 is the interpreter cloud-init runs on)."""
     runs, warmup = report.machine.runs, report.machine.warmup
     from bench import suite
 
+    k = targets[0]
     if os.geteuid() != 0:
         for name in sorted(sections & ROOT_ONLY):
             report.rows.append(Row(f"Section {name}", name, "", None, status="not present: needs root"))
         sections -= ROOT_ONLY
 
-    if "suite" in sections:
+    for t in targets:
+        if "suite" in sections:
 
-        def do_suite() -> None:
-            report.pairs.append(suite.help_vs_floor(k, runs, warmup))
-            report.rows.append(suite.boot_plan(k, janitor, runs, warmup))
-            suite.oneshots(k, janitor, runs, warmup)
+            def do_suite(t: Kindling = t) -> None:
+                report.pairs.append(suite.help_vs_floor(t, runs, warmup))
+                report.rows.append(suite.boot_plan(t, janitor, runs, warmup))
+                suite.oneshots(t, janitor, runs, warmup)
 
-        _section(report, "suite", do_suite)
+            _section(report, f"suite ({t.label})", _tagged(report, t, do_suite))
+        if "cloud-init" in sections:
+            from bench.peers.cloudinit import cloud_init_rows
+
+            def do_ci(t: Kindling = t) -> None:
+                rows, pairs, blocks, notes = cloud_init_rows(t, janitor, runs, warmup, _say)
+                report.rows += rows
+                report.pairs += pairs
+                if t is k:
+                    report.blocks += blocks
+                    report.notes += notes
+
+            _section(report, f"cloud-init ({t.label})", _tagged(report, t, do_ci))
+        if "dhcp" in sections:
+            from bench.peers.dhcp import dhcp_rows
+
+            def do_dhcp(t: Kindling = t) -> None:
+                rows, pairs = dhcp_rows(t, janitor, runs, warmup)
+                report.rows += rows
+                report.pairs += pairs
+
+            _section(report, f"dhcp ({t.label})", _tagged(report, t, do_dhcp))
     if "api" in sections:
         from bench.apiload import apiserver_rows
         from bench.apiset import apiclient_set_rows
@@ -115,17 +158,6 @@ def run(k: Kindling, janitor: Janitor, report: Report, sections: set[str]) -> No
             report.pairs.append(pair)
 
         _section(report, "api", do_api)
-    if "cloud-init" in sections:
-        from bench.peers.cloudinit import cloud_init_rows
-
-        def do_ci() -> None:
-            rows, pairs, blocks, notes = cloud_init_rows(k, janitor, runs, warmup, _say)
-            report.rows += rows
-            report.pairs += pairs
-            report.blocks += blocks
-            report.notes += notes
-
-        _section(report, "cloud-init", do_ci)
     if "growpart" in sections:
         from bench.peers.growpart import growpart_rows
 
@@ -135,15 +167,6 @@ def run(k: Kindling, janitor: Janitor, report: Report, sections: set[str]) -> No
             report.pairs += pairs
 
         _section(report, "growpart", do_gp)
-    if "dhcp" in sections:
-        from bench.peers.dhcp import dhcp_rows
-
-        def do_dhcp() -> None:
-            rows, pairs = dhcp_rows(k, janitor, runs, warmup)
-            report.rows += rows
-            report.pairs += pairs
-
-        _section(report, "dhcp", do_dhcp)
     if "components" in sections:
         from bench.components import find_modules, run_components
 
@@ -157,7 +180,8 @@ def run(k: Kindling, janitor: Janitor, report: Report, sections: set[str]) -> No
         from bench.profile import profile_blocks
 
         _section(report, "profile", lambda: report.blocks.extend(profile_blocks(k, janitor, runs)))
-    report.rows += suite.rss_rows(k)
+    for t in targets:
+        _tagged(report, t, lambda t=t: report.rows.extend(suite.rss_rows(t)))()  # type: ignore[misc]
 
 
 def _order() -> list[str]:
@@ -174,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="discarded runs before them (default 1)")
     parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
     parser.add_argument("--out", default=str(REPO / "bench" / "RESULTS.md"), help="default: bench/RESULTS.md")
+    parser.add_argument("--venv-only", action="store_true",
+                        help="measure only this venv's Kindling, not also the one on the distribution's python3")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be ≥ 1 and --warmup ≥ 0")
@@ -182,12 +208,21 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     t0 = time.monotonic()
-    k = discover()
+    venv = discover()
+    targets = [venv]
+    if not args.venv_only:
+        from bench.peers.cloudinit import cache_dir
+        from bench.target import discover_system
+
+        system = discover_system(cache_dir(), _say)
+        if system is not None:
+            targets = [system, venv]  # first: the profile and the components run on it
     report = Report(machine(args.runs, args.warmup), order=_order())
+    report.notes.append("interpreters: " + "; ".join(t.label for t in targets) + " (each section title says which)")
     if args.runs < 5:
         report.notes.append(f"only {args.runs} runs per figure (--runs): a quick look, not a result")
     with Janitor().scope() as janitor:
-        run(k, janitor, report, sections)
+        run(targets, janitor, report, sections)
     report.machine = replace(report.machine, duration_s=time.monotonic() - t0, load_end=_loadavg())
     Path(args.out).write_text(report.render())
     _say(f"wrote {args.out} in {time.monotonic() - t0:.0f} s")

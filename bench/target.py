@@ -13,13 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.janitor import Janitor
 from bench.measure import Sample, clean_env
 
-__all__ = ["REPO", "Kindling", "discover"]
+__all__ = ["REPO", "SYSTEM_PYTHON", "Kindling", "discover", "discover_system"]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,6 +33,7 @@ class Kindling:
     demo: Path
     rss: dict[str, list[Sample]] = field(default_factory=dict)
     peer_rss: dict[str, list[float]] = field(default_factory=dict)
+    label: str = ""  # which interpreter and install, in every section title measured with it
 
     def argv(self, *args: str) -> list[str]:
         return [self.script, *args]
@@ -69,7 +71,40 @@ def discover() -> Kindling:
     from kindling.cli import COMMANDS
 
     _precompile()
-    return Kindling(python, script, frozenset(COMMANDS), REPO / "demo" / "root")
+    editable = any(n.startswith("__editable__") for p in sys.path if os.path.isdir(p) for n in os.listdir(p))
+    kind = "editable" if editable else "regular"
+    label = f"venv python {sys.version.split()[0]} ({os.path.realpath(python)}), {kind} install"
+    return Kindling(python, script, frozenset(COMMANDS), REPO / "demo" / "root", label=label)
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def discover_system(cache: Path, say: Callable[[str], None]) -> Kindling | None:
+    """Kindling on the distribution's python3 — the interpreter Debian's cloud-init runs
+    on — installed the way a package is (regular install, bytecode compiled at install
+    time, no editable finder), in a venv kept under the bench cache. The tree is
+    reinstalled every run (no dependencies fetched again), so it measures this tree."""
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        return None
+    venv = cache / "venv-python3"
+    py = venv / "bin" / "python"
+    env = {**clean_env(), "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+           **{k: v for k, v in os.environ.items() if k.startswith("PIP_")}}  # fmt: skip
+    if not py.exists():
+        say(f"creating {venv} from {SYSTEM_PYTHON} (once)")
+        subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True, env=env)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", str(REPO)], check=True, env=env,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    else:
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(REPO)],
+                       check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    script = venv / "bin" / "kindling"
+    out = subprocess.run([str(py), "-c", "import sys, kindling.cli as c; print(sys.version.split()[0]); "
+                          "print(','.join(c.COMMANDS))"], capture_output=True, text=True, check=True, env=env)
+    version, commands = out.stdout.split()
+    label = f"Debian python3 {version} ({os.path.realpath(SYSTEM_PYTHON)}), regular install"
+    return Kindling(str(py), str(script), frozenset(commands.split(",")), REPO / "demo" / "root", label=label)
 
 
 def _precompile() -> None:

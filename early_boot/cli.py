@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.cli_common import RawDescriptionFormatter, add_common, emit_json, host_from_args
 
 __all__ = ["main"]
 
@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
         prog="kindling early-boot-config",
         description="Read this platform's user data, validate it and commit it at first boot.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionFormatter,
     )
     parser.add_argument(
         "--platform",

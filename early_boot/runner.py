@@ -11,7 +11,6 @@ failed run is retried on the next boot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from early_boot.errors import ProviderError
@@ -21,6 +20,7 @@ from kindling.errors import InputError, KindlingError, PlanBoundary, SettingsErr
 from kindling.host import Host
 from kindling.merge import flatten, merge
 from kindling.providers import UserDataProvider, load_providers
+from kindling.record import field, record
 from kindling.settings import validate_settings
 from kindling.user_data import register_secrets
 
@@ -44,7 +44,7 @@ LAUNCH_TX = "kindling-launch"
 UNREAD = "not read: a plan sends no request"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProviderOutcome:
     """One provider's result: the source it read and how many keys it gave (no values)."""
 
@@ -57,7 +57,7 @@ class ProviderOutcome:
         return {"name": self.name, "order": self.order, "source": self.source, "keys": self.keys}
 
 
-@dataclass
+@record
 class EarlyBootReport:
     platform: str
     skipped: str | None = None

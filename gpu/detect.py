@@ -10,7 +10,6 @@ as GPUs. Neuron and EFA devices are vendor 0x1d0f with an id from the shipped li
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from gpu.device_ids import (
@@ -24,6 +23,7 @@ from gpu.device_ids import (
 from gpu.flavor import FlavorChoice, choose_flavor, parse_flavor_setting
 from gpu.pci import PciDevice, list_pci_devices
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["DetectReport", "Detected", "classify", "detect", "flavor_setting"]
 
@@ -31,7 +31,7 @@ KINDS = ("nvidia", "neuron", "efa")
 _DISPLAY_CLASS = 0x03
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Detected:
     kind: str  # "nvidia" | "neuron" | "efa"
     name: str
@@ -49,7 +49,7 @@ class Detected:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DetectReport:
     devices: list[Detected]
     setting: str

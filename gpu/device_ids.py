@@ -8,12 +8,12 @@ the same function. Ids are ints; names keep NVIDIA's and AWS's spelling.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from kindling.errors import InputError
+from kindling.record import record
 
 __all__ = [
     "AMAZON_VENDOR",
@@ -46,7 +46,7 @@ def parse_hex_id(text: object, *, source: str, key: str) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OpenGpuList:
     """Device ids that take the open kernel modules, with NVIDIA's product names."""
 
@@ -60,7 +60,7 @@ class OpenGpuList:
         return self.names.get(devid) or self.excluded.get(devid)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AmazonIds:
     neuron: dict[int, str]
     efa: dict[int, str]

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -37,6 +36,7 @@ from kindling import log
 from kindling.dotted import format_key
 from kindling.host import Host
 from kindling.nesting import loads_toml
+from kindling.record import record
 
 __all__ = [
     "DEFAULT_CONFIG_DIR",
@@ -56,7 +56,7 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}")
 _SET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LinkSet:
     """Link mode: object files linked from `objects-source` into kernel modules."""
 
@@ -72,7 +72,7 @@ class LinkSet:
         return [m for m, _ in self.kernel_modules]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CopySet:
     """Copy mode: prebuilt modules copied from their `copy-source` directories."""
 

@@ -13,9 +13,9 @@ Bottlerocket's names are accepted as aliases: `open-gpu` = open, `tesla` = propr
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
 
 from kindling.errors import SettingsError, UsageError
+from kindling.record import record
 
 __all__ = [
     "FLAVORS",
@@ -33,7 +33,7 @@ SETTING_KEY = "settings.gpu.nvidia.flavor"
 _ALIASES = {"open": "open", "open-gpu": "open", "proprietary": "proprietary", "tesla": "proprietary"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FlavorChoice:
     """The flavour to use (None: no NVIDIA GPU) and a one-line reason for humans."""
 
@@ -77,7 +77,7 @@ def choose_flavor(
     return FlavorChoice("proprietary", f"not in the open-module list: {listed}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FlavorSets:
     """driverdog modules sets per flavour (Bottlerocket's names, so its configs apply).
 

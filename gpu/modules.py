@@ -24,13 +24,13 @@ import filecmp
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpu.driver_config import CopySet, DriverSet, LinkSet, module_name
 from gpu.errors import ModuleBuildError
 from kindling.errors import InputError
 from kindling.host import Host
+from kindling.record import field, record
 
 __all__ = [
     "LDS_CANDIDATES",
@@ -52,7 +52,7 @@ STRIP_ARGS = ("-g", "--strip-unneeded", "--keep-symbol", "init_module",
 LINK_TIMEOUT = 600.0
 
 
-@dataclass
+@record
 class InstallReport:
     """What `link_modules` did: files installed and files already up to date."""
 

@@ -13,11 +13,11 @@ yield the same records. Parsing a record is pure (`parse_device`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from kindling import log
 from kindling.errors import HostError, InputError
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["PciDevice", "list_pci_devices", "parse_device", "read_sysfs", "read_udev"]
 
@@ -25,7 +25,7 @@ _LOG = log.get("gpu")
 _ATTRS = ("vendor", "device", "class", "subsystem_vendor", "subsystem_device")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PciDevice:
     """One PCI function. `pci_class` is the 24-bit class code (0x030200 = 3D controller)."""
 

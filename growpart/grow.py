@@ -12,7 +12,6 @@ changes nothing and says so (DESIGN §7).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from growpart.disk import open_disk
@@ -25,11 +24,12 @@ from growpart.write import write_table
 from kindling import log
 from kindling.errors import HostError
 from kindling.host import Host
+from kindling.record import field, record
 
 __all__ = ["GrowReport", "grow"]
 
 
-@dataclass
+@record
 class GrowReport:
     """What happened, in the terms cloud-utils growpart prints (sectors, inclusive ends)."""
 

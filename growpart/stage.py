@@ -33,5 +33,6 @@ STAGE = Stage(
     order=10,
     run=run,
     unit="kindling-growpart.service",
+    per_boot=True,
     description="grow the data partition and its filesystem to fill the disk",
 )

@@ -20,7 +20,6 @@ at least 64 MiB. The margin is 5 % of the filesystem or 256 MiB, whichever is la
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from kdump.dumps import DUMP_DIR, STATUS_FILE, Dump, dump_name, list_dumps, remove_dump
@@ -29,6 +28,7 @@ from kdump.facts import VMCORE
 from kdump.sizing import format_bytes
 from kindling.errors import CommandError, HostError
 from kindling.host import Host
+from kindling.record import field, record
 
 __all__ = ["CaptureResult", "capture_dump", "dump_estimate", "free_bytes"]
 
@@ -38,7 +38,7 @@ MIN_MARGIN = 256 << 20
 DUMP_TIMEOUT = 6 * 3600.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CaptureResult:
     name: str
     path: str

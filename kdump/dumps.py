@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
 
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = [
     "DUMP_DIR",
@@ -31,7 +31,7 @@ STATUS_FILE = "status"
 _NAME = re.compile(r"[0-9]{8}T[0-9]{6}Z(?:-[0-9]+)?")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dump:
     name: str
     path: str

@@ -8,11 +8,12 @@ ranges are matched against is MemTotal plus /sys/kernel/kexec_crash_size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
 
 from kdump.errors import KdumpError
 from kindling.errors import HostError
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["KernelFacts", "cmdline_crashkernel", "read_facts"]
 
@@ -24,7 +25,7 @@ VMCORE = "/proc/vmcore"
 CMDLINE = "/proc/cmdline"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KernelFacts:
     memory_bytes: int
     mem_total_bytes: int
@@ -83,12 +84,11 @@ def read_facts(host: Host) -> KernelFacts:
     """Read memory, reservation, loaded state and command line of the running kernel."""
     reserved = _int_file(host, CRASH_SIZE) or 0
     mem_total = _mem_total(host)
-    # under a root prefix the machine's own release would name the wrong kernel
-    import platform  # only here: 2 ms of import on every boot otherwise
-
-    fallback = "" if host.prefixed else platform.release()
+    # under a root prefix the machine's own release would name the wrong kernel;
+    # os.uname() answers what `platform` would, without its 2 ms import
+    fallback = "" if host.prefixed else os.uname().release
     release = (host.read_optional("/proc/sys/kernel/osrelease") or fallback).strip()
-    arch = (host.read_optional("/proc/sys/kernel/arch") or platform.machine()).strip()
+    arch = (host.read_optional("/proc/sys/kernel/arch") or os.uname().machine).strip()
     return KernelFacts(
         memory_bytes=mem_total + reserved,
         mem_total_bytes=mem_total,

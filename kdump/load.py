@@ -18,13 +18,12 @@ prefix, kexec itself (which acts on the running kernel) needs KINDLING_ACT_ON_KE
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kdump.errors import KdumpError, KexecLoadDisabled
 from kdump.facts import LOAD_DISABLED, KernelFacts, read_facts
 from kindling.errors import CommandError
 from kindling.host import Host
 from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
+from kindling.record import record
 
 __all__ = [
     "CAPTURE_UNIT",
@@ -70,7 +69,7 @@ def crash_cmdline(cmdline: str, arch: str) -> str:
     return " ".join([*kept, *KEXEC_CMD_LINE, *extra])
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadResult:
     loaded: bool
     detail: str

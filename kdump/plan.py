@@ -21,11 +21,11 @@ parameter in boot settings writes `crashkernel=0M`, which the kernel reads as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from kdump.facts import KernelFacts
 from kdump.sizing import DEFAULT_CRASHKERNEL, format_bytes, parse_crashkernel
+from kindling.record import field, record
 
 __all__ = ["DISABLED_CRASHKERNEL", "KdumpPlan", "kdump_enabled", "make_plan"]
 
@@ -33,7 +33,7 @@ DISABLED_CRASHKERNEL = "0M"
 PARAM_KEY = "settings.boot.kernel-parameters.crashkernel"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KdumpPlan:
     enabled: bool
     memory_bytes: int

@@ -23,9 +23,9 @@ reliably in what such a node can spare. `settings.kdump.crashkernel` overrides i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from kdump.errors import CrashkernelError
+from kindling.record import record
 
 __all__ = [
     "DEFAULT_CRASHKERNEL",
@@ -50,7 +50,7 @@ def parse_size(text: str, *, what: str = "size") -> int:
     return int(m.group(1)) * _UNITS[m.group(2).upper()]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Crashkernel:
     """A parsed crashkernel= value: (start, end or None, size) ranges or a fixed size."""
 

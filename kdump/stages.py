@@ -84,5 +84,6 @@ KDUMP_LOAD = Stage(
     order=65,
     run=run_load,
     unit="kindling-kdump-load.service",
+    per_boot=True,
     description="load the crash kernel with kexec -p",
 )

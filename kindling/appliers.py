@@ -16,12 +16,12 @@ datastore is left unchanged instead of holding a setting that never takes effect
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.dotted import parse_key
 from kindling.errors import KindlingError
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["Applier", "ApplyOutcome", "CommitCheck", "affected", "check_commit", "load_appliers", "run_appliers"]
 
@@ -29,7 +29,7 @@ __all__ = ["Applier", "ApplyOutcome", "CommitCheck", "affected", "check_commit",
 CommitCheck = Callable[[Host, dict[str, Any], dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Applier:
     """`apply(host, settings)` writes files from the live tree; returns what it did.
 
@@ -41,7 +41,7 @@ class Applier:
     check: CommitCheck | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApplyOutcome:
     name: str
     ok: bool

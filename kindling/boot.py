@@ -12,7 +12,8 @@ Order bands (keep new stages inside them):
     50-59  appliers           (apply-settings: settings-applier's place)
     60-79  consumers          (kdump load, cfsignal, warm-pool wait, lifecycle)
 
-A stage returns `ok(detail)` or `skipped(reason)`, or raises `KindlingError` to fail.
+A stage returns `ok(detail)` or `skipped(reason)`, or raises `KindlingError` to fail
+(a stage may also return a `failed` result with its reason: it counts the same).
 Any other exception (an `OSError` where a directory was expected, a bug) fails that
 stage alone, as `failed: <one line>`: the other stages still run and the timeline is
 still written, so one surprise never hides the rest of the boot.
@@ -26,15 +27,17 @@ actions are printed beneath its line.
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from kindling import log
 from kindling.errors import KindlingError, PlanBoundary, describe
-from kindling.host import Host
+
+TYPE_CHECKING = False  # typing itself costs ~3 ms to import: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from kindling.host import Host
 
 __all__ = [
     "TIMELINE_PATH",
@@ -51,13 +54,28 @@ __all__ = [
 
 TIMELINE_PATH = "/run/kindling/timeline.json"
 PLATFORMS = ("aws", "vmware", "metal")
+UNCHANGED = "inputs unchanged since the last boot"
+
+# Plain slotted classes, not dataclasses: every boot builds them, and generating
+# dataclass methods with exec() cost more than the stages themselves (bench/RESULTS.md).
 
 
-@dataclass(frozen=True)
 class StageResult:
-    status: str  # "ok" | "skipped" | "failed" | "planned" (a plan stopped at a request or wait)
-    detail: str = ""
-    notes: tuple[str, ...] = ()  # lines printed under the stage (e.g. per changed key)
+    __slots__ = ("detail", "notes", "status")
+
+    def __init__(self, status: str, detail: str = "", notes: tuple[str, ...] = ()) -> None:
+        self.status = status  # "ok" | "skipped" | "failed" | "planned" (a plan stopped at a request or wait)
+        self.detail = detail
+        self.notes = notes  # lines printed under the stage (e.g. per changed key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StageResult) and (self.status, self.detail, self.notes) == (
+            other.status, other.detail, other.notes)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StageResult({self.status!r}, {self.detail!r}, {self.notes!r})"
 
 
 def ok(detail: str = "", *, notes: tuple[str, ...] = ()) -> StageResult:
@@ -68,46 +86,74 @@ def skipped(reason: str) -> StageResult:
     return StageResult("skipped", reason)
 
 
-@dataclass
 class BootContext:
     """What a stage may use: the Host, the platform, a logger, and boot-wide options."""
 
-    host: Host
-    platform: str
-    log: log.Logger
-    options: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("host", "log", "options", "platform")
+
+    def __init__(self, host: Host, platform: str, log: log.Logger, options: dict[str, Any] | None = None) -> None:
+        self.host = host
+        self.platform = platform
+        self.log = log
+        self.options: dict[str, Any] = {} if options is None else options
 
 
-@dataclass(frozen=True)
 class Stage:
-    """One boot step. `run` gets the context; `platforms=None` means every platform."""
+    """One boot step. `run` gets the context; `platforms=None` means every platform.
 
-    name: str
-    order: int
-    run: Callable[[BootContext], StageResult]
-    after: tuple[str, ...] = ()
-    platforms: tuple[str, ...] | None = None
-    unit: str | None = None
-    description: str = ""
+    `per_boot`: the stage acts on the running kernel or on devices (crash kernel,
+    modules, addresses, disk growth), so it runs on every boot; every other stage is
+    skipped on a boot where nothing it read changed (kindling/boot_fingerprint.py).
+    """
+
+    __slots__ = ("after", "description", "name", "order", "per_boot", "platforms", "run", "unit")
+
+    def __init__(
+        self,
+        name: str,
+        order: int,
+        run: Callable[[BootContext], StageResult],
+        after: tuple[str, ...] = (),
+        platforms: tuple[str, ...] | None = None,
+        unit: str | None = None,
+        description: str = "",
+        per_boot: bool = False,
+    ) -> None:
+        self.name = name
+        self.order = order
+        self.run = run
+        self.after = after
+        self.platforms = platforms
+        self.unit = unit
+        self.description = description
+        self.per_boot = per_boot
+
+    def __repr__(self) -> str:
+        return f"Stage({self.name!r}, order={self.order})"
 
 
-@dataclass(frozen=True)
 class StageRecord:
-    name: str
-    status: str
-    detail: str
-    start: float
-    duration: float
-    actions: tuple[str, ...]
-    notes: tuple[str, ...] = ()
+    __slots__ = ("actions", "detail", "duration", "name", "notes", "start", "status")
+
+    def __init__(self, name: str, status: str, detail: str, start: float, duration: float,
+                 actions: tuple[str, ...], notes: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.status = status
+        self.detail = detail
+        self.start = start
+        self.duration = duration
+        self.actions = actions
+        self.notes = notes
 
 
-@dataclass
 class BootReport:
-    platform: str
-    plan: bool
-    started: float
-    records: list[StageRecord]
+    __slots__ = ("plan", "platform", "records", "started")
+
+    def __init__(self, platform: str, plan: bool, started: float, records: list[StageRecord]) -> None:
+        self.platform = platform
+        self.plan = plan
+        self.started = started
+        self.records = records
 
     @property
     def ok(self) -> bool:
@@ -166,17 +212,20 @@ def run_boot(
     stages: list[Stage] | None = None,
     options: dict[str, Any] | None = None,
     on_record: Callable[[StageRecord], None] | None = None,
+    full: bool = False,
     on_start: Callable[[Stage], None] | None = None,
 ) -> BootReport:
     """Run every stage for `platform`; write the timeline; never raise for a stage.
 
-    The run holds the boot lock and keeps `/run/kindling/boot-state.json` current
-    (kindling/boot_state.py), so `kindling status` tells running from done or failed."""
-    from kindling.boot_state import boot_lock
+    A stage whose inputs are as it left them on the last boot is skipped and its
+    per-boot effects replayed (kindling/boot_fingerprint.py); `full=True` runs all.
+    The run holds the boot lock and keeps `/run/kindling/boot-progress.json` current
+    (kindling/boot_progress.py), so `kindling status` tells running from done or failed."""
+    from kindling.boot_progress import boot_lock
 
     ordered = order_stages(stages if stages is not None else load_stages())
     with boot_lock(host):
-        return _run_locked(host, platform, ordered, options, on_record, on_start)
+        return _run_locked(host, platform, ordered, options, on_record, on_start, full)
 
 
 def _run_locked(
@@ -186,25 +235,25 @@ def _run_locked(
     options: dict[str, Any] | None,
     on_record: Callable[[StageRecord], None] | None,
     on_start: Callable[[Stage], None] | None,
+    full: bool,
 ) -> BootReport:
+    import os
+
     ctx = BootContext(host, platform, log.get("boot"), dict(options or {}))
     report = BootReport(platform, host.recording, time.time(), [])
-    state: dict[str, Any] = {"state": "running", "pid": os.getpid(), "platform": platform,
-                             "started": round(report.started, 3)}
-    _note_state(host, state)
+    progress: dict[str, Any] = {"state": "running", "pid": os.getpid(), "platform": platform,
+                                "started": round(report.started, 3)}
+    _note_progress(host, progress)
     try:
-        _run_stages(ctx, ordered, report, state, on_record, on_start)
-        write_timeline(host, report)
+        _run_stages(ctx, ordered, report, progress, on_record, on_start, full)
     except BaseException as exc:  # the end is recorded however the run ends, then it goes on
-        _note_state(host, {**state, "state": "failed", "finished": round(time.time(), 3),
-                           "failed": [r.name for r in report.records if r.status == "failed"],
-                           "error": f"boot runner: {describe(exc)}"})
+        _note_progress(host, {**progress, "state": "failed", "finished": round(time.time(), 3),
+                              "failed": [r.name for r in report.records if r.status == "failed"],
+                              "error": f"boot runner: {describe(exc)}"})
         raise
-    state.pop("stage", None)
-    state.pop("stage_started", None)
-    _note_state(host, {**state, "state": "done" if report.ok else "failed",
-                       "finished": round(time.time(), 3),
-                       "failed": [r.name for r in report.records if r.status == "failed"]})
+    _note_progress(host, {**progress, "state": "done" if report.ok else "failed",
+                          "finished": round(time.time(), 3),
+                          "failed": [r.name for r in report.records if r.status == "failed"]})
     return report
 
 
@@ -212,11 +261,15 @@ def _run_stages(
     ctx: BootContext,
     ordered: list[Stage],
     report: BootReport,
-    state: dict[str, Any],
+    progress: dict[str, Any],
     on_record: Callable[[StageRecord], None] | None,
     on_start: Callable[[Stage], None] | None,
+    full: bool,
 ) -> None:
+    from kindling.boot_fingerprint import BootState, build_key, replay
+
     host, platform = ctx.host, ctx.platform
+    state = BootState(host, build_key(platform))
     t0 = time.perf_counter()
     failed: dict[str, str] = {}
     ctx.options["failed_stages"] = failed  # live view: late stages (cfsignal) judge the run so far
@@ -225,14 +278,20 @@ def _run_stages(
             continue
         blocked = [d for d in stage.after if d in failed]
         if not blocked:
-            _note_state(host, {**state, "stage": stage.name, "stage_started": round(time.time(), 3)})
+            _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
         start = time.perf_counter()
         mark = len(host.actions)
+        entry = None if blocked or stage.per_boot or full else state.unchanged(stage.name)
         if blocked:
             result = skipped(f"{blocked[0]} failed")
             failed[stage.name] = result.detail
+        elif entry is not None:
+            replay(host, entry)
+            state.keep(stage.name, entry)
+            result = skipped(UNCHANGED)
         else:
             ctx.log = log.get(stage.name)
+            host.seen, host.replay = set(), []
             if on_start is not None:
                 on_start(stage)
             try:
@@ -244,7 +303,13 @@ def _run_stages(
                 result = StageResult("planned", f"stops before: {stop.what}")
             except Exception as exc:
                 result = StageResult("failed", describe(exc))
+            finally:
+                seen, effects = host.seen, host.replay
+                host.seen = host.replay = None
+            if result.status == "failed":  # raised, or returned (a stage's own verdict)
                 failed[stage.name] = result.detail
+            if not stage.per_boot:
+                state.record(stage.name, result.status, result.detail, seen, effects)
         record = StageRecord(
             stage.name,
             result.status,
@@ -257,17 +322,20 @@ def _run_stages(
         report.records.append(record)
         if on_record is not None:
             on_record(record)
+    write_timeline(host, report)
+    if not host.recording:
+        state.save()
 
 
-def _note_state(host: Host, state: dict[str, Any]) -> None:
-    """Record the boot's state; a state file that cannot be written costs a warning,
+def _note_progress(host: Host, progress: dict[str, Any]) -> None:
+    """Record how far the boot is; a file that cannot be written costs a warning,
     never the boot (the stages matter more than the report about them)."""
-    from kindling.boot_state import STATE_PATH, write_state
+    from kindling.boot_progress import PROGRESS_PATH, write_progress
 
     try:
-        write_state(host, state)
+        write_progress(host, progress)
     except KindlingError as exc:
-        log.get("boot").warning(f"{STATE_PATH}: boot state not recorded: {exc}")
+        log.get("boot").warning(f"{PROGRESS_PATH}: boot progress not recorded: {exc}")
 
 
 def write_timeline(host: Host, report: BootReport) -> None:

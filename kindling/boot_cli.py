@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 
 if TYPE_CHECKING:
     import threading
@@ -48,8 +48,10 @@ class SlowStageNotice:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling boot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kindling boot", description=__doc__, formatter_class=Formatter)
     parser.add_argument("--platform", default="auto", choices=("auto", "aws", "vmware", "metal"))
+    parser.add_argument("--full", action="store_true",
+                        help="run every stage, even those whose inputs are unchanged since the last boot")
     add_common(parser)
     args = parser.parse_args(argv)
     host = host_from_args(args)
@@ -81,7 +83,8 @@ def main(argv: list[str]) -> int:
     if not args.json:
         mode = " (plan: nothing will be changed)" if host.recording else ""
         sys.stdout.write(f"kindling boot: platform {platform}, root {host.root}{mode}\n")
-    report = run_boot(host, platform, on_record=show, on_start=slow.start if slow is not None else None)
+    report = run_boot(host, platform, on_record=show, full=args.full,
+                      on_start=slow.start if slow is not None else None)
     if args.json:
         emit_json(report.to_json())
     else:

@@ -33,7 +33,7 @@ NODE_STATE = (
     "/var/lib/kindling/netdog",
     "/run/kindling/netdog",
     "/run/kindling/timeline.json",
-    "/run/kindling/boot-state.json",  # kindling/boot_state.py: `status` would report the old boot
+    "/run/kindling/boot-progress.json",  # kindling/boot_progress.py: `status` would report the old boot
 )
 
 

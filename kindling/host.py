@@ -18,14 +18,19 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import subprocess
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 from kindling.errors import CommandError, HostError, PlanBoundary
+from kindling.record import field, record
+
+TYPE_CHECKING = False  # typing and subprocess cost ~13 ms to import; most boots run no program
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Protocol
+else:
+    Protocol = object
 
 __all__ = [
     "Clock",
@@ -145,7 +150,7 @@ def chase(root: Path, p: str) -> Path:
     return Path(current or "/")
 
 
-@dataclass
+@record
 class FakeClock:
     """A clock whose `sleep` advances time instantly; `sleeps` records each wait."""
 
@@ -165,7 +170,7 @@ class FakeClock:
         self.now += max(seconds, 0.0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommandResult:
     """What a program did: its argv, exit status and captured output."""
 
@@ -197,6 +202,10 @@ class Host:
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self.netns = netns
         self.actions: list[str] = []
+        # Set by the boot runner while a stage runs (kindling/boot_fingerprint.py): the
+        # paths the stage resolved, and its per-boot effects (/run files, live kernel values).
+        self.seen: set[str] | None = None
+        self.replay: list[tuple[str, str, bytes, int]] | None = None
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -213,14 +222,19 @@ class Host:
         leads to `<root>/elsewhere`, never out of it. The real root `/` is left to the
         kernel.
         """
+        text = os.fspath(p)
+        if self.seen is not None:
+            self.seen.add(text)
         if not self.prefixed:
-            return Path("/" + os.fspath(p).lstrip("/"))
-        return chase(self.root, os.fspath(p))
+            return Path("/" + text.lstrip("/"))
+        return chase(self.root, text)
 
     def entry(self, p: str | os.PathLike[str]) -> Path:
         """Like `path`, but a symlink as the last component is not followed: what a
         rename, an unlink or a new link acts on (the entry itself, as on `/`)."""
         text = os.fspath(p).rstrip("/")
+        if self.seen is not None:
+            self.seen.add(text)
         head, _, name = text.rpartition("/")
         if not name or name in (".", ".."):
             return self.path(p)
@@ -267,9 +281,12 @@ class Host:
 
     def listdir(self, p: str) -> list[str]:
         try:
-            return sorted(os.listdir(self.path(p)))
+            found = sorted(os.listdir(self.path(p)))
         except FileNotFoundError:
-            return []
+            found = []
+        if self.seen is not None:  # the names are an input, not just "is a directory"
+            self.seen.add(p.rstrip("/") + "/")
+        return found
 
     # -- mutations --------------------------------------------------------------
     def _record(self, action: str) -> None:
@@ -289,6 +306,8 @@ class Host:
         crash leaves the old or the new file, never a torn one.
         """
         raw = data.encode("utf-8") if isinstance(data, str) else data
+        if self.replay is not None and p.startswith("/run/"):
+            self.replay.append(("file", p, raw, mode))
         target = self.entry(p)
         try:
             if not target.is_symlink() and target.read_bytes() == raw and (target.stat().st_mode & 0o7777) == mode:
@@ -296,10 +315,12 @@ class Host:
         except OSError:
             pass
         self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
-        self._write_atomic(target, raw, mode)
+        self._write_atomic(target, raw, mode, durable=not p.startswith("/run/"))
         return True
 
-    def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
+    def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
+        """`durable=False` for /run (a tmpfs, gone at the next boot): the rename alone is
+        atomic; the two fsyncs cost ~0.5 ms each and protect nothing there."""
         tmp = target
         try:
             make_dirs(target.parent)
@@ -309,15 +330,17 @@ class Host:
                 view = memoryview(raw)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fsync(fd)
+                if durable:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, target)
-            dfd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            if durable:
+                dfd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
         except OSError as exc:
             # a full disk fails the write, not the open: leave no temp file behind
             if tmp is not target:
@@ -371,6 +394,8 @@ class Host:
         """Write into an existing file without rename: kernel files under /proc/sys
         (hostname, sysctls) cannot be replaced atomically, only written."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
+        if self.replay is not None:
+            self.replay.append(("live", p, raw, 0))
         self._record(f"write-in-place {p} ({len(raw)} bytes)")
         self._write_in_place(self.path(p), raw)
 
@@ -421,6 +446,8 @@ class Host:
             raise HostError(f"{target}: cannot chown: {exc.strerror or exc}") from exc
 
     def symlink(self, target: str, p: str) -> bool:
+        if self.replay is not None and p.startswith("/run/"):
+            self.replay.append(("symlink", p, target.encode(), 0))
         link = self.entry(p)
         if link.is_symlink() and os.readlink(link) == target:
             return False
@@ -503,6 +530,8 @@ class Host:
         env: Mapping[str, str] | None,
         limit: int | None = None,
     ) -> CommandResult:
+        import subprocess
+
         full_env = dict(self.env)
         if env:
             full_env.update(env)
@@ -585,6 +614,8 @@ def _collect(
     for pipe in (proc.stdout, proc.stderr):
         pipe.close()
     left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+    import subprocess
+
     try:
         proc.wait(left)
     except subprocess.TimeoutExpired:
@@ -726,7 +757,7 @@ class RecordingHost(Host):
         if text:
             self.diffs[len(self.actions) - 1] = text
 
-    def _write_atomic(self, target: Path, raw: bytes, mode: int) -> None:
+    def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
         self._diff(target, raw, mode)
 
     def _write_in_place(self, target: Path, raw: bytes) -> None:
@@ -756,6 +787,8 @@ class RecordingHost(Host):
         return True
 
     def symlink(self, target: str, p: str) -> bool:
+        if self.replay is not None and p.startswith("/run/"):
+            self.replay.append(("symlink", p, target.encode(), 0))
         link = self.entry(p)
         if link.is_symlink() and os.readlink(link) == target:
             return False

@@ -17,9 +17,9 @@ not commit or write anything: the runner commits all providers' data at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kindling.host import Host
+from kindling.record import record
 from kindling.user_data import UserData
 
 __all__ = ["PROVIDER_GROUP", "UserData", "UserDataProvider", "load_providers"]
@@ -27,7 +27,7 @@ __all__ = ["PROVIDER_GROUP", "UserData", "UserDataProvider", "load_providers"]
 PROVIDER_GROUP = "kindling.user_data_providers"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UserDataProvider:
     """One source of user data. `platforms=None` serves every platform."""
 

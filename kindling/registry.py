@@ -12,15 +12,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass
 from functools import cache
 
 from kindling.errors import KindlingError
+from kindling.record import record
 
 __all__ = ["EntryPoint", "entry_points", "load"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EntryPoint:
     """`name = module:attr` in `group`, from distribution `dist`."""
 

@@ -14,11 +14,11 @@ clock refuses to sleep, and the plan reports the retry it would have made.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from kindling.errors import KindlingError, PlanBoundary
 from kindling.host import Clock
+from kindling.record import record
 
 if TYPE_CHECKING:
     import random
@@ -40,7 +40,7 @@ class RetryBudgetExceeded(KindlingError):
     """The total budget ran out; the message names what was tried and the last error."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RetryPolicy:
     """Backoff shape: first delay, cap, total budget (seconds) and jitter fraction."""
 

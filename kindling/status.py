@@ -6,8 +6,8 @@ markers. `--wait` blocks until the boot settles, for scripts and image pipelines
 bounded by `--timeout` on the Host clock; it says once what it waits for and for how
 long at most.
 
-Sources, all read-only: `/run/kindling/boot-state.json` and the boot lock
-(kindling/boot_state.py: running, or interrupted), `/run/kindling/timeline.json`
+Sources, all read-only: `/run/kindling/boot-progress.json` and the boot lock
+(kindling/boot_progress.py: running, or interrupted), `/run/kindling/timeline.json`
 (kindling/boot.py: stages, reasons, times), and the first-boot markers
 (kindling/first_boot.py). A timeline without a state file (written by an older
 Kindling) still says done or failed from its own `ok`.
@@ -124,9 +124,9 @@ def _markers(host: Host) -> list[dict[str, str]]:
 
 def read_status(host: Host) -> BootStatus:
     """The boot's status from the state file, the lock and the timeline (reads only)."""
-    from kindling.boot_state import boot_in_progress, read_state
+    from kindling.boot_progress import boot_in_progress, read_progress
 
-    state = read_state(host)
+    state = read_progress(host)
     timeline = _timeline(host)
     status = BootStatus("not-started", markers=_markers(host))
     if state is None and timeline is None:

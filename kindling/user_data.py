@@ -11,10 +11,10 @@ memory. Errors name the source and what is wrong, never the content.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.errors import InputError
+from kindling.record import record
 
 __all__ = [
     "GZIP_MAGIC",
@@ -30,7 +30,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAX_USER_DATA = 64 * 1024
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UserData:
     """What one provider found: the settings tree (no outer `settings` key) and where."""
 

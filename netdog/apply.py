@@ -22,11 +22,11 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling import log
 from kindling.host import Host
+from kindling.record import field, record
 from netdog import paths
 from netdog.dhcp import Lease4, LeaseJob, acquire_leases
 from netdog.dhcp6 import Lease6, lease6_json
@@ -49,11 +49,12 @@ __all__ = [
 ]
 
 AnyLease = Lease4 | Lease6
-LeaseSource = Callable[[Sequence[LeaseJob], float], dict[str, AnyLease | NetlinkError]]
+OnLease = Callable[[LeaseJob, "AnyLease | NetlinkError"], None]
+LeaseSource = Callable[[Sequence[LeaseJob], float, OnLease], dict[str, AnyLease | NetlinkError]]
 _LOG = log.get("netdog")
 
 
-@dataclass
+@record
 class ApplyReport:
     source: str | None = None
     primary: str | None = None
@@ -78,7 +79,7 @@ class ApplyReport:
 
 
 def _planned_leases(host: Host) -> LeaseSource:
-    def plan(jobs: Sequence[LeaseJob], _timeout: float) -> dict[str, AnyLease | NetlinkError]:
+    def plan(jobs: Sequence[LeaseJob], _timeout: float, _on: OnLease) -> dict[str, AnyLease | NetlinkError]:
         host.actions.extend(f"dhcp{j.family} {j.ifname}" for j in jobs)
         return {}
 
@@ -88,10 +89,10 @@ def _planned_leases(host: Host) -> LeaseSource:
 def _leases_kept_under(host: Host) -> LeaseSource:
     """Real DHCP, leases kept in the state directory for `netdog dhcp` to renew."""
 
-    def real(jobs: Sequence[LeaseJob], timeout: float) -> dict[str, AnyLease | NetlinkError]:
+    def real(jobs: Sequence[LeaseJob], timeout: float, on: OnLease) -> dict[str, AnyLease | NetlinkError]:
         host.waiting("DHCP leases on " + ", ".join(f"{j.ifname} (dhcp{j.family})" for j in jobs), timeout)
         host.makedirs(paths.LEASE_DIR, mode=0o700)
-        return acquire_leases(jobs, timeout, lease_dir=host.path(paths.LEASE_DIR))
+        return acquire_leases(jobs, timeout, lease_dir=host.path(paths.LEASE_DIR), on_result=on)
 
     return real
 
@@ -200,15 +201,26 @@ def _static(nl: RealNetlink, d: Device, link: Link) -> None:
                          prefsrc=str(route.from_) if route.from_ else None)
 
 
+DHCP_ROUTE_METRIC = 1024  # systemd-networkd's default for DHCPv4 routes
+
+
 def configure_lease(nl: RealNetlink, d: Device, link: Link, lease: Lease4) -> None:
+    """The lease's address, MTU and routes as systemd-networkd sets them: the prefix
+    route (added by the kernel) and the default route both carry the route metric
+    (`route-metric`, else 1024) and the leased address as preferred source; the routes
+    from the lease are `proto dhcp`, with a link route to the router as networkd adds."""
     if lease.mtu:
         nl.set_mtu(link.index, link.name, int(lease.mtu))
-    nl.add_address(link.index, link.name,
-                   ipaddress.ip_interface(f"{lease.ip}/{lease.prefixlen}"))
-    metric = d.dhcp4.route_metric if d.dhcp4 is not None else None
+    metric = d.dhcp4.route_metric if d.dhcp4 is not None and d.dhcp4.route_metric is not None else None
+    metric = DHCP_ROUTE_METRIC if metric is None else metric
+    nl.add_address(link.index, link.name, ipaddress.ip_interface(f"{lease.ip}/{lease.prefixlen}"),
+                   route_metric=metric)
     if lease.routers:
-        nl.replace_route(link.index, link.name, "0.0.0.0/0", gateway=lease.routers[0],
-                         metric=metric, prefsrc=None)
+        router = lease.routers[0]
+        nl.replace_route(link.index, link.name, f"{router}/32", gateway=None, metric=metric,
+                         prefsrc=lease.ip, protocol="dhcp")
+        nl.replace_route(link.index, link.name, "0.0.0.0/0", gateway=router, metric=metric,
+                         prefsrc=lease.ip, protocol="dhcp")
 
 
 def configure_lease6(host: Host, nl: RealNetlink, link: Link, lease: Lease6) -> None:
@@ -257,14 +269,24 @@ def apply_config(
             _static(nl, d, links.by_name[names[d.name]])
         jobs = _lease_jobs(config, names, links)
         report.written += write_primary_state(host, config)  # lease-independent: before
-        results = get_leases(jobs, timeout)
-        got: list[tuple[Device, AnyLease]] = []
         device_of = {names[d.name]: d for d in config.devices}
+        configured: set[str] = set()
+
+        def on_lease(job: LeaseJob, result: AnyLease | NetlinkError) -> None:
+            """An IPv4 lease is configured the moment it is bound: the node is reachable
+            while an optional DHCPv6 (or another interface) is still being asked."""
+            if isinstance(result, Lease4):
+                configure_lease(nl, device_of[job.ifname], links.by_name[job.ifname], result)
+                configured.add(job.key)
+
+        results = get_leases(jobs, timeout, on_lease)
+        got: list[tuple[Device, AnyLease]] = []
         for job in jobs:
             d, link, result = device_of[job.ifname], links.by_name[job.ifname], results.get(
                 job.key)
             if isinstance(result, Lease4):
-                configure_lease(nl, d, link, result)
+                if job.key not in configured:
+                    configure_lease(nl, d, link, result)
                 report.leases[job.key] = f"{result.ip}/{result.prefixlen}"
             elif isinstance(result, Lease6):
                 configure_lease6(host, nl, link, result)

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from kindling.cli_common import add_common, emit_json, host_from_args
+from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 from kindling.host import Host
 
@@ -21,6 +21,10 @@ __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)  # no shutil import (cli_common)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> Any:  # argparse exits 2 itself; route through UsageError
         raise UsageError(message)
 

@@ -1,4 +1,6 @@
-"""DHCPv4 for the direct backend, with pyroute2's `AsyncDHCPClient` (DESIGN §4 `apply`).
+"""Leases for the direct backend (DESIGN §4 `apply`): DHCPv4 with the stdlib client of
+netdog/dhcp4.py, DHCPv6 with netdog/dhcp6.py; pyroute2's client settings for the
+renewing daemon (`netdog dhcp`, netdog/keep_leases.py).
 
 The client only *obtains* leases here; `apply.py` turns a lease into an address, a
 route, an MTU and resolver entries through the netlink seam, so the same code path
@@ -18,21 +20,25 @@ at boot a DISCOVER sent before the peer was ready should not cost four seconds.
 
 from __future__ import annotations
 
-import asyncio
-import random
+import os
 import time
-from collections.abc import Awaitable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from netdog.dhcp6 import Lease6, acquire6
+from kindling.record import record
 from netdog.errors import NetlinkError
+
+TYPE_CHECKING = False  # typing, asyncio and pyroute2 load only where they are used
+if TYPE_CHECKING:
+    from typing import Any
+
+    from netdog.dhcp4 import Ack
+    from netdog.dhcp6 import Lease6
 
 __all__ = ["Lease4", "LeaseJob", "acquire_leases", "client_config", "to_lease4"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lease4:
     interface: str
     ip: str
@@ -47,6 +53,8 @@ class Lease4:
 
 
 def _backoff() -> Iterator[float]:
+    import random
+
     delay = 1.0
     while True:
         yield delay
@@ -119,26 +127,49 @@ def client_config(ifname: str, lease_dir: Path | None, *, daemon: bool = False,
     )
 
 
-async def _acquire(ifname: str, timeout: float, lease_dir: Path | None) -> Lease4:
-    from pyroute2.dhcp.client import AsyncDHCPClient
-    from pyroute2.dhcp.fsm import State
+def lease4_from_ack(ifname: str, ack: Ack, bound_at: float) -> Lease4:
+    """A lease from the stdlib client's ACK (netdog/dhcp4.py)."""
+    o = ack.options
+    mask = o.get("subnet_mask")
+    prefixlen = sum(bin(int(x)).count("1") for x in str(mask).split(".")) if mask else 32
+    search = o.get("domain_search") or []
+    mtu, lease_time = o.get("interface_mtu"), o.get("lease_time")
+    return Lease4(
+        interface=ifname,
+        ip=ack.yiaddr,
+        prefixlen=prefixlen,
+        routers=tuple(str(r) for r in o.get("router") or ()),  # type: ignore[attr-defined]
+        name_servers=tuple(str(r) for r in o.get("name_server") or ()),  # type: ignore[attr-defined]
+        domain=str(o["domain_name"]) if o.get("domain_name") else None,
+        search=tuple(str(x) for x in search) if isinstance(search, list) else (str(search),),
+        mtu=mtu if isinstance(mtu, int) else None,
+        lease_time=lease_time if isinstance(lease_time, int) else None,
+        bound_at=bound_at,
+    )
 
-    config = client_config(ifname, lease_dir)
-    try:
-        async with AsyncDHCPClient(config) as client:
-            await client.bootstrap()
-            await client.wait_for_state(State.BOUND, timeout=timeout)
-            bound_at = time.monotonic()
-            if client.lease is None:
-                raise NetlinkError(f"interface {ifname}: dhcp4: bound without a lease")
-            return to_lease4(client.lease, bound_at)
-    except TimeoutError:
-        raise NetlinkError(f"interface {ifname}: dhcp4: no lease within {timeout:g}s") from None
-    except OSError as exc:
-        raise NetlinkError(f"interface {ifname}: dhcp4: {exc.strerror or exc}") from None
+
+def _acquire4(job: LeaseJob, timeout: float, lease_dir: Path | None) -> Lease4:
+    from netdog.dhcp4 import acquire4, lease_json
+
+    mac = bytes.fromhex(job.mac.replace(":", "")) if job.mac else None
+    ack, bound_at = acquire4(job.ifname, timeout, mac)
+    if lease_dir is not None:  # for `netdog dhcp` (pyroute2's JSONFileLease format)
+        path = lease_dir / f"{job.ifname}.lease.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(lease_json(job.ifname, ack, time.time()))
+    return lease4_from_ack(job.ifname, ack, bound_at)
 
 
-@dataclass(frozen=True)
+def _acquire6(job: LeaseJob, timeout: float) -> Lease6:
+    import asyncio
+
+    from netdog.dhcp6 import acquire6
+
+    return asyncio.run(acquire6(job.ifname, job.index, job.mac, timeout))
+
+
+@record(frozen=True)
 class LeaseJob:
     """One lease to obtain: `family` 4 or 6; index and MAC are needed for DHCPv6."""
 
@@ -156,48 +187,58 @@ class LeaseJob:
 def acquire_leases(
     jobs: Sequence[LeaseJob], timeout: float, grace: float = 3.0,
     lease_dir: Path | None = None,
+    on_result: Callable[[LeaseJob, Lease4 | Lease6 | NetlinkError], None] | None = None,
 ) -> dict[str, Lease4 | Lease6 | NetlinkError]:
     """Every lease at once, keyed `ifname/dhcp4|6`; failures are returned, not raised.
 
-    Required leases get `timeout`. Optional ones never hold the boot up: they get what
-    is left of `grace` seconds (counted from the start) once the required ones are
-    settled, then they are given up (networkd's `RequiredForOnline=no`)."""
-
-    def start(job: LeaseJob) -> Awaitable[Lease4 | Lease6]:
-        if job.family == 6:
-            return acquire6(job.ifname, job.index, job.mac, timeout)
-        return _acquire(job.ifname, timeout, lease_dir)
-
-    async def run() -> dict[str, Lease4 | Lease6 | NetlinkError]:
-        begin = time.monotonic()
-        tasks = {job.key: asyncio.ensure_future(start(job)) for job in jobs}
-        need = [tasks[j.key] for j in jobs if j.required]
-        if need:
-            await asyncio.wait(need)
-        rest = [tasks[j.key] for j in jobs if not j.required]
-        if rest:
-            await asyncio.wait(rest, timeout=max(grace - (time.monotonic() - begin), 0.0))
-        out: dict[str, Lease4 | Lease6 | NetlinkError] = {}
-        for job in jobs:
-            task = tasks[job.key]
-            if not task.done():
-                task.cancel()
-                out[job.key] = NetlinkError(
-                    f"interface {job.ifname}: dhcp{job.family}: no lease within {grace:g}s "
-                    "(optional, not waited for)")
-                continue
-            exc = task.exception()
-            if exc is None:
-                out[job.key] = task.result()
-            elif isinstance(exc, NetlinkError):
-                out[job.key] = exc
-            else:
-                raise exc
-        pending = [t for t in tasks.values() if not t.done()]
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        return out
+    Each lease is handed to `on_result` the moment it is bound, so a required IPv4
+    address is configured while an optional DHCPv6 is still being asked (networkd
+    does the same). Required leases get `timeout`. Optional ones never hold the boot
+    up: they get what is left of `grace` seconds (counted from the start) once the
+    required ones are settled, then they are given up (networkd's
+    `RequiredForOnline=no`). One thread per lease: the DHCPv4 client is a plain
+    select loop, DHCPv6 runs its own event loop (asyncio is imported only then)."""
+    import queue
+    import threading
 
     if not jobs:
         return {}
-    return asyncio.run(run())
+    begin = time.monotonic()
+    done: queue.Queue[tuple[LeaseJob, Lease4 | Lease6 | NetlinkError]] = queue.Queue()
+
+    def work(job: LeaseJob) -> None:
+        result: Lease4 | Lease6 | NetlinkError
+        try:
+            result = _acquire6(job, timeout) if job.family == 6 else _acquire4(job, timeout, lease_dir)
+        except TimeoutError:
+            result = NetlinkError(f"interface {job.ifname}: dhcp{job.family}: no lease within {timeout:g}s")
+        except NetlinkError as exc:
+            result = exc
+        except OSError as exc:
+            result = NetlinkError(f"interface {job.ifname}: dhcp{job.family}: {exc.strerror or exc}")
+        done.put((job, result))
+
+    for job in jobs:
+        threading.Thread(target=work, args=(job,), name=f"dhcp-{job.key}", daemon=True).start()
+    out: dict[str, Lease4 | Lease6 | NetlinkError] = {}
+    required = {j.key for j in jobs if j.required}
+    while len(out) < len(jobs):
+        if required - out.keys():
+            wait = None
+        else:
+            wait = grace - (time.monotonic() - begin)
+            if wait <= 0:
+                break
+        try:
+            job, result = done.get(timeout=wait)
+        except queue.Empty:
+            break
+        out[job.key] = result
+        if on_result is not None:
+            on_result(job, result)
+    for job in jobs:
+        if job.key not in out:
+            out[job.key] = NetlinkError(
+                f"interface {job.ifname}: dhcp{job.family}: no lease within {grace:g}s "
+                "(optional, not waited for)")
+    return out

@@ -14,7 +14,6 @@ addresses, reconfigure, authentication.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import os
@@ -22,8 +21,8 @@ import socket
 import struct
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from kindling.record import record
 from netdog.errors import NetlinkError
 
 __all__ = [
@@ -45,7 +44,7 @@ ALL_SERVERS = "ff02::1:2"
 _IAID = b"KDG6"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Message:
     kind: int
     xid: bytes
@@ -58,7 +57,7 @@ class Message:
         return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lease6:
     interface: str
     address: str
@@ -192,6 +191,8 @@ class _Exchange:
 
     async def ask(self, kind: int, options: list[tuple[int, bytes]], want: int,
                   deadline: float, dest: str = ALL_SERVERS) -> Message:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         xid = os.urandom(3)
         start = time.monotonic()
@@ -220,6 +221,8 @@ class _Exchange:
 
 async def _wait_link_local(ifname: str, deadline: float) -> None:
     """DHCPv6 speaks from the link-local address: wait until DAD has finished."""
+    import asyncio
+
     path = "/proc/net/if_inet6"  # this namespace's addresses (like netlink, not under --root)
     while True:
         with open(path, encoding="ascii") as fh:

@@ -10,9 +10,8 @@ one and turn off duplicate address detection, as upstream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from kindling.host import Host
+from kindling.record import field, record
 from netdog import paths
 from netdog.model import InterfaceName, MacAddress, NetConfig
 from netdog.render_networkd import NETWORKD_DIR, render_networkd
@@ -22,7 +21,7 @@ from netdog.sysctl import write_primary_sysctls
 __all__ = ["GenerateReport", "generate_net_config", "write_primary_state"]
 
 
-@dataclass
+@record
 class GenerateReport:
     source: str | None
     primary: str | None

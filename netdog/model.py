@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from typing import Literal
+
+from kindling.record import record
 
 __all__ = [
     "ArpMon",
@@ -50,7 +51,7 @@ _LINE_TERMINATORS = re.compile("[\n\r\x0b\x0c\x85\u2028\u2029]")
 _MAC_OCTET = re.compile(r"[0-9A-Fa-f]{2}")
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class InterfaceName:
     """A Linux interface name (IFNAMSIZ 16 incl. NUL → 1-15 bytes)."""
 
@@ -70,7 +71,7 @@ class InterfaceName:
         return self.value
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class MacAddress:
     """A MAC address, normalised to lowercase `aa:bb:cc:dd:ee:ff`."""
 
@@ -106,7 +107,7 @@ def parse_interface_id(s: str) -> InterfaceId:
             raise ValueError(f"not an interface name or MAC address ({name_err})") from None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VlanId:
     value: int
 
@@ -149,7 +150,7 @@ def ipnet_sort_key(n: IpNet) -> tuple[int, int, int]:
     return (n.version, int(n.ip), n.network.prefixlen)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dhcp4:
     enabled: bool
     optional: bool | None = None
@@ -164,7 +165,7 @@ class Dhcp4:
         return not bool(self.optional)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dhcp6:
     enabled: bool
     optional: bool | None = None
@@ -177,7 +178,7 @@ class Dhcp6:
         return not bool(self.optional)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Route:
     """`to` None means `default`; its family follows `via`, else `from`, else IPv4."""
 
@@ -194,21 +195,21 @@ class Route:
         return "::/0" if ref is not None and ref.version == 6 else "0.0.0.0/0"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MiiMon:
     frequency_ms: int
     updelay_ms: int
     downdelay_ms: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ArpMon:
     interval_ms: int
     validate: Literal["active", "all", "backup", "none"]
     targets: tuple[IpAddr, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class _Addressing:
     dhcp4: Dhcp4 | None = None
     dhcp6: Dhcp6 | None = None
@@ -232,19 +233,19 @@ class _Addressing:
         return (self.static4 or ()) + (self.static6 or ())
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Interface(_Addressing):
     name: InterfaceId
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Vlan(_Addressing):
     name: InterfaceName
     device: InterfaceName
     vlan_id: VlanId
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Bond(_Addressing):
     name: InterfaceName
     mode: Literal["active-backup"] = "active-backup"
@@ -256,7 +257,7 @@ class Bond(_Addressing):
 Device = Interface | Vlan | Bond
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetConfig:
     """Devices in file order; `source` says where they came from (file path or cmdline)."""
 

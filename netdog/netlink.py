@@ -1,5 +1,6 @@
 """The netlink seam of the direct backend: a few link/address/route operations over
-pyroute2, in the Host's namespace (`Host.netns`) or the current one (DESIGN §2: netlink
+the stdlib rtnetlink socket of netdog/rtnl.py (pyroute2 for bonds, VLANs and another
+namespace), in the Host's namespace (`Host.netns`) or the current one (DESIGN §2: netlink
 in the current namespace is a documented exception to "everything through Host").
 
 Two implementations, one surface, as `Host`/`RecordingHost`: `RealNetlink` acts and
@@ -7,7 +8,7 @@ notes each change in `host.actions`; `RecordingNetlink` (`--plan`) reads the rea
 links but only records the changes. `open_netlink(host)` picks by the Host it is given,
 so the applier never asks whether it is planning. Every change is idempotent: an
 address or link that already exists is left alone, routes are replaced.
-pyroute2 is imported here only, inside the functions (DESIGN §8).
+pyroute2 is imported here only, inside the functions, and only when needed (DESIGN §8).
 """
 
 
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.host import Host
+from kindling.record import record
 from netdog.errors import NetlinkError
 from netdog.model import ArpMon, Bond, IpNet
 
@@ -29,7 +30,7 @@ _ARP_VALIDATE = {"none": 0, "active": 1, "backup": 2, "all": 3}
 _BOND_ACTIVE_BACKUP = 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Link:
     index: int
     name: str
@@ -56,16 +57,37 @@ def _link(msg: Any) -> Link:
 
 
 class RealNetlink:
-    """Acts on the kernel through one pyroute2 IPRoute socket."""
+    """Acts on the kernel: links, addresses, routes, up and MTU over the stdlib rtnetlink
+    socket of netdog/rtnl.py (current namespace); bonds, VLANs and another namespace
+    (`Host.netns`) through pyroute2, imported only then."""
 
     def __init__(self, host: Host) -> None:
-        from pyroute2 import IPRoute
-
         self.host = host
-        self.ipr = IPRoute(netns=host.netns) if host.netns else IPRoute()
+        self._ipr: Any = None
+        self.rtnl: Any = None
+        if host.netns:
+            self._pyroute()
+        else:
+            from netdog.rtnl import Rtnl
+
+            self.rtnl = Rtnl()
+
+    def _pyroute(self) -> Any:
+        if self._ipr is None:
+            from pyroute2 import IPRoute
+
+            self._ipr = IPRoute(netns=self.host.netns) if self.host.netns else IPRoute()
+        return self._ipr
+
+    @property
+    def ipr(self) -> Any:
+        return self._pyroute()
 
     def close(self) -> None:
-        self.ipr.close()
+        if self._ipr is not None:
+            self._ipr.close()
+        if self.rtnl is not None:
+            self.rtnl.close()
 
     def _note(self, action: str) -> None:
         self.host.actions.append("netlink " + action)
@@ -81,17 +103,24 @@ class RealNetlink:
                 return None
             raise NetlinkError(f"{what}: {errno.errorcode.get(exc.code, exc.code)}") from None
 
+    def _act(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        """A change over the stdlib socket (a plan overrides this to do nothing)."""
+        fn(*args, **kwargs)
+
     # -- reads ------------------------------------------------------------------------
     def links(self) -> list[Link]:
-        return [_link(m) for m in self._call("list links", self.ipr.get_links, read=True)]
+        if self.rtnl is None:
+            return [_link(m) for m in self._call("list links", self.ipr.get_links, read=True)]
+        return [Link(*row) for row in self.rtnl.links()]
 
     def addresses(self, index: int) -> list[str]:
-        out = []
-        for m in self._call("list addresses", self.ipr.get_addr, read=True,
-                                index=index):
-            ip = m.get("IFA_LOCAL") or m.get("IFA_ADDRESS")
-            out.append(f"{ipaddress.ip_address(ip)}/{m['prefixlen']}")
-        return out
+        if self.rtnl is None:
+            out = []
+            for m in self._call("list addresses", self.ipr.get_addr, read=True, index=index):
+                ip = m.get("IFA_LOCAL") or m.get("IFA_ADDRESS")
+                out.append(f"{ipaddress.ip_address(ip)}/{m['prefixlen']}")
+            return out
+        return [f"{ipaddress.ip_address(raw)}/{plen}" for raw, plen in self.rtnl.addresses(index)]
 
     # -- changes ------------------------------------------------------------------------
     def create_vlan(self, name: str, parent: int, vlan_id: int) -> None:
@@ -130,47 +159,81 @@ class RealNetlink:
 
     def set_up(self, index: int, name: str) -> None:
         self._note(f"up {name}")
-        self._call(f"interface {name}: up", self.ipr.link, "set", index=index, state="up")
+        if self.rtnl is None:
+            self._call(f"interface {name}: up", self.ipr.link, "set", index=index, state="up")
+            return
+        self._act(self.rtnl.set_link, f"interface {name}: up", index, up=True)
 
     def set_mtu(self, index: int, name: str, mtu: int) -> None:
         self._note(f"mtu {name} {mtu}")
-        self._call(f"interface {name}: mtu", self.ipr.link, "set", index=index, mtu=mtu)
+        if self.rtnl is None:
+            self._call(f"interface {name}: mtu", self.ipr.link, "set", index=index, mtu=mtu)
+            return
+        self._act(self.rtnl.set_link, f"interface {name}: mtu", index, mtu=mtu)
 
     def add_address(self, index: int, name: str, net: IpNet,
-                    lifetimes: tuple[int, int] | None = None) -> None:
+                    lifetimes: tuple[int, int] | None = None, *, noprefixroute: bool = False,
+                    route_metric: int | None = None) -> None:
         """Add an address; with (preferred, valid) lifetimes, replace it so a renewal
-        extends them."""
+        extends them. `route_metric`: the metric of the prefix route the kernel adds for
+        it (networkd gives a DHCPv4 address's prefix route the lease's route metric)."""
         self._note(f"address {name} {net}")
-        kwargs: dict[str, Any] = {}
+        broadcast = None
         if net.version == 4 and net.network.prefixlen < 31:
-            kwargs["broadcast"] = str(net.network.broadcast_address)
-        command = "add"
-        if lifetimes is not None:
-            command = "replace"
-            kwargs["preferred_lft"], kwargs["valid_lft"] = lifetimes
-        self._call(f"interface {name}: add address", self.ipr.addr, command, index=index,
-                   address=str(net.ip), prefixlen=net.network.prefixlen, ok=(errno.EEXIST,),
-                   **kwargs)
+            broadcast = net.network.broadcast_address
+        command = "add" if lifetimes is None else "replace"
+        if self.rtnl is None:
+            kwargs: dict[str, Any] = {}
+            if broadcast is not None:
+                kwargs["broadcast"] = str(broadcast)
+            if lifetimes is not None:
+                kwargs["preferred_lft"], kwargs["valid_lft"] = lifetimes
+            if noprefixroute:
+                kwargs["flags"] = 0x200
+            self._call(f"interface {name}: add address", self.ipr.addr, command, index=index,
+                       address=str(net.ip), prefixlen=net.network.prefixlen, ok=(errno.EEXIST,),
+                       **kwargs)
+            return
+        family = 10 if net.version == 6 else 2
+        self._act(self.rtnl.address, f"interface {name}: add address", index, family, net.ip.packed,
+                  net.network.prefixlen, command=command,
+                  broadcast=broadcast.packed if broadcast is not None else None, lifetimes=lifetimes,
+                  noprefixroute=noprefixroute, route_metric=route_metric, ok=(errno.EEXIST,))
 
     def remove_address(self, index: int, name: str, net: IpNet) -> None:
         self._note(f"remove address {name} {net}")
-        self._call(f"interface {name}: remove address", self.ipr.addr, "del", index=index,
-                   address=str(net.ip), prefixlen=net.network.prefixlen,
-                   ok=(errno.EADDRNOTAVAIL, errno.ENODEV))
+        if self.rtnl is None:
+            self._call(f"interface {name}: remove address", self.ipr.addr, "del", index=index,
+                       address=str(net.ip), prefixlen=net.network.prefixlen,
+                       ok=(errno.EADDRNOTAVAIL, errno.ENODEV))
+            return
+        self._act(self.rtnl.address, f"interface {name}: remove address", index, 10 if net.version == 6 else 2,
+                  net.ip.packed, net.network.prefixlen, command="del", ok=(errno.EADDRNOTAVAIL, errno.ENODEV))
 
     def replace_route(self, index: int, name: str, dst: str, *, gateway: str | None,
-                      metric: int | None, prefsrc: str | None) -> None:
+                      metric: int | None, prefsrc: str | None, protocol: str = "boot") -> None:
+        """Replace a route; `protocol` as `ip route ... proto` (boot, static, dhcp)."""
         self._note(f"route {name} {dst}" + (f" via {gateway}" if gateway else ""))
         net = ipaddress.ip_network(dst, strict=False)
-        kwargs: dict[str, Any] = {"oif": index, "dst": str(net.network_address),
-                                  "dst_len": net.prefixlen, "family": 10 if net.version == 6 else 2}
-        if gateway:
-            kwargs["gateway"] = gateway
-        if metric is not None:
-            kwargs["priority"] = metric
-        if prefsrc:
-            kwargs["prefsrc"] = prefsrc
-        self._call(f"interface {name}: route", self.ipr.route, "replace", **kwargs)
+        proto = {"boot": 3, "static": 4, "dhcp": 16}[protocol]
+        if self.rtnl is None:
+            kwargs: dict[str, Any] = {"oif": index, "dst": str(net.network_address),
+                                      "dst_len": net.prefixlen, "family": 10 if net.version == 6 else 2,
+                                      "proto": proto}
+            if gateway:
+                kwargs["gateway"] = gateway
+            if metric is not None:
+                kwargs["priority"] = metric
+            if prefsrc:
+                kwargs["prefsrc"] = prefsrc
+            if not gateway:
+                kwargs["scope"] = 253
+            self._call(f"interface {name}: route", self.ipr.route, "replace", **kwargs)
+            return
+        self._act(self.rtnl.replace_route, f"interface {name}: route", index, 10 if net.version == 6 else 2,
+                  net.network_address.packed, net.prefixlen,
+                  gateway=ipaddress.ip_address(gateway).packed if gateway else None, metric=metric,
+                  prefsrc=ipaddress.ip_address(prefsrc).packed if prefsrc else None, protocol=proto)
 
 
 class RecordingNetlink(RealNetlink):
@@ -201,6 +264,9 @@ class RecordingNetlink(RealNetlink):
     def _call(self, what: str, fn: Any, *args: Any, ok: tuple[int, ...] = (),
               read: bool = False, **kwargs: Any) -> Any:
         return super()._call(what, fn, *args, ok=ok, read=read, **kwargs) if read else None
+
+    def _act(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def open_netlink(host: Host) -> RealNetlink:

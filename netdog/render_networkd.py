@@ -8,10 +8,14 @@ a MAC-keyed interface is matched with `PermanentMACAddress=` and named by the MA
 without colons. A VLAN's device that is not configured itself gets a link-only
 `.network` (no addresses, `LinkLocalAddressing=no`, `IPv6AcceptRA=false`).
 
-Deliberate deviation (DESIGN §5), tested in tests/netdog/test_render_networkd.py:
-bond timers carry their unit. Upstream writes `MIIMonitorSec=100` for
-`miimon-frequency-ms = 100`, which networkd reads as 100 *seconds*; Kindling writes
-`MIIMonitorSec=100ms` (also `UpDelaySec`, `DownDelaySec`, `ARPIntervalSec`).
+Deliberate deviations (DESIGN §5; docs/CONTRACT-NOTES.md), tested in
+tests/netdog/test_conformance.py: bond timers carry their unit. Upstream writes
+`MIIMonitorSec=100` for `miimon-frequency-ms = 100`, which networkd reads as 100
+*seconds*; Kindling writes `MIIMonitorSec=100ms` (also `UpDelaySec`, `DownDelaySec`,
+`ARPIntervalSec`). An interface with static addresses and no DHCP gets
+`IPv6AcceptRA=false`: upstream sets nothing, and networkd then holds the link in
+"configuring" for ~13 s waiting for a router advertisement, delaying
+network-online.target on every static node.
 
 `accept_ra` (cmdline source) adds `IPv6AcceptRA=true` and `[DHCPv6] WithoutRA=solicit`;
 `disable_dad` adds `IPv6DuplicateAddressDetection=0`. generate-net-config applies
@@ -186,6 +190,10 @@ def _route(route: Route) -> dict[str, list[str]]:
 
 def _addressing(unit: Unit, d: Device) -> None:
     _dhcp(unit, d.dhcp4, d.dhcp6)
+    if d.addresses and not any(x is not None and x.enabled for x in (d.dhcp4, d.dhcp6)):
+        # Static only: without this networkd waits ~13 s for a router advertisement
+        # before it calls the link configured, and network-online.target with it.
+        unit.set("Network", "IPv6AcceptRA", "false")
     for net in d.addresses:
         unit.add("Network", "Address", str(net))
     for route in d.routes or ():

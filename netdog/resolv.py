@@ -17,12 +17,12 @@ conformance tests accept either order, as upstream's do.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.errors import InputError
 from kindling.host import Host
 from kindling.nesting import loads_toml
+from kindling.record import record
 from netdog import paths
 from netdog.model import InterfaceId, NetConfig, parse_ip
 from netdog.render_networkd import NETWORKD_DIR, network_file_stem
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DnsSettings:
     """None means "not set" (DHCP may fill it); an empty tuple is set-but-empty."""
 

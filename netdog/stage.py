@@ -67,5 +67,6 @@ STATUS_STAGE = Stage(
     run=_status,
     after=("generate-network-config",),
     unit="kindling-write-network-status.service",
+    per_boot=True,
     description="record the primary interface's address (current_ip) and sysctls",
 )

@@ -20,7 +20,7 @@ import time
 
 from bench.janitor import Janitor
 from bench.measure import Sample, run_once
-from bench.report import PairRow, Row
+from bench.report import Budget, PairRow, Row
 from bench.stats import Summary, pair_ratios, paired
 from bench.target import Kindling
 
@@ -159,7 +159,8 @@ def dhcp_rows(k: Kindling, janitor: Janitor, runs: int, warmup: int) -> tuple[li
     note = f"leases obtained: kindling {leases_ok['kindling']}, dhclient {leases_ok['dhclient']} (incl. warm-up)"
     status = None if all(s.rc == 0 for s in a + b) else f"failed runs: {_rcs(a, b)}"
     pair = PairRow(SECTION, pair_name, label_a, label_b, "ms", Summary.of(av), Summary.of(bv),
-                   Summary.of(pair_ratios(av, bv)), None, note=note, status=status)  # fmt: skip
+                   Summary.of(pair_ratios(av, bv)), Budget(">=", 0.333, "x"),
+                   note=note + "; budget: kindling within 3x of dhclient (issue 20)", status=status)  # fmt: skip
     k.record_peer_rss("dhclient", [s.maxrss_mb for s in b])
     return [], [pair]
 

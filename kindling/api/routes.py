@@ -20,7 +20,6 @@ Bad input is a 4xx with `{"error": …, "key": …}`; nothing here raises to the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.errors import (
@@ -32,6 +31,7 @@ from kindling.errors import (
     SettingsError,
 )
 from kindling.nesting import loads_json
+from kindling.record import field, record
 
 __all__ = ["MAX_BODY", "ROUTES", "Response", "dispatch"]
 
@@ -63,7 +63,7 @@ _QUERY = {
 }
 
 
-@dataclass
+@record
 class Response:
     status: int
     body: Any

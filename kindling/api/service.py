@@ -8,16 +8,19 @@ datastore byte-for-byte unchanged. Commits re-validate the merged tree.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-from kindling.appliers import ApplyOutcome, run_appliers
 from kindling.apply_lock import apply_lock
 from kindling.datastore import DATASTORE_PATH, Datastore, check_tx_name, plan_state_for
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, NotFoundError
 from kindling.host import Host
-from kindling.settings import validate_settings
+from kindling.record import record
+
+TYPE_CHECKING = False  # the settings model and the appliers load on first write / apply
+if TYPE_CHECKING:
+    from typing import Any
+
+    from kindling.appliers import ApplyOutcome
 
 if TYPE_CHECKING:
     from kindling.settings.owners import KeyEffect
@@ -27,7 +30,7 @@ __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 _OPEN = threading.local()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommitReport:
     """What a commit changed and, if applied, what each applier did."""
 
@@ -145,6 +148,8 @@ class SettingsService:
     def patch(self, tx: str, body: Any, *, source: str = "request body") -> int:
         """Validate a partial tree and lay it over transaction `tx`."""
         check_tx_name(tx)
+        from kindling.settings import validate_settings
+
         tree = validate_settings(body, source=source)
         with self._store() as store:
             return store.patch(tx, tree)
@@ -160,6 +165,8 @@ class SettingsService:
 
         check_tx_name(tx)
         with apply_lock(self.host), self._store() as store:
+            from kindling.settings import validate_settings
+
             before = store.live()
 
             def vet(tree: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +181,8 @@ class SettingsService:
         """Run the appliers affected by `keys` (all of them when None)."""
         for key in keys or []:
             _strip_settings(parse_key(key, source="keys"))
+        from kindling.appliers import run_appliers
+
         with apply_lock(self.host):
             return run_appliers(self.host, self.get_settings(), keys)
 

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.bootconfig.errors import BootconfigError
 from kindling.bootconfig.model import BootConfig, check_key, check_value
 from kindling.bootconfig.render import render_bootconfig
 from kindling.dotted import format_key
+from kindling.record import field, record
 
 __all__ = [
     "DEFAULT_TEXT",
@@ -51,7 +51,7 @@ _SECTIONS = (("kernel", "kernel-parameters"), ("init", "init-parameters"))
 Params = dict[str, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BootParams:
     """Kernel and init parameters: name -> values (`()` = parameter without value)."""
 

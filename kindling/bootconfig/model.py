@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from kindling.bootconfig.errors import BootconfigError
+from kindling.record import field, record
 
 __all__ = [
     "MAX_DEPTH",
@@ -71,7 +71,7 @@ def check_value(value: str, *, key: str, source: str | None = None) -> str:
     return value
 
 
-@dataclass
+@record
 class TreeNode:
     """One key node of the kernel's tree (used to order keys and to render braces)."""
 

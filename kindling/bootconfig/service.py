@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kindling import log
@@ -36,6 +35,7 @@ from kindling.bootconfig.model import BootConfig
 from kindling.bootconfig.parse import parse_bootconfig
 from kindling.host import Host
 from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
+from kindling.record import record
 
 __all__ = [
     "BOOTCONFIG_DATA",
@@ -113,7 +113,7 @@ def running_params(host: Host) -> BootParams | None:
     return params_from_bootconfig(cfg, cmdline=host.read_optional(PROC_CMDLINE))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RebootDecision:
     """Whether to reboot, and why (`changed` lists bootconfig keys, never values)."""
 

@@ -16,11 +16,11 @@ boot's verdict (`instance.boot_verdict`); `SignalResource` with SUCCESS iff heal
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kindling import log
 from kindling.errors import PlanBoundary, UsageError
+from kindling.record import field, record
 
 if TYPE_CHECKING:
     from kindling.host import Host
@@ -34,7 +34,7 @@ MARKER = "/var/lib/kindling/cfsignal.ran"
 STATUSES = ("SUCCESS", "FAILURE")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SignalReport:
     """What happened, for the log line and `--json`."""
 

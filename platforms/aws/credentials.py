@@ -30,11 +30,11 @@ import binascii
 import configparser
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kindling import log
 from kindling.nesting import loads_json
+from kindling.record import field, record
 from platforms.aws.errors import CredentialsError
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ _SOURCES = ("Ec2InstanceMetadata", "Environment")
 _ROLES = "meta-data/iam/security-credentials/"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Credentials:
     """A key pair and optional session token; `source` names where they came from."""
 
@@ -64,7 +64,7 @@ class Credentials:
                 log.register_secret(secret)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RoleProfile:
     """A profile that assumes `role_arn` with the credentials of one named source."""
 

@@ -21,11 +21,11 @@ record of what is still to be answered, and asking it makes a rerun harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kindling import log
 from kindling.errors import NotFoundError, PlanBoundary, UsageError
+from kindling.record import field, record
 from platforms.aws.errors import AwsApiError
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ HEARTBEAT = 60.0
 _MEMBER = "DescribeAutoScalingInstancesResult/AutoScalingInstances/member"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LifecycleReport:
     completed: bool
     detail: str

@@ -9,10 +9,10 @@ works on typed values and never on raw dicts. Pure: tree in, record out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kindling.errors import SettingsError
+from kindling.record import field, record
 
 if TYPE_CHECKING:
     from kindling.host import Host
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["NodeSettings", "load_node_settings", "parse_node_settings"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NodeSettings:
     should_signal: bool = False
     stack_name: str = ""

@@ -26,12 +26,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kindling import log
 from kindling.env_seconds import env_seconds
 from kindling.errors import InputError
+from kindling.record import record
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 from platforms.aws.errors import AwsApiError, AwsThrottled
 
@@ -76,7 +76,7 @@ MAX_MESSAGE = 240
 _REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62})")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Service:
     """One Query API: its endpoint prefix, signing name, API version and env override."""
 

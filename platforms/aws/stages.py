@@ -67,6 +67,7 @@ WARM_POOL_WAIT = Stage(
     run=_warm_pool_wait,
     platforms=("aws",),
     unit="kindling-warm-pool-wait.service",
+    per_boot=True,
     description="wait until the Auto Scaling warm pool puts this instance in service",
 )
 CFSIGNAL = Stage(
@@ -75,6 +76,7 @@ CFSIGNAL = Stage(
     run=_cfsignal,
     platforms=("aws",),
     unit="kindling-cfsignal.service",
+    per_boot=True,
     description="signal the CloudFormation stack with the boot's outcome",
 )
 LIFECYCLE = Stage(
@@ -83,5 +85,6 @@ LIFECYCLE = Stage(
     run=_lifecycle,
     platforms=("aws",),
     unit="kindling-lifecycle-complete.service",
+    per_boot=True,
     description="complete the Auto Scaling launch lifecycle action (CONTINUE / ABANDON)",
 )

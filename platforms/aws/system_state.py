@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kindling.record import record
 from platforms.aws.errors import SystemStateError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ CALL_TIMEOUT = 10.0
 REREAD_INTERVAL = 15.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SystemStatus:
     """The verdict: the last state seen, the failed units, whether we gave up waiting."""
 

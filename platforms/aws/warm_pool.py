@@ -14,11 +14,11 @@ Marker: `/var/lib/kindling/warm-pool-wait.ran`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kindling import log
 from kindling.errors import KindlingError, PlanBoundary
+from kindling.record import record
 
 if TYPE_CHECKING:
     from kindling.host import Host
@@ -36,7 +36,7 @@ class WarmPoolTimeout(KindlingError):
     """The instance was not put in service within the given timeout."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WaitReport:
     waited: bool
     detail: str

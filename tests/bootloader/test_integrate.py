@@ -1,7 +1,7 @@
 """Boot-loader integration on planted roots: carriers, the GRUB drop-in, BLS, bad input.
 
 The real consumers (grub-mkconfig, update-initramfs + the hook, the kernel in qemu)
-are in test_rigs.py and tests/vm/test_vm_bootloader.py; here the failing tools are
+are in test_rigs.py and tests/vm/test_vm_bootline.py; here the failing tools are
 stand-ins first on the Host's PATH (the documented seam), which is the only way to
 make a real grub-mkconfig or update-initramfs fail on demand.
 """

@@ -118,7 +118,7 @@ def test_gpu_without_configs_fails_loudly(root: Path, tmp_path: Path,
     report = run_boot(host, "aws", stages=[STAGE])
     assert report.records[0].status == "failed"
     after = tree_snapshot(root)
-    for written in ("timeline.json", "boot-state.json", "boot.lock"):  # the boot runner's own records
+    for written in ("timeline.json", "boot-progress.json", "boot.lock"):  # the boot runner's own records
         after.pop(f"run/kindling/{written}")
     assert after == before and not argv_log.exists()
 
@@ -156,6 +156,14 @@ def test_unknown_flavour_setting(root: Path, tmp_path: Path, conformance: Path,
                                             r"one of auto, open, proprietary$"):
         STAGE.run(ctx(host))
     assert tree_snapshot(root) == before and not argv_log.exists()
+
+
+def test_cheap_vendor_check_matches_the_device_tables() -> None:
+    """The stage's pre-import vendor check must know every vendor detect classifies."""
+    from gpu import stage
+    from gpu.device_ids import AMAZON_VENDOR, NVIDIA_VENDOR
+
+    assert set(stage._VENDORS) == {NVIDIA_VENDOR, AMAZON_VENDOR}
 
 
 def _distro_node(root: Path, tmp_path: Path, license: str) -> tuple[Host, Path]:

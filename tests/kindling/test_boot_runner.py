@@ -56,6 +56,25 @@ def test_failure_skips_dependents_but_not_others(host: Host, root: Path) -> None
     assert all(s["duration_ms"] >= 0 for s in timeline["stages"])
 
 
+def test_a_returned_failure_counts_as_a_raised_one(host: Host) -> None:
+    """A stage may judge its own outcome (kdump-load: enabled but not armable): late
+    stages (cfsignal) see it among the failed stages, and its dependents are skipped."""
+    seen: dict[str, str] = {}
+
+    def judge(ctx: BootContext) -> StageResult:
+        seen.update(ctx.options["failed_stages"])
+        return ok()
+
+    stages = [stage("kdump", 10, StageResult("failed", "cannot arm")),
+              stage("after-kdump", 20, ok(), after=("kdump",)),
+              Stage(name="verdict", order=30, run=judge)]
+    report = run_boot(host, "metal", stages=stages)
+    assert [(r.name, r.status, r.detail) for r in report.records] == [
+        ("kdump", "failed", "cannot arm"), ("after-kdump", "skipped", "kdump failed"),
+        ("verdict", "ok", "")]
+    assert seen == {"kdump": "cannot arm", "after-kdump": "kdump failed"} and not report.ok
+
+
 def test_plan_records_each_stages_actions_and_writes_nothing(plan_host: RecordingHost, root: Path) -> None:
     stages = [stage("one", 10, ok(), write="/etc/one"), stage("two", 20, ok(), write="/etc/two")]
     report = run_boot(plan_host, "metal", stages=stages)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from kindling.boot_state import STATE_PATH, boot_lock, write_state
+from kindling.boot_progress import PROGRESS_PATH, boot_lock, write_progress
 from kindling.host import FakeClock, Host
 from kindling.status import EXIT_CODES, POLL, read_status, wait_for_boot
 
@@ -66,7 +66,7 @@ def gated(node: Path, tmp_path: Path) -> Iterator[tuple[Path, Path]]:
 
 def wait_running(root: Path, boot: subprocess.Popen[str], stage: str = "early-boot-config") -> None:
     """Until the boot's state file names `stage` (real time: another process runs it)."""
-    state_file = root / STATE_PATH.lstrip("/")
+    state_file = root / PROGRESS_PATH.lstrip("/")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert boot.poll() is None, boot.communicate()
@@ -199,7 +199,7 @@ def test_wait_deadline_is_on_the_host_clock(tmp_path: Path) -> None:
     clock = FakeClock()
     host = Host(tmp_path, clock=clock)
     with boot_lock(host):  # this process "runs" a boot: the reader's shared lock is refused
-        write_state(host, {"state": "running", "pid": os.getpid(), "platform": "metal",
+        write_progress(host, {"state": "running", "pid": os.getpid(), "platform": "metal",
                            "started": clock.time(), "stage": "growpart", "stage_started": clock.time()})
         status = wait_for_boot(host, 5.0)
     assert status.state == "running" and status.stage == "growpart"

@@ -26,7 +26,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,7 @@ import pytest
 from early_boot.errors import ProviderError
 from early_boot.runner import run_early_boot
 from kindling.host import FakeClock, Host
+from kindling.record import field, record
 from tests.bad_inputs.corpus import REPO
 from tests.early_boot_helpers import live, marker_exists, seed, state
 from tests.imds_emulator import ImdsEmulator
@@ -41,7 +41,7 @@ from tests.imds_emulator import ImdsEmulator
 USER_DATA = '[settings]\nmotd = "after the storm"\n[settings.kubernetes]\ncluster-name = "c1"\n'
 
 
-@dataclass
+@record
 class EventClock(FakeClock):
     """A FakeClock that calls `at(slept_so_far)` hooks as time passes (faults that end)."""
 

@@ -39,7 +39,8 @@ keep = {KEEP}
 crashkernel = "{CRASHKERNEL_MIB}M"
 
 # qemu boots the kernel directly (-kernel/-append): the disk has no boot loader to carry
-# crashkernel=, the command line below does (tests/vm/test_vm_bootloader.py boots one).
+# crashkernel=, the command line below does (tests/vm/test_vm_bootline.py boots with the
+# command line Kindling's GRUB integration generated).
 [settings.boot]
 loader = "none"
 """.encode()

@@ -7,7 +7,8 @@
 # for the host to read from the image afterwards; the console gets a short echo.
 set -u
 phase=$1
-# PY, REPO, BOOT_STEPS, CRASH_STEPS, REBOOT_STEPS, PANIC: exported by /init from /etc/vmtest.env.
+# PY, REPO, BOOT_STEPS, CRASH_STEPS, REBOOT_STEPS, PANIC (and PLATFORM, default vmware):
+# exported by /init from /etc/vmtest.env.
 export PYTHONPATH="$REPO" PYTHONDONTWRITEBYTECODE=1 TMPDIR=/run HOME=/run
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 R=/run/vmdisk
@@ -52,17 +53,19 @@ if [ "$phase" = boot ]; then
     df -k $R | tail -1 >"$OUT/df_before"
     for s in $BOOT_STEPS; do
         case $s in
-        boot) step boot kindling boot --platform vmware --root $R --json ;;
+        boot) step boot kindling boot --platform "${PLATFORM:-vmware}" --root $R --json ;;
         early-boot-config) step early-boot-config kindling early-boot-config --platform vmware --root $R ;;
         growpart) step growpart kindling growpart --root $R --json ;;
         kdump-plan) step kdump-plan kindling kdump plan --root $R --json ;;
         kdump-load) step kdump-load kindling kdump load --root $R ;;
+        kdump-status) step kdump-status kindling kdump status --root $R --json ;;
         esac
     done
     df -k $R | tail -1 >"$OUT/df_after"
     record kexec_crash_loaded /sys/kernel/kexec_crash_loaded
     record kexec_crash_size /sys/kernel/kexec_crash_size
     record cmdline /proc/cmdline
+    grep -i "crash kernel" /proc/iomem >"$OUT/iomem_crash" 2>/dev/null
     echo "vmtest: kexec_crash_loaded=$(cat $OUT/kexec_crash_loaded)"
     if [ "$PANIC" = 1 ] && [ "$(cat $OUT/kexec_crash_loaded)" = 1 ]; then
         echo "vmtest: t=$(uptime) panicking"

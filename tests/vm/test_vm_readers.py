@@ -86,3 +86,24 @@ def test_module_order_puts_dependencies_first_and_skips_builtins(tmp_path: Path)
     ]
     with pytest.raises(RuntimeError, match="no module nosuch"):
         module_load_order(kernel, ["nosuch"])
+
+
+def test_grub_command_line_is_what_grubs_linux_command_passes() -> None:
+    from tests.vm.bootline import grub_command_line
+
+    cfg = (
+        "### BEGIN /etc/grub.d/10_linux ###\n"
+        "menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple' {\n"
+        "\techo\t'Loading Linux 6.1.0-57-amd64 ...'\n"
+        "\tlinux\t/boot/vmlinuz-6.1.0-57-amd64 root=/dev/vda ro  console=ttyS0 crashkernel=256M \n"
+        "\tinitrd\t/boot/initrd.img-6.1.0-57-amd64\n"
+        "}\n"
+        "\t\tlinux\t/boot/vmlinuz-6.1.0-57-amd64 root=/dev/vda ro single  console=ttyS0\n"
+    )
+    # BOOT_IMAGE first, words one space apart (GRUB re-joins them), the first entry only
+    assert grub_command_line(cfg) == (
+        "BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=/dev/vda ro console=ttyS0 crashkernel=256M")
+    with pytest.raises(ValueError, match="re-quote"):
+        grub_command_line("linux /vmlinuz 'a b'\n")
+    with pytest.raises(ValueError, match="no linux line"):
+        grub_command_line("menuentry 'x' {\n}\n")

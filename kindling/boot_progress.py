@@ -5,7 +5,7 @@ it cannot tell "running" from "never ran". The boot runner therefore also writes
 small state file, atomically through the Host, when it starts, when each stage starts,
 and when it ends:
 
-    /run/kindling/boot-state.json
+    /run/kindling/boot-progress.json
     {"state": "running", "pid": 812, "platform": "aws", "started": 1796318743.8,
      "stage": "early-boot-config", "stage_started": 1796318744.1}
     {"state": "done" | "failed", ..., "finished": 1796318744.4, "failed": ["cfsignal"]}
@@ -31,24 +31,24 @@ from typing import Any
 from kindling.errors import HostError, KindlingError
 from kindling.host import Host, make_dirs
 
-__all__ = ["LOCK_PATH", "STATE_PATH", "boot_in_progress", "boot_lock", "read_state", "write_state"]
+__all__ = ["LOCK_PATH", "PROGRESS_PATH", "boot_in_progress", "boot_lock", "read_progress", "write_progress"]
 
-STATE_PATH = "/run/kindling/boot-state.json"
+PROGRESS_PATH = "/run/kindling/boot-progress.json"
 LOCK_PATH = "/run/kindling/boot.lock"
-_STATE_LIMIT = 64 * 1024
+_LIMIT = 64 * 1024
 _READER_GRACE = 0.5  # seconds a boot waits out a reader's momentary shared lock
 
 
-def write_state(host: Host, state: dict[str, Any]) -> None:
+def write_progress(host: Host, progress: dict[str, Any]) -> None:
     """Replace the state file (atomic: a reader sees the old state or the new one)."""
     host.makedirs("/run/kindling", mode=0o755)
-    host.write_file(STATE_PATH, json.dumps(state, sort_keys=True) + "\n", mode=0o644)
+    host.write_file(PROGRESS_PATH, json.dumps(progress, sort_keys=True) + "\n", mode=0o644)
 
 
-def read_state(host: Host) -> dict[str, Any] | None:
+def read_progress(host: Host) -> dict[str, Any] | None:
     """The recorded state, or None when no boot has written one (or it is unreadable)."""
     try:
-        raw = host.read_bytes(STATE_PATH, limit=_STATE_LIMIT)
+        raw = host.read_bytes(PROGRESS_PATH, limit=_LIMIT)
     except HostError:
         return None
     try:
@@ -79,7 +79,7 @@ def boot_lock(host: Host) -> Iterator[None]:
         _take(fd)
     except BlockingIOError:
         os.close(fd)
-        state = read_state(host) or {}
+        state = read_progress(host) or {}
         pid = f" (pid {state['pid']})" if isinstance(state.get("pid"), int) else ""
         raise KindlingError(f"another kindling boot is running on this root{pid}; "
                             "'kindling status --wait' waits for it") from None

@@ -1,0 +1,212 @@
+"""A later boot does only per-boot work: each stage is skipped when nothing it looked at
+changed since it last ran (DESIGN §4 `boot`, §8).
+
+While a stage runs, the Host notes every path it resolves (`Host.seen`: reads,
+existence checks, listings and the files it writes, which it reads first to compare)
+and every per-boot effect it has (`Host.replay`: files under /run, which is empty after
+a reboot, and values written into live kernel files such as /proc/sys). Right after
+the stage, a digest of those paths is taken — content for files, names for
+directories, device numbers and sizes for devices, "absent" for missing ones, and the
+live settings table for the datastore — and stored with the stage's result in
+`/var/lib/kindling/boot-state.json`.
+
+On the next boot, just before a stage would run, the digest of the same paths is taken
+again. When it equals the stored one and the Kindling build, the registered stages and
+the platform are the same, the stage's outputs are still exactly what it would write:
+it is not run; its per-boot effects are replayed through the Host (so `--plan` shows
+them). Anything else — a changed input file, a setting, a removed or edited output, a
+new Kindling version or plugin, a stage that failed last time — runs the stage in full.
+Stages marked `per_boot` (network status, crash kernel load, drivers, disk growth)
+always run: their work is on the running kernel or on devices.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from kindling.host import Host
+
+__all__ = ["STATE_PATH", "BootState", "build_key", "digest_paths"]
+
+STATE_PATH = "/var/lib/kindling/boot-state.json"
+FORMAT = 1
+_BIG = 4 << 20  # files above this are fingerprinted by (size, mtime, inode), not content
+_VOLATILE = ("/run/", "/proc/self/", "/proc/uptime", "/proc/loadavg", "/proc/stat")
+
+
+def build_key(platform: str) -> str:
+    """The Kindling build and the registered stages: a new version or plugin reruns all."""
+    from kindling import __version__
+    from kindling.registry import entry_points
+
+    eps = [f"{e.group}:{e.name}={e.value}@{e.dist}" for g in ("kindling.boot_stages", "kindling.appliers",
+           "kindling.user_data_providers") for e in entry_points(g)]  # fmt: skip
+    return _hash("\n".join([str(FORMAT), __version__, platform, *eps]).encode())
+
+
+def _hash(data: bytes) -> str:
+    from _blake2 import blake2b  # hashlib would load OpenSSL (~2 ms) for one digest
+
+    return blake2b(data, digest_size=16).hexdigest()
+
+
+def _datastore_digest(real: str) -> bytes:
+    """The live settings, not the file: SQLite moves pages between the WAL and the main
+    file on checkpoints without changing a setting."""
+    import sqlite3
+
+    uri = f"file:{real}?mode=ro"
+    if not os.path.exists(real + "-wal"):
+        # No WAL: the file is the whole state; `immutable` keeps SQLite from creating
+        # -wal/-shm beside it (a `--plan` boot leaves the directory as it was).
+        uri += "&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=30)
+        try:
+            rows = conn.execute("SELECT key, value FROM live ORDER BY key").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"datastore-error:{exc}".encode()
+    return json.dumps(rows).encode()
+
+
+def _one(host: Host, p: str) -> bytes:
+    from kindling.datastore import DATASTORE_PATH
+
+    listing = p.endswith("/") and p != "/"
+    real = os.fspath(host.path(p))
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return b"-"
+    except OSError as exc:
+        return f"error:{exc.errno}".encode()
+    kind = st.st_mode
+    if stat.S_ISDIR(kind):
+        if not listing:  # only resolved (made, checked): its names were not read
+            return b"d"
+        try:
+            return ("d:" + "/".join(sorted(os.listdir(real)))).encode()
+        except OSError as exc:
+            return f"d-error:{exc.errno}".encode()
+    if stat.S_ISBLK(kind) or stat.S_ISCHR(kind):
+        size = 0
+        if stat.S_ISBLK(kind):
+            try:
+                fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    size = os.lseek(fd, 0, os.SEEK_END)
+                finally:
+                    os.close(fd)
+            except OSError:
+                size = -1
+        return f"dev:{st.st_rdev}:{size}".encode()
+    if p == DATASTORE_PATH:
+        return _datastore_digest(real)
+    if st.st_size > _BIG:
+        return f"big:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()
+    try:
+        with open(real, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return f"error:{exc.errno}".encode()
+    if p == "/proc/meminfo":  # only the total is an input (crash kernel sizing)
+        data = b"".join(line for line in data.splitlines(keepends=True) if line.startswith(b"MemTotal:"))
+    link = os.readlink(real).encode() if os.path.islink(real) else b""
+    return link + b"\0" + data
+
+
+def digest_paths(host: Host, paths: list[str]) -> str:
+    """One digest over `paths` (sorted), each described as the module docstring says."""
+    parts = []
+    for p in paths:
+        parts.append(p.encode() + b"\0" + _one(host, p))
+    return _hash(b"\0\0".join(parts))
+
+
+def tracked(paths: set[str], live: set[str]) -> list[str]:
+    """The paths that are inputs: not /run (replayed, empty after a reboot), not volatile
+    kernel counters, not the live kernel files the stage itself writes (replayed)."""
+    return sorted(p for p in paths if not p.startswith(_VOLATILE) and p not in live and p.rstrip("/") != "/run")
+
+
+class BootState:
+    """The stored stage entries of the last boots, and the ones this boot produces."""
+
+    def __init__(self, host: Host, key: str) -> None:
+        self.host = host
+        self.key = key
+        self.previous: dict[str, dict[str, object]] = {}
+        self.entries: dict[str, dict[str, object]] = {}
+        self.changed = False
+        text = _read(host)
+        if text is None:
+            return
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("stages"), dict):
+            self.previous = data["stages"]
+
+    def unchanged(self, name: str) -> dict[str, object] | None:
+        """The stored entry of stage `name` when its inputs are as it left them."""
+        entry = self.previous.get(name)
+        if not isinstance(entry, dict):
+            return None
+        paths = entry.get("paths")
+        if not isinstance(paths, list) or digest_paths(self.host, [str(p) for p in paths]) != entry.get("digest"):
+            return None
+        return entry
+
+    def keep(self, name: str, entry: dict[str, object]) -> None:
+        self.entries[name] = entry
+
+    def record(self, name: str, status: str, detail: str, seen: set[str],
+               replay: list[tuple[str, str, bytes, int]]) -> None:
+        """A stage ran: remember what it read and its per-boot effects (none if it failed)."""
+        self.changed = True
+        if status == "failed":
+            return
+        live = {p for kind, p, _d, _m in replay if kind == "live"}
+        paths = tracked(seen, live)
+        self.entries[name] = {
+            "status": status,
+            "detail": detail,
+            "paths": paths,
+            "digest": digest_paths(self.host, paths),
+            "replay": [[kind, p, data.decode("latin-1"), mode] for kind, p, data, mode in replay],
+        }
+
+    def save(self) -> None:
+        """Persist (fsync'd: it is what the next boot trusts) when anything ran."""
+        if not self.changed and self.entries == self.previous:
+            return
+        text = json.dumps({"key": self.key, "stages": self.entries}, separators=(",", ":"))
+        self.host.makedirs("/var/lib/kindling", mode=0o755)
+        self.host.write_file(STATE_PATH, text + "\n", mode=0o600)
+
+
+def replay(host: Host, entry: dict[str, object]) -> None:
+    """Redo a skipped stage's per-boot effects: its /run files and live kernel values."""
+    for item in entry.get("replay") or []:  # type: ignore[attr-defined]
+        kind, p, text, mode = item
+        data = str(text).encode("latin-1")
+        if kind == "live":
+            host.write_in_place(str(p), data)
+        elif kind == "symlink":
+            host.symlink(str(text), str(p))
+        else:
+            host.makedirs(os.path.dirname(str(p)), mode=0o755)
+            host.write_file(str(p), data, mode=int(mode))
+
+
+def _read(host: Host) -> str | None:
+    try:
+        with open(host.path(STATE_PATH), encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None

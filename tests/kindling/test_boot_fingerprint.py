@@ -1,0 +1,260 @@
+"""A later boot skips what did not change, and reruns a stage whenever anything it looked
+at changed: an input, a setting, an output, the Kindling build, the platform
+(kindling/boot_fingerprint.py). Each invalidation has its own test."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import kindling
+from kindling.boot import UNCHANGED, BootContext, Stage, StageResult, ok, run_boot
+from kindling.boot_fingerprint import STATE_PATH
+from kindling.datastore import Datastore
+from kindling.errors import KindlingError
+from kindling.host import Host, RecordingHost
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Counter:
+    """Stages that really read inputs and write outputs through the Host, counting runs."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, int] = {}
+
+    def stage(self, name: str, order: int, body: Callable[[Host], str], **kw: object) -> Stage:
+        def run(ctx: BootContext) -> StageResult:
+            self.runs[name] = self.runs.get(name, 0) + 1
+            return ok(body(ctx.host))
+
+        return Stage(name, order, run, **kw)  # type: ignore[arg-type]
+
+
+def render(host: Host) -> str:
+    """Input /etc/in.conf → output /etc/out.conf, a /run file and a live kernel value."""
+    text = host.read_optional("/etc/in.conf") or "none"
+    host.write_file("/etc/out.conf", f"rendered {text}")
+    host.makedirs("/run/demo")
+    host.write_file("/run/demo/state", f"state {text}")
+    host.write_in_place("/proc/sys/demo/value", text)
+    return "rendered"
+
+
+@pytest.fixture
+def booted(host: Host, root: Path) -> tuple[Counter, list[Stage]]:
+    (root / "etc").mkdir()
+    (root / "etc/in.conf").write_text("one")
+    (root / "proc/sys/demo").mkdir(parents=True)
+    (root / "proc/sys/demo/value").write_text("")
+    c = Counter()
+    stages = [c.stage("render", 10, render), c.stage("kexec", 20, lambda h: "loaded", per_boot=True)]
+    run_boot(host, "metal", stages=stages)
+    assert c.runs == {"render": 1, "kexec": 1}
+    return c, stages
+
+
+def reboot(root: Path) -> None:
+    """/run is empty after a reboot and the live kernel values are gone."""
+    shutil.rmtree(root / "run")
+    (root / "run").mkdir()
+    (root / "proc/sys/demo/value").write_text("")
+
+
+def statuses(host: Host, stages: list[Stage], **kw: object) -> dict[str, tuple[str, str]]:
+    report = run_boot(host, "metal", stages=stages, **kw)  # type: ignore[arg-type]
+    return {r.name: (r.status, r.detail) for r in report.records}
+
+
+def test_unchanged_boot_skips_and_replays_per_boot_effects(booted: tuple[Counter, list[Stage]], host: Host,
+                                                          root: Path) -> None:
+    c, stages = booted
+    reboot(root)
+    got = statuses(host, stages)
+    assert got["render"] == ("skipped", UNCHANGED)
+    assert got["kexec"] == ("ok", "loaded")  # per-boot: always runs
+    assert c.runs == {"render": 1, "kexec": 2}
+    assert (root / "run/demo/state").read_text() == "state one"  # replayed
+    assert (root / "proc/sys/demo/value").read_text() == "one"  # live value replayed
+    assert (root / "run/kindling/timeline.json").exists()
+
+
+def test_changed_input_reruns(booted: tuple[Counter, list[Stage]], host: Host, root: Path) -> None:
+    c, stages = booted
+    (root / "etc/in.conf").write_text("two")
+    assert statuses(host, stages)["render"] == ("ok", "rendered")
+    assert (root / "etc/out.conf").read_text() == "rendered two"
+    assert c.runs["render"] == 2
+
+
+def test_removed_input_reruns(booted: tuple[Counter, list[Stage]], host: Host, root: Path) -> None:
+    _c, stages = booted
+    (root / "etc/in.conf").unlink()
+    statuses(host, stages)
+    assert (root / "etc/out.conf").read_text() == "rendered none"
+
+
+def test_edited_or_removed_output_is_rewritten(booted: tuple[Counter, list[Stage]], host: Host,
+                                               root: Path) -> None:
+    c, stages = booted
+    (root / "etc/out.conf").write_text("edited by hand")
+    statuses(host, stages)
+    assert (root / "etc/out.conf").read_text() == "rendered one"
+    (root / "etc/out.conf").unlink()
+    statuses(host, stages)
+    assert (root / "etc/out.conf").read_text() == "rendered one"
+    assert c.runs["render"] == 3
+
+
+def test_new_kindling_version_reruns_everything(booted: tuple[Counter, list[Stage]], host: Host,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    c, stages = booted
+    monkeypatch.setattr(kindling, "__version__", kindling.__version__ + ".post1")
+    statuses(host, stages)
+    assert c.runs["render"] == 2
+
+
+def test_new_plugin_reruns_everything(booted: tuple[Counter, list[Stage]], host: Host,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from kindling import registry
+
+    c, stages = booted
+    extra = registry.EntryPoint("kindling.appliers", "new-one", "somewhere:APPLIER", "plugin")
+    real = registry._all_entry_points()
+    monkeypatch.setattr(registry, "_all_entry_points", lambda: (*real, extra))
+    statuses(host, stages)
+    assert c.runs["render"] == 2
+
+
+def test_other_platform_reruns(booted: tuple[Counter, list[Stage]], host: Host) -> None:
+    c, stages = booted
+    run_boot(host, "vmware", stages=stages)
+    assert c.runs["render"] == 2
+
+
+def test_full_runs_everything(booted: tuple[Counter, list[Stage]], host: Host) -> None:
+    _c, stages = booted
+    assert statuses(host, stages, full=True)["render"] == ("ok", "rendered")
+    assert statuses(host, stages)["render"] == ("skipped", UNCHANGED)  # and the state stays valid
+
+
+def test_failed_stage_runs_again(host: Host, root: Path) -> None:
+    calls: list[int] = []
+
+    def flaky(ctx: BootContext) -> StageResult:
+        calls.append(1)
+        ctx.host.read_optional("/etc/in.conf")
+        if len(calls) == 1:
+            raise KindlingError("first try fails")
+        return ok("second try")
+
+    stages = [Stage("flaky", 10, flaky)]
+    assert statuses(host, stages)["flaky"][0] == "failed"
+    assert statuses(host, stages)["flaky"] == ("ok", "second try")
+    assert statuses(host, stages)["flaky"] == ("skipped", UNCHANGED)
+    assert len(calls) == 2
+
+
+def test_new_file_in_a_listed_directory_reruns(host: Host, root: Path) -> None:
+    runs: list[list[str]] = []
+
+    def scan(ctx: BootContext) -> StageResult:
+        runs.append(ctx.host.listdir("/etc/kindling/providers.d"))
+        ctx.host.makedirs("/etc/unlisted")
+        return ok()
+
+    stages = [Stage("scan", 10, scan)]
+    (root / "etc/kindling/providers.d").mkdir(parents=True)
+    statuses(host, stages)
+    (root / "etc/unlisted").mkdir(exist_ok=True)
+    (root / "etc/unlisted/x").write_text("a made directory's names are no input")
+    assert statuses(host, stages)["scan"] == ("skipped", UNCHANGED)
+    (root / "etc/kindling/providers.d/50-new").write_text("#!/bin/sh\n")
+    statuses(host, stages)
+    assert runs == [[], ["50-new"]]
+
+
+def test_changed_setting_reruns(host: Host, root: Path) -> None:
+    seen: list[object] = []
+
+    def read_settings(ctx: BootContext) -> StageResult:
+        with Datastore(ctx.host) as store:
+            seen.append(store.live().get("motd"))
+        return ok()
+
+    with Datastore(host) as store:
+        store.patch("default", {"motd": "hello"})
+        store.commit("default", lambda tree: tree)
+    stages = [Stage("settings", 10, read_settings)]
+    statuses(host, stages)
+    assert statuses(host, stages)["settings"] == ("skipped", UNCHANGED)
+    with Datastore(host) as store:
+        store.patch("default", {"motd": "changed"})
+        store.commit("default", lambda tree: tree)
+    statuses(host, stages)
+    assert seen == ["hello", "changed"]
+
+
+def test_plan_uses_the_state_but_never_writes_it(booted: tuple[Counter, list[Stage]], root: Path) -> None:
+    _c, stages = booted
+    reboot(root)
+    before = (root / STATE_PATH.lstrip("/")).read_bytes()
+    plan = RecordingHost(root)
+    report = run_boot(plan, "metal", stages=stages)
+    render_record = report.records[0]
+    assert (render_record.status, render_record.detail) == ("skipped", UNCHANGED)
+    assert any(a.startswith("write /run/demo/state") for a in render_record.actions)
+    assert any(a.startswith("write-in-place /proc/sys/demo/value") for a in render_record.actions)
+    assert not (root / "run/demo/state").exists()
+    assert (root / STATE_PATH.lstrip("/")).read_bytes() == before
+
+
+def test_corrupt_state_means_a_full_boot(booted: tuple[Counter, list[Stage]], host: Host, root: Path) -> None:
+    c, stages = booted
+    (root / STATE_PATH.lstrip("/")).write_text("{not json")
+    statuses(host, stages)
+    assert c.runs["render"] == 2
+    assert json.loads((root / STATE_PATH.lstrip("/")).read_text())["stages"]["render"]["status"] == "ok"
+
+
+# -- the real stages on the demo node ------------------------------------------------------
+
+def _real_stages() -> list[Stage]:
+    """Every registered stage except the one that waits for a real address."""
+    from kindling.boot import load_stages
+
+    return [s for s in load_stages() if s.name != "write-network-status"]
+
+
+def test_demo_node_later_boots_skip_then_follow_a_setting_and_net_toml(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "demo/root", root, symlinks=True)
+    host = Host(root, env={"PATH": "/usr/bin:/bin"})
+    stages = _real_stages()
+    first = statuses(host, stages)
+    assert first["early-boot-config"][0] == "ok"
+    for _ in range(2):  # the second boot settles what later stages changed after earlier ones read it
+        reboot_run = root / "run"
+        shutil.rmtree(reboot_run)
+        reboot_run.mkdir()
+        later = statuses(host, stages)
+    not_per_boot = {s.name for s in stages if not s.per_boot}
+    assert {n for n, (_s, d) in later.items() if d == UNCHANGED} == not_per_boot
+    assert (root / "etc/motd").read_text() == "set from /proc/bootconfig\n"
+    # a setting changed between boots (as `apiclient set` would, without applying)
+    with Datastore(host) as store:
+        store.patch("default", {"motd": "new message"})
+        store.commit("default", lambda tree: tree)
+    after = statuses(host, stages)
+    assert after["apply-settings"][0] == "ok"
+    assert (root / "etc/motd").read_text() == "new message\n"
+    # net.toml changed: the networkd files follow
+    net = root / "var/lib/kindling/net.toml"
+    net.write_text(net.read_text().replace("eth1", "eth2"))
+    after = statuses(host, stages)
+    assert after["generate-network-config"][0] == "ok"
+    assert (root / "etc/systemd/network/10-eth2.network").exists()
