@@ -9,7 +9,7 @@ kindling/first_boot.py, but an image builder wants a clean image, not a warning)
   launch transaction, so the next boot runs the once-per-node services again; the
   settings stay.
 - without it, also the node's own state: the settings datastore, netdog's state
-  (primary interface, current IP, DHCP leases) and the boot timeline. Configuration
+  (primary interface, current IP, DHCP leases), the boot timeline and boot state. Configuration
   files the appliers wrote stay: the next boot rewrites them from its own settings.
 
 Like every command that acts, `--plan` says what would be removed and removes nothing.
@@ -33,6 +33,7 @@ NODE_STATE = (
     "/var/lib/kindling/netdog",
     "/run/kindling/netdog",
     "/run/kindling/timeline.json",
+    "/run/kindling/boot-progress.json",  # kindling/boot_progress.py: `status` would report the old boot
 )
 
 
