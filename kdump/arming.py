@@ -16,12 +16,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from kdump.facts import KernelFacts
 from kdump.plan import KdumpPlan
 from kindling.host import Host
+from kindling.record import record
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PANIC_ON_OOPS_CONF", "Carrier", "arming_failure", "crashkernel_carrier",
            "set_panic_on_oops"]
@@ -31,7 +33,7 @@ PANIC_ON_OOPS = "/proc/sys/kernel/panic_on_oops"
 SYSCTL_KEY = "kernel.panic_on_oops"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Carrier:
     carrier: str  # cmdline | bootconfig | none
     why: str

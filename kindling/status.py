@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
+from kindling.record import field, record
 
 __all__ = ["EXIT_CODES", "POLL", "BootStatus", "main", "read_status", "render_text", "wait_for_boot"]
 
@@ -35,7 +35,7 @@ POLL = 0.2  # seconds between looks while waiting (two small file reads)
 DEFAULT_TIMEOUT = 600.0
 
 
-@dataclass
+@record
 class BootStatus:
     """What `status` reports; `to_json` is the `--json` document."""
 

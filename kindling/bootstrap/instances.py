@@ -17,7 +17,6 @@ transaction would not otherwise contain. Host containers are linked into
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -118,7 +117,12 @@ def _apply_containers(host: Host, settings: dict[str, Any]) -> list[str]:
 
 
 def _digest(entry: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+    try:  # the builtin module: hashlib would load OpenSSL (~2-3 ms) for one digest
+        from _sha256 import sha256  # type: ignore[import-not-found]
+    except ImportError:  # Python 3.12 renamed it _sha2
+        from hashlib import sha256
+    digest: str = sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+    return digest
 
 
 def _apply_host_containers(host: Host, settings: dict[str, Any]) -> list[str]:

@@ -9,10 +9,10 @@ Output paths are checked lexically here (absolute, normalised, under /etc, /var/
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.dotted import format_key, parse_key
+from kindling.record import record
 from kindling.templates.declaration import Declaration
 from kindling.templates.errors import SkipFile, TemplateError
 
@@ -22,7 +22,7 @@ ALLOWED_DIRS = ("/etc", "/var/lib", "/run")
 FORBIDDEN_DIRS = ("/etc/kindling", "/var/lib/kindling", "/run/kindling")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rendered:
     path: str
     text: str
@@ -59,14 +59,14 @@ def _lookup(settings: dict[str, Any], key: str) -> Any:
 
 def render_declaration(decl: Declaration, settings: dict[str, Any]) -> list[Rendered]:
     """Every file `decl` produces from `settings` (an empty list when `requires` is unmet)."""
-    from kindling.templates.engine import render_template
-
     if any(_lookup(settings, key) is None for key in decl.requires):
         return []
     if decl.requires_any and all(_lookup(settings, key) is None for key in decl.requires_any):
         return []  # checked before rendering: a node without these settings never imports Jinja2
     if decl.each is None:
         check_path(decl.name, decl.path)
+        from kindling.templates.engine import render_template
+
         try:
             text = render_template(decl.name, decl.source, settings, decl.prefixes, timeout=decl.timeout)
         except SkipFile:
@@ -81,6 +81,7 @@ def render_declaration(decl: Declaration, settings: dict[str, Any]) -> list[Rend
         pairs = [(str(i), v) for i, v in enumerate(entries)]
     else:
         raise TemplateError(decl.name, f"each: settings.{decl.each} is not a table or a list")
+    from kindling.templates.engine import render_template
     from kindling.templates.view import make_view
 
     view_root = make_view(settings, decl.prefixes)
