@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from kindling.boot import Stage
 
-__all__ = ["SlowStageNotice", "main"]
+__all__ = ["SlowStageNotice", "build_parser", "main"]
 
 SLOW = 1.0  # seconds a stage may run silently before its line says it started
 
@@ -47,13 +47,22 @@ class SlowStageNotice:
             self._timer = None
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling boot", description=__doc__, formatter_class=Formatter)
-    parser.add_argument("--platform", default="auto", choices=("auto", "aws", "vmware", "metal"))
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kindling boot", formatter_class=Formatter,
+        description="Run every boot stage in order (user data, network, disks, drivers, crash "
+        "kernel, signals), print one line per stage and write the boot timeline.")
+    parser.add_argument("--platform", default="auto", choices=("auto", "aws", "vmware", "metal"),
+                        help="whose user-data providers run (default: kernel argument "
+                        "kindling.platform=, else DMI)")
     parser.add_argument("--full", action="store_true",
                         help="run every stage, even those whose inputs are unchanged since the last boot")
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
 
     from kindling.boot import StageRecord, format_record, run_boot

@@ -23,7 +23,7 @@ import sys
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
 
-__all__ = ["LAUNCH_TX", "NODE_STATE", "clean", "main"]
+__all__ = ["LAUNCH_TX", "NODE_STATE", "build_parser", "clean", "main"]
 
 LAUNCH_TX = "kindling-launch"  # early-boot-config's transaction (Bottlerocket's bottlerocket-launch)
 NODE_STATE = (
@@ -78,7 +78,7 @@ def clean(host: Host, *, first_boot_only: bool) -> list[str]:
     return removed
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling clean",
         description="Re-arm first boot so an image can be captured without this node's state.",
@@ -91,7 +91,11 @@ def main(argv: list[str]) -> int:
         help="remove only the first-boot markers and a pending launch transaction (keep the settings)",
     )
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     removed = clean(host, first_boot_only=args.first_boot)
     if args.json:
