@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kindling.bundle_sources import Part
     from kindling.host import Host
 
-__all__ = ["DEFAULT_DIR", "build_bundle", "main", "manifest"]
+__all__ = ["DEFAULT_DIR", "build_bundle", "build_parser", "main", "manifest"]
 
 DEFAULT_DIR = "/var/lib/kindling/support"
 
@@ -73,10 +73,10 @@ def _output(host: Host, option: str | None, stamp: str) -> tuple[Host, str]:
     return writer, os.path.abspath(option)
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling support-bundle",
-        description="Collect the boot's status and timeline, the redacted settings, the files Kindling wrote, "
+        description="Collect the boot's status and timeline, the redacted settings, the files Kindling writes, "
                     "netdog state, kdump status and Kindling's unit states and journal into one tar.gz. "
                     "Sensitive values are never included.",
         epilog="examples:\n  kindling support-bundle                      # /var/lib/kindling/support/…\n"
@@ -88,7 +88,11 @@ def main(argv: list[str]) -> int:
                         help=f"where to write the bundle (default: {DEFAULT_DIR}/kindling-support-<time>.tar.gz "
                              "under the root)")
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
 
     from kindling.bundle_sources import collect
