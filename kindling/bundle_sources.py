@@ -89,7 +89,7 @@ def live_settings(host: Host) -> tuple[dict[str, Any] | None, str]:
         return None, f"absent: {exc}"
 
 
-def _read(host: Host, path: str, name: str, secrets: _Secrets, why_missing: str) -> Part:
+def _read(host: Host, path: str, name: str, secrets: _Secrets, why_missing: str, who: str = "") -> Part:
     from kindling.errors import HostError
 
     try:
@@ -97,7 +97,7 @@ def _read(host: Host, path: str, name: str, secrets: _Secrets, why_missing: str)
     except HostError as exc:
         missing = not host.path(path).exists()
         return Part(name, None, f"absent: {why_missing}" if missing else f"absent: {exc}")
-    return secrets.clean(name, data, path)
+    return secrets.clean(name, data, f"{path} ({who})" if who else path)
 
 
 def _declared(host: Host) -> Iterator[tuple[str, str]]:
@@ -121,6 +121,14 @@ def _declared(host: Host) -> Iterator[tuple[str, str]]:
                 yield action.split()[1], f"written by stage {stage.get('name')} at the last boot"
 
 
+def _names(host: Host, directory: str) -> list[str]:
+    """The names in `directory`; none when it is not one (or cannot be read)."""
+    try:
+        return host.listdir(directory)
+    except OSError:
+        return []
+
+
 def _expand(host: Host, pattern: str) -> list[str]:
     """The existing paths under the root that match `pattern` (fnmatch per segment)."""
     if not any(c in pattern for c in "*?["):
@@ -128,7 +136,7 @@ def _expand(host: Host, pattern: str) -> list[str]:
     found = [""]
     for segment in pattern.strip("/").split("/"):
         if any(c in segment for c in "*?["):
-            found = [f"{d}/{n}" for d in found for n in host.listdir(d or "/") if fnmatch.fnmatchcase(n, segment)]
+            found = [f"{d}/{n}" for d in found for n in _names(host, d or "/") if fnmatch.fnmatchcase(n, segment)]
         else:
             found = [f"{d}/{segment}" for d in found]
         if len(found) > MAX_FILES:
@@ -156,8 +164,11 @@ def _rendered(host: Host, secrets: _Secrets) -> Iterator[Part]:
             name = f"files{path}"
             try:
                 st = os.lstat(host.entry(path))
-            except OSError:
+            except FileNotFoundError:
                 yield Part(name, None, f"absent: not present ({who})")
+                continue
+            except OSError as exc:
+                yield Part(name, None, f"absent: cannot look at it: {exc.strerror or exc} ({who})")
                 continue
             if stat.S_ISLNK(st.st_mode):
                 yield Part(name, None, f"absent: a symbolic link to {os.readlink(host.entry(path))} ({who})")
@@ -169,7 +180,7 @@ def _rendered(host: Host, secrets: _Secrets) -> Iterator[Part]:
             elif st.st_size > MAX_MEMBER:
                 yield Part(name, None, f"absent: {st.st_size} bytes, over the {MAX_MEMBER}-byte limit ({who})")
             else:
-                yield _read(host, path, name, secrets, f"not present ({who})")
+                yield _read(host, path, name, secrets, f"not present ({who})", who)
 
 
 def _command(host: Host, name: str, argv: list[str], secrets: _Secrets, *, limit: int = MAX_MEMBER) -> Part:

@@ -222,3 +222,29 @@ def test_every_applier_and_writing_stage_declares_its_outputs() -> None:
         stages["generate-network-config"])
     assert f"{RUN_DIR}/*" in stages["write-network-status"]
     assert stages["kdump-load"] == (PANIC_ON_OOPS_CONF,)
+
+
+def test_odd_trees_are_recorded_not_fatal(tmp_path: Path) -> None:
+    """A link where an output belongs is named, not followed; a file where a pattern expects
+    a directory is passed over; a file the last boot wrote is collected though undeclared."""
+    from kindling.bundle_sources import collect
+    from kindling.host import Host
+
+    root = tmp_path / "odd"
+    (root / "etc/systemd/system/kindling-configured.target.wants").mkdir(parents=True)
+    (root / "etc/systemd/system/kindling-configured.target.x").write_text("a file, not a directory\n")
+    (root / "etc/elsewhere").write_text("not Kindling's\n")
+    (root / "etc/motd").symlink_to("/etc/elsewhere")
+    (root / "etc/weird.conf").write_text("written at boot\n")
+    (root / "run/kindling").mkdir(parents=True)
+    stage = {"name": "custom", "status": "ok", "detail": "", "start_ms": 0.0, "duration_ms": 1.0,
+             "actions": ["write /etc/weird.conf (16 bytes, mode 0644)", "run true"]}
+    (root / "run/kindling/timeline.json").write_text(json.dumps(
+        {"platform": "metal", "plan": False, "started": 1.0, "ok": True, "stages": [stage]}))
+    parts = {p.name: p for p in collect(Host(root))}
+    assert parts["files/etc/motd"].data is None
+    assert parts["files/etc/motd"].note == "absent: a symbolic link to /etc/elsewhere (applier motd)"
+    assert "files/etc/elsewhere" not in parts
+    assert parts["files/etc/weird.conf"].data == b"written at boot\n"
+    assert parts["files/etc/weird.conf"].note == "/etc/weird.conf (written by stage custom at the last boot)"
+    assert parts["status.json"].data is not None and json.loads(parts["status.json"].data)["state"] == "done"
