@@ -281,8 +281,6 @@ def _run_stages(
         if stage.platforms is not None and platform not in stage.platforms:
             continue
         blocked = [d for d in stage.after if d in failed]
-        if not blocked:
-            _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
         start = time.perf_counter()
         mark = len(host.actions)
         entry = None if blocked or stage.per_boot or full else state.unchanged(stage.name)
@@ -294,6 +292,9 @@ def _run_stages(
             state.keep(stage.name, entry)
             result = skipped(UNCHANGED)
         else:
+            # only a stage that runs is worth a progress write: a skipped one takes no time
+            _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
+            mark = len(host.actions)  # a plan records that write: it is not the stage's
             ctx.log = log.get(stage.name)
             host.seen, host.replay = set(), []
             if on_start is not None:
