@@ -86,4 +86,5 @@ KDUMP_LOAD = Stage(
     unit="kindling-kdump-load.service",
     per_boot=True,
     description="load the crash kernel with kexec -p",
+    outputs=("/etc/sysctl.d/80-kindling-kdump.conf",),  # kdump/arming.py
 )

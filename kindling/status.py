@@ -28,7 +28,7 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
 from kindling.record import field, record
 
-__all__ = ["EXIT_CODES", "POLL", "BootStatus", "main", "read_status", "render_text", "wait_for_boot"]
+__all__ = ["EXIT_CODES", "POLL", "BootStatus", "build_parser", "main", "read_status", "render_text", "wait_for_boot"]
 
 EXIT_CODES = {"done": 0, "failed": 1, "running": 3, "not-started": 4}
 POLL = 0.2  # seconds between looks while waiting (two small file reads)
@@ -223,7 +223,7 @@ def _timeout(text: str) -> float:
     return value
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling status",
         description="Say whether this node's boot is done, running or failed: per stage, with the "
@@ -240,6 +240,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=_timeout, default=None, metavar="S",
                         help=f"with --wait: give up after S seconds (default {DEFAULT_TIMEOUT:g}) and exit 3")
     add_common(parser, acts=False)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.timeout is not None and not args.wait:
         parser.error("--timeout bounds --wait: give --wait too")

@@ -154,6 +154,15 @@ def _apply_host_containers(host: Host, settings: dict[str, Any]) -> list[str]:
     return done
 
 
-BOOTSTRAP_COMMANDS = Applier("bootstrap-commands", ("bootstrap-commands",), _apply_commands)
-BOOTSTRAP_CONTAINERS = Applier("bootstrap-containers", ("bootstrap-containers",), _apply_containers)
-HOST_CONTAINERS = Applier("host-containers", ("host-containers",), _apply_host_containers)
+def _outputs(kind: str) -> tuple[str, ...]:
+    unit = f"{_TEMPLATES[kind]}*.service"
+    return (f"{UNIT_DIR}/{TARGET}.*/{unit}", f"{UNIT_DIR}/multi-user.target.wants/{unit}",
+            f"{UNIT_DIR}/{unit}.d/{ORDER_DROPIN}")
+
+
+BOOTSTRAP_COMMANDS = Applier("bootstrap-commands", ("bootstrap-commands",), _apply_commands,
+                             outputs=_outputs("bootstrap-commands"))
+BOOTSTRAP_CONTAINERS = Applier("bootstrap-containers", ("bootstrap-containers",), _apply_containers,
+                               outputs=_outputs("bootstrap-containers"))
+HOST_CONTAINERS = Applier("host-containers", ("host-containers",), _apply_host_containers,
+                          outputs=_outputs("host-containers"))

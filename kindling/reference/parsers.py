@@ -34,12 +34,36 @@ class Command:
         return " ".join(self.words)
 
 
+class _Captured(Exception):
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.parser = parser
+
+
+def _capture(parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> argparse.Namespace:
+    raise _Captured(parser)
+
+
 def command(name: str) -> Command:
-    """The top-level command `name` (a key of COMMANDS)."""
+    """The top-level command `name` (a key of COMMANDS).
+
+    Each command module should expose `build_parser()`. One that does not yet (a new
+    command) still gets its pages: its `main` runs with `parse_args` stopped before it
+    parses, which is the first thing every Kindling `main` does with its parser."""
     module_name, help_ = COMMANDS[name]
     module = importlib.import_module(module_name)
-    parser: argparse.ArgumentParser = module.build_parser()
-    return Command((name,), help_, parser)
+    build = getattr(module, "build_parser", None)
+    if build is not None:
+        parser: argparse.ArgumentParser = build()
+        return Command((name,), help_, parser)
+    original = argparse.ArgumentParser.parse_args
+    argparse.ArgumentParser.parse_args = _capture  # type: ignore[method-assign, assignment]
+    try:
+        module.main([])
+    except _Captured as got:
+        return Command((name,), help_, got.parser)
+    finally:
+        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    raise RuntimeError(f"kindling {name}: {module_name} has no build_parser() and main() parsed nothing")
 
 
 def subcommands(cmd: Command) -> list[Command]:
