@@ -48,7 +48,8 @@ def test_precompiled_code_is_a_fresh_compile() -> None:
     for name, source in _shipped_pairs():
         python = precompiled(name, source, jinja2.__version__)
         assert python is not None, name
-        assert compile(python, _filename(name), "exec", dont_inherit=True) == env.compile(source, name=name, filename=_filename(name))
+        fresh = env.compile(source, name=name, filename=_filename(name))
+        assert compile(python, _filename(name), "exec", dont_inherit=True) == fresh
 
 
 def test_only_the_template_it_was_made_from() -> None:
