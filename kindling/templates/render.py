@@ -16,7 +16,7 @@ from kindling.record import record
 from kindling.templates.declaration import Declaration
 from kindling.templates.errors import SkipFile, TemplateError
 
-__all__ = ["ALLOWED_DIRS", "FORBIDDEN_DIRS", "Rendered", "check_path", "render_declaration"]
+__all__ = ["ALLOWED_DIRS", "FORBIDDEN_DIRS", "Rendered", "check_path", "lookup", "needs_engine", "render_declaration"]
 
 ALLOWED_DIRS = ("/etc", "/var/lib", "/run")
 FORBIDDEN_DIRS = ("/etc/kindling", "/var/lib/kindling", "/run/kindling")
@@ -45,7 +45,7 @@ def check_path(name: str, path: str) -> str:
     return path
 
 
-def _lookup(settings: dict[str, Any], key: str) -> Any:
+def lookup(settings: dict[str, Any], key: str) -> Any:
     node: Any = settings
     for segment in parse_key(key):
         if isinstance(node, dict) and segment in node:
@@ -57,12 +57,20 @@ def _lookup(settings: dict[str, Any], key: str) -> Any:
     return node
 
 
+def needs_engine(decl: Declaration, settings: dict[str, Any]) -> bool:
+    """Whether `decl` has anything to render: `requires` met and `each` (if any) set.
+    Checked before rendering, so a node without these settings never imports Jinja2."""
+    if any(lookup(settings, key) is None for key in decl.requires):
+        return False
+    if decl.requires_any and all(lookup(settings, key) is None for key in decl.requires_any):
+        return False
+    return decl.each is None or lookup(settings, decl.each) is not None
+
+
 def render_declaration(decl: Declaration, settings: dict[str, Any]) -> list[Rendered]:
     """Every file `decl` produces from `settings` (an empty list when `requires` is unmet)."""
-    if any(_lookup(settings, key) is None for key in decl.requires):
+    if not needs_engine(decl, settings):
         return []
-    if decl.requires_any and all(_lookup(settings, key) is None for key in decl.requires_any):
-        return []  # checked before rendering: a node without these settings never imports Jinja2
     if decl.each is None:
         check_path(decl.name, decl.path)
         from kindling.templates.engine import render_template
@@ -72,9 +80,7 @@ def render_declaration(decl: Declaration, settings: dict[str, Any]) -> list[Rend
         except SkipFile:
             return []
         return [Rendered(decl.path, text, decl.mode, decl.owner)]
-    entries = _lookup(settings, decl.each)
-    if entries is None:
-        return []
+    entries = lookup(settings, decl.each)
     if isinstance(entries, dict):
         pairs = list(entries.items())
     elif isinstance(entries, list):
