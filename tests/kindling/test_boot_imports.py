@@ -48,7 +48,6 @@ NOT_ON_A_LATER_BOOT = (
     "kindling.providers",
     "early_boot.runner",
     "kindling.bootloader.integrate",  # kdump-load asks for the boot loader only when nothing is reserved
-    "kindling.bootconfig.parse",
     "growpart.gpt",  # no disk under the demo root: nothing to read
 )
 
