@@ -100,3 +100,36 @@ def test_later_boot_imports_only_per_boot_work(tmp_path: Path, kubernetes: bool)
     (root / "run").mkdir()
     modules = boot_modules(root, tmp_path)
     assert sorted(modules & {*NEVER_ON_A_BOOT, *TEMPLATE_ENGINE, *NOT_ON_A_LATER_BOOT}) == []
+
+
+QUICK = [
+    [], ["--root", "/r"], ["--root", ""], ["--platform", "metal", "--full"], ["--plan", "--json"],
+    ["--dry-run", "--root", "/r", "--log-format", "json", "--log-level", "debug"],
+    ["--json", "--platform", "aws", "--root", "/r"],
+]
+TO_ARGPARSE = [
+    ["--help"], ["-h"], ["--root=/r"], ["--ro", "/r"], ["--root"], ["--root", "-x"], ["--platform", "mars"],
+    ["--log-level", "loud"], ["--full", "--full"], ["--root", "/a", "--root", "/b"], ["extra"], ["--", "--full"],
+]
+
+
+@pytest.mark.parametrize("argv", QUICK, ids=lambda a: " ".join(a) or "none")
+def test_plain_boot_options_read_without_argparse_as_argparse_reads_them(argv: list[str]) -> None:
+    from kindling.boot_cli import BootOptions, build_parser, quick_options
+
+    quick = quick_options(argv)
+    assert quick is not None
+    full = BootOptions.of(build_parser().parse_args(argv))
+    assert {n: getattr(quick, n) for n in BootOptions.__slots__} == {n: getattr(full, n) for n in BootOptions.__slots__}
+
+
+@pytest.mark.parametrize("argv", TO_ARGPARSE, ids=" ".join)
+def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
+    from kindling.boot_cli import quick_options
+
+    assert quick_options(argv) is None
+
+
+def test_a_plain_boot_does_not_import_argparse(tmp_path: Path) -> None:
+    modules = boot_modules(demo_copy(tmp_path, kubernetes=False), tmp_path)
+    assert "argparse" not in modules and "kindling.cli_common" not in modules
