@@ -17,7 +17,7 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import HostError
 from kindling.host import Host
 
-__all__ = ["UNIT_DIR", "install_units", "kindling_executable", "main", "shipped_units"]
+__all__ = ["UNIT_DIR", "build_parser", "install_units", "kindling_executable", "main", "shipped_units"]
 
 UNIT_DIR = "/etc/systemd/system"
 _SUFFIXES = (".service", ".target", ".mount", ".path", ".timer", ".socket")
@@ -58,13 +58,21 @@ def install_units(host: Host, unit_dir: str = UNIT_DIR, executable: str | None =
     return changed
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling units", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kindling units",
+        description="Install the systemd units shipped with Kindling, their ExecStart= "
+        "naming this kindling executable by its absolute path.")
     sub = parser.add_subparsers(dest="verb", required=True)
     inst = sub.add_parser("install", help="write the unit files")
-    inst.add_argument("--unit-dir", default=UNIT_DIR)
+    inst.add_argument("--unit-dir", default=UNIT_DIR, metavar="DIR",
+                      help=f"where to write them, under --root (default {UNIT_DIR})")
     add_common(inst)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     changed = install_units(host, args.unit_dir)
     if args.json:
