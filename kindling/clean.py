@@ -9,7 +9,7 @@ kindling/first_boot.py, but an image builder wants a clean image, not a warning)
   launch transaction, so the next boot runs the once-per-node services again; the
   settings stay.
 - without it, also the node's own state: the settings datastore, netdog's state
-  (primary interface, current IP, DHCP leases) and the boot timeline. Configuration
+  (primary interface, current IP, DHCP leases), the boot timeline and boot state. Configuration
   files the appliers wrote stay: the next boot rewrites them from its own settings.
 
 Like every command that acts, `--plan` says what would be removed and removes nothing.
@@ -23,7 +23,7 @@ import sys
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
 
-__all__ = ["LAUNCH_TX", "NODE_STATE", "clean", "main"]
+__all__ = ["LAUNCH_TX", "NODE_STATE", "build_parser", "clean", "main"]
 
 LAUNCH_TX = "kindling-launch"  # early-boot-config's transaction (Bottlerocket's bottlerocket-launch)
 NODE_STATE = (
@@ -33,6 +33,7 @@ NODE_STATE = (
     "/var/lib/kindling/netdog",
     "/run/kindling/netdog",
     "/run/kindling/timeline.json",
+    "/run/kindling/boot-progress.json",  # kindling/boot_progress.py: `status` would report the old boot
 )
 
 
@@ -77,7 +78,7 @@ def clean(host: Host, *, first_boot_only: bool) -> list[str]:
     return removed
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling clean",
         description="Re-arm first boot so an image can be captured without this node's state.",
@@ -90,7 +91,11 @@ def main(argv: list[str]) -> int:
         help="remove only the first-boot markers and a pending launch transaction (keep the settings)",
     )
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     removed = clean(host, first_boot_only=args.first_boot)
     if args.json:

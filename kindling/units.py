@@ -29,8 +29,8 @@ from kindling.errors import HostError, UsageError
 from kindling.host import Host
 
 __all__ = [
-    "PRESET_DIR", "PRESET_NAME", "UNIT_DIR", "install_units", "kindling_executable", "main", "preset_text",
-    "shipped_units",
+    "PRESET_DIR", "PRESET_NAME", "UNIT_DIR", "build_parser", "install_units", "kindling_executable", "main",
+    "preset_text", "shipped_units",
 ]
 
 UNIT_DIR = "/etc/systemd/system"
@@ -104,7 +104,7 @@ def _check_executable(host: Host, path: str) -> None:
         raise HostError(f"--exec {path}: not an executable file")
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling units",
         description="Install Kindling's systemd units and its preset file.",
@@ -114,14 +114,19 @@ def main(argv: list[str]) -> int:
     )
     sub = parser.add_subparsers(dest="verb", required=True)
     inst = sub.add_parser("install", help="write the unit files and the preset file")
-    inst.add_argument("--unit-dir", default=UNIT_DIR, help=f"where the units go (default {UNIT_DIR})")
+    inst.add_argument("--unit-dir", default=UNIT_DIR, metavar="DIR",
+                      help=f"where to write them, under --root (default {UNIT_DIR})")
     inst.add_argument("--exec", dest="executable", metavar="PATH",
                       help="the kindling command ExecStart= runs (default: the console script "
                            "installed with this Python environment)")
     inst.add_argument("--enable", action="store_true",
                       help="then enable the units as the preset file says (systemctl preset)")
     add_common(inst)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     if args.executable is not None:
         _check_executable(host, args.executable)

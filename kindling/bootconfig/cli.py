@@ -10,10 +10,10 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 from kindling.host import Host
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kindling bootconfig", description=(
         "Kernel bootconfig: show it, turn it into boot settings, generate "
         "bootconfig.data from settings, reboot to reconcile."))
@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="compact: tools/bootconfig style; list: /proc/bootconfig style")
     add_common(show, acts=False)
     parse = sub.add_parser("parse", help="boot settings from /proc/bootconfig (or FILE)")
-    parse.add_argument("file", nargs="?")
+    parse.add_argument("file", nargs="?", help="bootconfig text, bootconfig.data or an initrd "
+                       "(default /proc/bootconfig)")
     parse.add_argument("--commit", action="store_true",
                        help="commit them into settings.boot (and run the appliers)")
     parse.add_argument("--if-unset", action="store_true",
@@ -205,7 +206,7 @@ def _attach(args: argparse.Namespace, host: Host) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     handler = {"show": _show, "parse": _parse, "generate": _generate,
                "reboot-if-required": _reboot, "install": _install}[args.command]
