@@ -6,8 +6,8 @@ cfsignal and warm-pool-wait (markers also record their machine, see
 kindling/first_boot.py, but an image builder wants a clean image, not a warning).
 
 - `--first-boot`: the first-boot markers (`/var/lib/kindling/*.ran`), the later-boot
-  fingerprint (`/var/lib/kindling/boot-state.json`) and a pending launch transaction, so the next boot runs the once-per-node services again; the
-  settings stay.
+  fingerprint (`/var/lib/kindling/boot-state.json`) and a pending launch transaction,
+  so the next boot runs the once-per-node services again; the settings stay.
 - without it, also the node's own state: the settings datastore, netdog's state
   (primary interface, current IP, DHCP leases), the boot timeline and boot progress. Configuration
   files the appliers wrote stay: the next boot rewrites them from its own settings.
@@ -63,9 +63,8 @@ def _drop_launch_tx(host: Host) -> list[str]:
 
 def clean(host: Host, *, first_boot_only: bool) -> list[str]:
     """Remove what `--first-boot` (or a full clean) covers; returns what was removed."""
-    from kindling.first_boot import markers
-
     from kindling.boot_fingerprint import STATE_PATH
+    from kindling.first_boot import markers
 
     removed: list[str] = []
     for marker in markers(host):
