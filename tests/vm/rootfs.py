@@ -11,6 +11,12 @@ copy (`cp -al`) of it, and `mkfs.ext4 -d` turns that copy into a disk image with
 loop device or a mount; files the test adds are written as new inodes (`put`), so the
 cache is never changed through a link.
 
+Packages beyond the base set (the cloud-init peer) are not given to debootstrap: its
+own resolver knows no virtual packages, and cloud-init's python3-cryptography depends
+on two (`python3-cffi-backend-api-min/max`), so debootstrap leaves it unconfigured.
+They are installed with apt inside a copy of the base tree instead (apt resolves
+them), under a deadline; the cache key names both steps.
+
 CI runs on a fresh machine with a cold cache: the build then happens inside the test
 run (about a minute of debootstrap plus the venv). The mirror is the one this machine's
 apt uses (`/etc/apt/sources.list.d/`), never a hard-coded one.
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -51,8 +58,16 @@ _MODULE_FILES = ("drivers/net/virtio_net.ko", "drivers/net/net_failover.ko", "dr
 _MODULE_DROP = ("arch/x86/kvm", "net/wireless", "net/mac80211", "net/bluetooth", "drivers/block/floppy.ko")
 
 
+APT_TIMEOUT = 900.0  # seconds for `apt-get update` + install of the extra packages
+
+
 def _run(argv: list[str], *, timeout: float = 900, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, env=env)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, env=env)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        raise RuntimeError(f"{' '.join(argv[:6])} ... did not finish within {timeout:.0f} s "
+                           f"(killed): {out.strip()[-1500:]}") from None
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip()[-1500:]
         raise RuntimeError(f"{' '.join(argv[:6])} ... failed (exit {proc.returncode}): {tail}")
@@ -87,8 +102,17 @@ def _dependencies() -> list[str]:
     return sorted(data["project"]["dependencies"])
 
 
+def _split(packages: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(what debootstrap installs, what apt installs afterwards) for a package set."""
+    return (tuple(p for p in packages if p in BASE_PACKAGES),
+            tuple(sorted(p for p in packages if p not in BASE_PACKAGES)))
+
+
 def _key(packages: tuple[str, ...], kernel: GuestKernel, deps: list[str]) -> str:
-    text = "\n".join([SUITE, *sorted(packages), kernel.release, *deps, "v1"])
+    boot, extra = _split(packages)
+    text = "\n".join([SUITE, *sorted(boot), kernel.release, *deps, "v1"])
+    if extra:  # the second step, named as such (the base set's key stays what it was)
+        text += "\n" + "\n".join(["apt-get install --no-install-recommends", *extra])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -129,6 +153,38 @@ def _wheelhouse(cache: Path, deps: list[str]) -> Path:
 def _debootstrap(tree: Path, packages: tuple[str, ...], kernel: GuestKernel) -> None:
     _run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", SUITE, str(tree), apt_mirror()],
          timeout=1800)
+    _finish_system(tree, kernel)
+
+
+def _apt_install(base: Path, tree: Path, packages: tuple[str, ...]) -> None:
+    """A real copy of the base tree (apt rewrites files in place: never through links)
+    with `packages` installed by apt in a chroot, the host's resolver borrowed for it
+    and no service started (policy-rc.d; no systemd runs in a chroot anyway)."""
+    _run(["cp", "-a", str(base), str(tree)])
+    (tree / ".built").unlink()
+    resolv, saved = tree / "etc" / "resolv.conf", tree / "etc" / "resolv.conf.vmtest-saved"
+    policy = tree / "usr" / "sbin" / "policy-rc.d"
+    if os.path.lexists(resolv):
+        resolv.rename(saved)
+    shutil.copyfile("/etc/resolv.conf", resolv)
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    try:
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        chroot(tree, "apt-get", "-q", "update", timeout=APT_TIMEOUT, env=env)
+        chroot(tree, "apt-get", "-q", "-y", "--no-install-recommends", "install", *packages,
+               timeout=APT_TIMEOUT, env=env)
+        chroot(tree, "apt-get", "clean")
+    except RuntimeError as exc:
+        raise RuntimeError(f"guest root: installing {', '.join(packages)} with apt in {tree} failed: {exc}") from None
+    finally:
+        policy.unlink()
+        resolv.unlink()
+        if os.path.lexists(saved):
+            saved.rename(resolv)
+
+
+def _finish_system(tree: Path, kernel: GuestKernel) -> None:
     chroot(tree, "apt-get", "clean")  # else ~120 MiB of .debs stay in the image
     _copy_modules(kernel, tree)
     (tree / "etc" / "fstab").write_text("/dev/vda / ext4 rw,errors=remount-ro 0 1\n")
@@ -166,11 +222,16 @@ def guest_root(kernel: GuestKernel, packages: tuple[str, ...] = BASE_PACKAGES, c
     cache = cache or cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     deps = _dependencies()
-    system = cache / f"debootstrap-{SUITE}-{_key(packages, kernel, [])}"
+    boot, extra = _split(packages)
+    system = cache / f"debootstrap-{SUITE}-{_key(boot, kernel, [])}"
     tree = cache / f"rootfs-{SUITE}-{_key(packages, kernel, deps)}"
     with (cache / ".rootfs.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # bootload's and this suite's sessions share it
-        _cached(system, lambda t: _debootstrap(t, packages, kernel))
+        _cached(system, lambda t: _debootstrap(t, boot, kernel))
+        if extra:
+            base = system
+            system = cache / f"system-{SUITE}-{_key(packages, kernel, [])}"
+            _cached(system, lambda t: _apt_install(base, t, extra))
 
         def with_venv(t: Path) -> None:
             _run(["cp", "-al", str(system), str(t)])
@@ -233,8 +294,8 @@ def image_from_tree(tree: Path, image: Path, size_mib: int) -> Path:
     return image
 
 
-def chroot(tree: Path, *argv: str) -> str:
+def chroot(tree: Path, *argv: str, timeout: float = 900, env: dict[str, str] | None = None) -> str:
     """Run a command inside the staging tree (offline systemctl, the guest venv's pip)."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/root"}
-    return _run(["chroot", str(tree), *argv], env=env)
+    base = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/root"}
+    return _run(["chroot", str(tree), *argv], timeout=timeout, env={**base, **(env or {})})
 
