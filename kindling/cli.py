@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("kindling.clean", "re-arm first boot before capturing an image (--first-boot: markers only)"),
     "bootstrap": ("kindling.bootstrap.cli", "run a bootstrap command / bootstrap container / host container"),
     "templates": ("kindling.templates.cli", "list the consumers' configuration templates, render one"),
+    "validate": ("kindling.validate.cli", "check user data, net.toml, driver configs, bootconfig offline: every error"),
 }
 
 

@@ -94,19 +94,28 @@ def _generate(host: Host, args: argparse.Namespace) -> int:
 
 
 def _validate(host: Host, args: argparse.Namespace) -> int:
+    """The engine of `kindling validate` (every error, annotated), read as net.toml;
+    then, when valid, what netdog would configure. No FILE: the file in effect, else
+    the kernel command line's `netdog.default-interface=`."""
+    from kindling.validate.cli import print_reports
+    from kindling.validate.engine import read_input, validate_data
     from netdog.parse import parse_net_toml
-    from netdog.source import load_net_config
+    from netdog.source import load_net_config, net_toml_path
 
-    if args.file:
-        try:
-            text = open(args.file, encoding="utf-8").read()  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
-        config = parse_net_toml(text, args.file)
+    path = None if args.file else net_toml_path(host)
+    if args.file or path is not None:
+        data, source = read_input(args.file) if path is None else (host.read_bytes(path, limit=1 << 20), path)
+        report = validate_data(data, source, host, kind="net")
+        if not report.ok:
+            if args.json:
+                emit_json({"interfaces": [], "primary": None, "errors": [f.to_json() for f in report.findings]})
+                return print_reports([report], as_json=False, prog="kindling netdog", stdout=False)
+            return print_reports([report], as_json=False, prog="kindling netdog")
+        config = parse_net_toml(data.decode("utf-8"), source)
     else:
-        config = load_net_config(host)
+        config = load_net_config(host)  # the cmdline: one definition, fail-fast
     ids = [str(i) for i in config.ids()] if config else []
-    _print(args, {"interfaces": ids, "primary": str(config.primary) if config else None},
+    _print(args, {"interfaces": ids, "primary": str(config.primary) if config else None, "errors": []},
            f"ok: {len(ids)} interfaces" + (f", primary {config.primary}" if config else ""))
     return 0
 
