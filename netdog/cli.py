@@ -10,6 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from kindling import log
 from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 from kindling.host import Host
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from netdog.resolv import DnsSettings
 
 __all__ = ["main"]
+
+_log = log.get("netdog")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,7 +86,7 @@ def _generate(host: Host, args: argparse.Namespace) -> int:
 
     report = generate_net_config(host)
     if report.source is None:
-        sys.stderr.write("No network interfaces were configured\n")
+        _log.warning("No network interfaces were configured")
     detail = {"source": report.source, "primary": report.primary,
               "written": report.written, "unchanged": report.unchanged}
     written = "would be written" if host.recording else "written"
@@ -149,7 +152,7 @@ def _generate_hostname(host: Host, args: argparse.Namespace) -> int:
     if not args.no_reverse_dns:
         sources.append(("reverse-dns", lambda: reverse_dns(host, ip)))
     name, _source = generate_hostname(ip, sources)
-    sys.stdout.write(json.dumps(name) + "\n")
+    _print(args, name, json.dumps(name))  # a JSON string, as Bottlerocket's (sundog reads it)
     return 0
 
 
@@ -198,7 +201,8 @@ def main(argv: list[str]) -> int:
     if args.cmd == "node-ip":
         from netdog.status import node_ip
 
-        sys.stdout.write(json.dumps(node_ip(host)) + "\n")
+        ip = node_ip(host)
+        _print(args, ip, json.dumps(ip))  # Bottlerocket prints the address as a JSON string
         return 0
     if args.cmd == "generate-hostname":
         return _generate_hostname(host, args)
