@@ -16,7 +16,7 @@ from kindling import log
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import KindlingError, UsageError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _match_log = log.get("kindling gpu match-driver")
 
@@ -26,8 +26,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="kindling gpu", description="GPU / accelerator drivers")
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kindling gpu", description=(
+        "GPU and accelerator drivers: detect NVIDIA, Neuron and EFA devices, choose the NVIDIA "
+        "flavour (open or proprietary), link and load the driverdog module sets, report NVML facts."))
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("detect", help="list NVIDIA / Neuron / EFA devices and the flavour")
     add_common(d, acts=False)
@@ -147,7 +149,7 @@ def _inventory(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     handlers = {
         "detect": _detect,
         "match-driver": _match,

@@ -25,6 +25,8 @@ __all__ = ["COMMANDS", "main", "run"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "boot": ("kindling.boot_cli", "run every boot stage in order (--plan, --json)"),
     "analyze": ("kindling.analyze", "show the last boot timeline (--svg FILE)"),
+    "status": ("kindling.status", "is the boot done, running or failed? per stage, with reasons (--wait)"),
+    "support-bundle": ("kindling.support_bundle", "status, timeline, redacted settings, files, journal: one tar.gz"),
     "apiserver": ("kindling.api.server", "serve the settings API on the Unix socket"),
     "apiclient": ("kindling.api.cli", "get / set / apply / raw against the settings API"),
     "early-boot-config": ("early_boot.cli", "read this platform's user data and commit it"),

@@ -60,9 +60,10 @@ def add_common(
     if prints:
         parser.add_argument("--json", action="store_true", help="machine-readable output",
                             default=sup if sub else False)
-    parser.add_argument("--log-format", choices=("text", "json"), default=sup if sub else "text")
+    parser.add_argument("--log-format", choices=("text", "json"), default=sup if sub else "text",
+                        help="log lines on stderr as text or as one JSON object each (default text)")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
-                        default=sup if sub else "info")
+                        default=sup if sub else "info", help="least severe log lines shown (default info)")
 
 
 def setup_logging(args: argparse.Namespace) -> None:

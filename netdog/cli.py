@@ -18,7 +18,7 @@ from kindling.host import Host
 if TYPE_CHECKING:
     from netdog.resolv import DnsSettings
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _log = log.get("netdog")
 
@@ -32,14 +32,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _build() -> argparse.ArgumentParser:
-    p = _Parser(prog="kindling netdog", description="network configuration at boot")
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kindling netdog", description=(
+        "Network configuration at boot: net.toml or the kernel command line to systemd-networkd "
+        "files or a direct netlink apply with DHCPv4, the hostname, DNS and the primary address."))
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     s = sub.add_parser("generate-net-config", help="net.toml / cmdline → networkd files")
     add_common(s)
     s = sub.add_parser("validate", help="check a net.toml (default: the one in effect)")
-    s.add_argument("file", nargs="?")
+    s.add_argument("file", nargs="?", help="the net.toml to check (a path under --root)")
     add_common(s, acts=False)
     s = sub.add_parser("write-primary-interface-status", help="record the primary address")
     s.add_argument("--networkctl-json", metavar="FILE",
@@ -48,11 +50,13 @@ def _build() -> argparse.ArgumentParser:
     s = sub.add_parser("node-ip", help="print the primary address as JSON")
     add_common(s, acts=False)
     s = sub.add_parser("generate-hostname", help="print the hostname to use as JSON")
-    s.add_argument("--platform", default="auto")
-    s.add_argument("--no-reverse-dns", action="store_true")
+    s.add_argument("--platform", default="auto", choices=("auto", "aws", "vmware", "metal"),
+                   help="where to ask for a name: aws asks IMDS (default: the detected platform)")
+    s.add_argument("--no-reverse-dns", action="store_true",
+                   help="do not look the primary address up in DNS")
     add_common(s, acts=False)
     s = sub.add_parser("set-hostname", help="set the kernel hostname")
-    s.add_argument("hostname")
+    s.add_argument("hostname", help="the name to set (a Linux hostname of at most 64 bytes)")
     add_common(s)
     s = sub.add_parser("write-resolv-conf", help="DNS settings → networkd/resolved drop-ins")
     s.add_argument("--netdog-toml", metavar="FILE",
@@ -190,7 +194,7 @@ def _apply(host: Host, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _build().parse_args(argv)
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     if args.cmd == "generate-net-config":
         return _generate(host, args)

@@ -1,4 +1,4 @@
-"""`kindling apiclient`: Bottlerocket's apiclient syntax (issue 2, item 6).
+"""`kindling apiclient`: Bottlerocket's apiclient syntax (DESIGN §4).
 
     get [PREFIX…]              settings.motd, motd, os …      → {"settings": {…}}
     set K=V … | --json '{…}'   commit and apply at once, as Bottlerocket's does
@@ -27,7 +27,7 @@ from kindling.errors import InputError, KindlingError, UsageError
 from kindling.merge import merge, unflatten
 from kindling.nesting import loads_json, loads_toml
 
-__all__ = ["ApiError", "main", "parse_assignments"]
+__all__ = ["ApiError", "build_parser", "main", "parse_assignments"]
 
 
 def _settings_path(key: str) -> list[str]:
@@ -201,27 +201,48 @@ def _get(client: ApiClient, prefixes: list[str]) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling apiclient", description=__doc__,
+_DESCRIPTION = """\
+Read and change settings through the settings API, with Bottlerocket's apiclient syntax:
+
+    get [PREFIX...]              settings.motd, motd, os ...    -> {"settings": {...}}
+    set K=V ... | --json '{...}' commit and apply at once, as Bottlerocket's does
+    apply [FILE|-] ...           TOML or JSON documents with a top-level `settings`
+    raw -m METHOD -u URI [-d DATA]
+
+`set` and `apply` print one line per changed key saying what happened to it:
+"applied by motd", "read by cfsignal at boot", "stored for kubelet". `set` reads each
+value as the model's type at that key (`true` for a boolean, `3` for an integer, JSON
+for a list or table)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kindling apiclient", description=_DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--socket-path", help="API socket (default /run/kindling/api.sock)")
     parser.add_argument("--direct", action="store_true", help="use the datastore even if a server is up")
     add_common(parser, acts=False, prints=False)
     sub = parser.add_subparsers(dest="verb", required=True)
     g = sub.add_parser("get", help="print settings")
-    g.add_argument("prefixes", nargs="*")
+    g.add_argument("prefixes", nargs="*", metavar="PREFIX",
+                   help="keys or prefixes to print, e.g. settings.motd or kernel.sysctl (default: all)")
     s = sub.add_parser("set", help="set settings and apply them")
-    s.add_argument("pairs", nargs="*", metavar="KEY=VALUE")
+    s.add_argument("pairs", nargs="*", metavar="KEY=VALUE",
+                   help='a key and its value, e.g. motd=hi kernel.sysctl."vm.swappiness"=10')
     s.add_argument("--json", dest="json_doc", help="settings as a JSON object")
     a = sub.add_parser("apply", help="apply TOML/JSON documents with a 'settings' table")
-    a.add_argument("files", nargs="*", default=["-"])
+    a.add_argument("files", nargs="*", default=["-"], metavar="FILE",
+                   help="TOML or JSON documents, merged in order; - for stdin (default)")
     r = sub.add_parser("raw", help="send one request")
-    r.add_argument("-m", "--method", default="GET")
-    r.add_argument("-u", "--uri", required=True)
-    r.add_argument("-d", "--data")
+    r.add_argument("-m", "--method", default="GET", help="HTTP method (default GET)")
+    r.add_argument("-u", "--uri", required=True, help="path and query, e.g. /settings?prefix=settings.motd")
+    r.add_argument("-d", "--data", help="request body (JSON)")
     for verb_parser in (g, s, a, r):
         add_common(verb_parser, acts=False, prints=False, sub=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     client = ApiClient(host, socket_path=args.socket_path, mode="direct" if args.direct else "auto")
 

@@ -11,12 +11,12 @@ from kindling.cli_common import add_common, emit_document, emit_json, host_from_
 from kindling.errors import NotFoundError, UsageError
 from kindling.host import Host
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _log = log.get("bootconfig")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kindling bootconfig", description=(
         "Kernel bootconfig: show it, turn it into boot settings, generate "
         "bootconfig.data from settings, reboot to reconcile."))
@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="compact: tools/bootconfig style; list: /proc/bootconfig style")
     add_common(show, acts=False)
     parse = sub.add_parser("parse", help="boot settings from /proc/bootconfig (or FILE)")
-    parse.add_argument("file", nargs="?")
+    parse.add_argument("file", nargs="?", help="bootconfig text, bootconfig.data or an initrd "
+                       "(default /proc/bootconfig)")
     parse.add_argument("--commit", action="store_true",
                        help="commit them into settings.boot (and run the appliers)")
     parse.add_argument("--if-unset", action="store_true",
@@ -87,7 +88,7 @@ def _show(args: argparse.Namespace, host: Host) -> int:
         raise NotFoundError(f"{source}: not present (this kernel has no bootconfig support)")
     cfg = parse_bootconfig(text, source=source, allow_empty=True)
     if args.json:
-        emit_json(cfg.to_dict())
+        emit_json({"config": cfg.to_dict()})  # nested: a bootconfig key `ok` must not meet the envelope's
     else:
         render = {"compact": render_compact, "list": render_proc,
                   "canonical": render_bootconfig}[args.format]
@@ -210,7 +211,7 @@ def _attach(args: argparse.Namespace, host: Host) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     handler = {"show": _show, "parse": _parse, "generate": _generate,
                "reboot-if-required": _reboot, "install": _install}[args.command]
