@@ -1,5 +1,6 @@
 # Two set-up commands for a fresh Debian 12 machine, as root (README):
-#   make demo   - boot Kindling on the embedded default root and show the result
+#   make demo   - install the runtime dependencies only, boot Kindling on the embedded
+#                 default root and show the result
 #   make test   - install every test dependency (apt + pip) and run the whole suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -7,14 +8,24 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT ?= /tmp/kindling-demo
 
-.PHONY: demo test deps venv lint unit bench clean
+.PHONY: demo test deps venv runtime-venv lint unit bench clean
 
+# Two stamps: `.runtime` (the dependencies in pyproject.toml, all `make demo` needs) and
+# `.installed` (runtime + the [test] extras). The test install stamps both, so `make test`
+# then `make demo` installs nothing more; `make demo` then `make test` adds the extras.
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+runtime-venv: $(VENV)/.runtime
+# The venv's own pip (Python 3.11's is new enough for editable installs) serves the demo;
+# the test install upgrades it first.
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
+$(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	touch $@
+	touch $@ $(VENV)/.runtime
 
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -26,7 +37,7 @@ deps:
 	  fi; \
 	else echo "not root or no apt-get: skipping Debian packages (rig tests will skip)"; fi
 
-demo: venv
+demo: runtime-venv
 	demo/run.sh $(VENV) $(DEMO_ROOT)
 
 lint: venv

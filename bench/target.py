@@ -94,17 +94,29 @@ def discover_system(cache: Path, say: Callable[[str], None]) -> Kindling | None:
     if not py.exists():
         say(f"creating {venv} from {SYSTEM_PYTHON} (once)")
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True, env=env)
+    stamp, deps = venv / "kindling-deps", _runtime_deps()
+    if not stamp.exists() or stamp.read_text() != deps:
+        # the runtime dependencies changed (or a first install): fetch them once
+        say(f"installing Kindling's runtime dependencies into {venv}")
         subprocess.run([str(py), "-m", "pip", "install", "-q", str(REPO)], check=True, env=env,
                        stdout=subprocess.DEVNULL)  # fmt: skip
-    else:
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(REPO)],
-                       check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+        stamp.write_text(deps)
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(REPO)],
+                   check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
     script = venv / "bin" / "kindling"
     out = subprocess.run([str(py), "-c", "import sys, kindling.cli as c; print(sys.version.split()[0]); "
                           "print(','.join(c.COMMANDS))"], capture_output=True, text=True, check=True, env=env)
     version, commands = out.stdout.split()
     label = f"Debian python3 {version} ({os.path.realpath(SYSTEM_PYTHON)}), regular install"
     return Kindling(str(py), str(script), frozenset(commands.split(",")), REPO / "demo" / "root", label=label)
+
+
+def _runtime_deps() -> str:
+    """The project's runtime dependencies as pyproject.toml lists them (the venv's key)."""
+    import tomllib
+
+    with (REPO / "pyproject.toml").open("rb") as fh:
+        return "\n".join(sorted(tomllib.load(fh)["project"].get("dependencies", []))) + "\n"
 
 
 def _precompile() -> None:

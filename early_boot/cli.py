@@ -7,7 +7,7 @@ import sys
 
 from kindling.cli_common import RawDescriptionFormatter, add_common, emit_json, host_from_args
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _EPILOG = """\
 sources, in order (later wins per key; all are validated, then committed at once):
@@ -23,7 +23,7 @@ KINDLING_PROVIDER_TIMEOUT (120 s).
 """
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling early-boot-config",
         description="Read this platform's user data, validate it and commit it at first boot.",
@@ -37,7 +37,11 @@ def main(argv: list[str]) -> int:
         help="whose providers run (default: kernel argument kindling.platform=, else DMI)",
     )
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
 
     from early_boot.runner import UNREAD, effect_line, run_early_boot

@@ -21,10 +21,10 @@ from growpart.grow import grow
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling growpart",
         description="Grow the data partition to the end of its disk (GPT, crash-safe), "
@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.partition is not None and args.device is None:
         raise UsageError("--partition needs --device")
     if args.partition is not None and args.label:
@@ -66,7 +66,10 @@ def main(argv: list[str]) -> int:
         except PartitionNotFoundError as exc:
             if not args.missing_ok:
                 raise
-            sys.stdout.write(f"SKIPPED: {exc}\n")
+            if args.json:
+                emit_json({"skipped": str(exc)})
+            else:
+                sys.stdout.write(f"SKIPPED: {exc}\n")
             return 0
     report = grow(host, target, resize_fs=not args.no_fs, lock_wait=args.lock_timeout)
     if args.json:

@@ -6,13 +6,14 @@ import argparse
 import sys
 from typing import Any
 
+from kindling import log
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kindling kdump", description=(
         "Kernel crash dumps: size the reservation, load the crash kernel, capture and "
         "keep dumps."))
@@ -97,7 +98,7 @@ def _capture(args: argparse.Namespace, host: Host) -> int:
         settings = _settings(host)
     except KindlingError as exc:
         # in the crash kernel a dump matters more than the settings: use the defaults
-        sys.stderr.write(f"kdump capture: settings unreadable ({exc}); using defaults\n")
+        log.get("kdump capture").warning(f"settings unreadable ({exc}); using defaults")
         settings = {}
     result = capture_dump(host, settings)
     if args.json:
@@ -139,7 +140,7 @@ def _status(args: argparse.Namespace, host: Host) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     handler = {"plan": _plan, "load": _load, "capture": _capture, "status": _status}
     return handler[args.command](args, host)

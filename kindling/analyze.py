@@ -16,7 +16,7 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import InputError, NotFoundError
 from kindling.nesting import loads_json
 
-__all__ = ["main", "render_svg", "render_text"]
+__all__ = ["build_parser", "main", "render_svg", "render_text"]
 
 _COLOURS = {"ok": "#4caf50", "skipped": "#9e9e9e", "failed": "#e53935"}
 
@@ -68,11 +68,18 @@ def load_timeline(text: str) -> dict[str, Any]:
     return data
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling analyze", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kindling analyze",
+        description="Show the last boot's timeline (/run/kindling/timeline.json, written by "
+        "'kindling boot'): each stage, its outcome and its time, as text, JSON or a Gantt chart.")
     parser.add_argument("--svg", metavar="FILE", help="write a Gantt chart of the stages")
     add_common(parser, acts=False)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     text = host.read_optional(TIMELINE_PATH)
     if text is None:
@@ -85,7 +92,8 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror or exc}", source=f"--svg {args.svg}") from exc
     if args.json:
-        emit_json(timeline)
+        # the envelope's `ok` is this command's; the boot's own verdict is `boot_ok`
+        emit_json({"boot_ok": timeline.get("ok"), **{k: v for k, v in timeline.items() if k != "ok"}})
     else:
         sys.stdout.write(render_text(timeline))
     return 0

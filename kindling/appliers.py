@@ -33,12 +33,15 @@ CommitCheck = Callable[[Host, dict[str, Any], dict[str, Any]], None]
 class Applier:
     """`apply(host, settings)` writes files from the live tree; returns what it did.
 
-    `check(host, before, after)`, when given, vets a commit before it is stored."""
+    `check(host, before, after)`, when given, vets a commit before it is stored.
+    `outputs` names the files it may write (absolute, `fnmatch` patterns allowed): what
+    `kindling support-bundle` collects, from the registry rather than a list of its own."""
 
     name: str
     prefixes: tuple[str, ...]
     apply: Callable[[Host, dict[str, Any]], list[str]]
     check: CommitCheck | None = None
+    outputs: tuple[str, ...] = ()
 
 
 @record(frozen=True)

@@ -104,9 +104,11 @@ class Stage:
     `per_boot`: the stage acts on the running kernel or on devices (crash kernel,
     modules, addresses, disk growth), so it runs on every boot; every other stage is
     skipped on a boot where nothing it read changed (kindling/boot_fingerprint.py).
+    `outputs`: the files it may write (absolute, `fnmatch` patterns allowed), as appliers
+    declare theirs: what `kindling support-bundle` collects.
     """
 
-    __slots__ = ("after", "description", "name", "order", "per_boot", "platforms", "run", "unit")
+    __slots__ = ("after", "description", "name", "order", "outputs", "per_boot", "platforms", "run", "unit")
 
     def __init__(
         self,
@@ -118,6 +120,7 @@ class Stage:
         unit: str | None = None,
         description: str = "",
         per_boot: bool = False,
+        outputs: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.order = order
@@ -127,6 +130,7 @@ class Stage:
         self.unit = unit
         self.description = description
         self.per_boot = per_boot
+        self.outputs = outputs
 
     def __repr__(self) -> str:
         return f"Stage({self.name!r}, order={self.order})"
@@ -218,12 +222,57 @@ def run_boot(
     """Run every stage for `platform`; write the timeline; never raise for a stage.
 
     A stage whose inputs are as it left them on the last boot is skipped and its
-    per-boot effects replayed (kindling/boot_fingerprint.py); `full=True` runs all."""
-    from kindling.boot_fingerprint import BootState, build_key, replay
+    per-boot effects replayed (kindling/boot_fingerprint.py); `full=True` runs all.
+    The run holds the boot lock and keeps `/run/kindling/boot-progress.json` current
+    (kindling/boot_progress.py), so `kindling status` tells running from done or failed."""
+    from kindling.boot_progress import boot_lock
+
+    ordered = order_stages(stages if stages is not None else load_stages())
+    with boot_lock(host):
+        return _run_locked(host, platform, ordered, options, on_record, on_start, full)
+
+
+def _run_locked(
+    host: Host,
+    platform: str,
+    ordered: list[Stage],
+    options: dict[str, Any] | None,
+    on_record: Callable[[StageRecord], None] | None,
+    on_start: Callable[[Stage], None] | None,
+    full: bool,
+) -> BootReport:
+    import os
 
     ctx = BootContext(host, platform, log.get("boot"), dict(options or {}))
-    ordered = order_stages(stages if stages is not None else load_stages())
     report = BootReport(platform, host.recording, time.time(), [])
+    progress: dict[str, Any] = {"state": "running", "pid": os.getpid(), "platform": platform,
+                                "started": round(report.started, 3)}
+    _note_progress(host, progress)
+    try:
+        _run_stages(ctx, ordered, report, progress, on_record, on_start, full)
+    except BaseException as exc:  # the end is recorded however the run ends, then it goes on
+        _note_progress(host, {**progress, "state": "failed", "finished": round(time.time(), 3),
+                              "failed": [r.name for r in report.records if r.status == "failed"],
+                              "error": f"boot runner: {describe(exc)}"})
+        raise
+    _note_progress(host, {**progress, "state": "done" if report.ok else "failed",
+                          "finished": round(time.time(), 3),
+                          "failed": [r.name for r in report.records if r.status == "failed"]})
+    return report
+
+
+def _run_stages(
+    ctx: BootContext,
+    ordered: list[Stage],
+    report: BootReport,
+    progress: dict[str, Any],
+    on_record: Callable[[StageRecord], None] | None,
+    on_start: Callable[[Stage], None] | None,
+    full: bool,
+) -> None:
+    from kindling.boot_fingerprint import BootState, build_key, replay
+
+    host, platform = ctx.host, ctx.platform
     state = BootState(host, build_key(platform))
     t0 = time.perf_counter()
     failed: dict[str, str] = {}
@@ -231,9 +280,9 @@ def run_boot(
     for stage in ordered:
         if stage.platforms is not None and platform not in stage.platforms:
             continue
+        blocked = [d for d in stage.after if d in failed]
         start = time.perf_counter()
         mark = len(host.actions)
-        blocked = [d for d in stage.after if d in failed]
         entry = None if blocked or stage.per_boot or full else state.unchanged(stage.name)
         if blocked:
             result = skipped(f"{blocked[0]} failed")
@@ -243,6 +292,9 @@ def run_boot(
             state.keep(stage.name, entry)
             result = skipped(UNCHANGED)
         else:
+            # only a stage that runs is worth a progress write: a skipped one takes no time
+            _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
+            mark = len(host.actions)  # a plan records that write: it is not the stage's
             ctx.log = log.get(stage.name)
             host.seen, host.replay = set(), []
             if on_start is not None:
@@ -278,7 +330,17 @@ def run_boot(
     write_timeline(host, report)
     if not host.recording:
         state.save()
-    return report
+
+
+def _note_progress(host: Host, progress: dict[str, Any]) -> None:
+    """Record how far the boot is; a file that cannot be written costs a warning,
+    never the boot (the stages matter more than the report about them)."""
+    from kindling.boot_progress import PROGRESS_PATH, write_progress
+
+    try:
+        write_progress(host, progress)
+    except KindlingError as exc:
+        log.get("boot").warning(f"{PROGRESS_PATH}: boot progress not recorded: {exc}")
 
 
 def write_timeline(host: Host, report: BootReport) -> None:

@@ -5,11 +5,11 @@ node's first boot along: its markers would make every clone skip early-boot-conf
 cfsignal and warm-pool-wait (markers also record their machine, see
 kindling/first_boot.py, but an image builder wants a clean image, not a warning).
 
-- `--first-boot`: the first-boot markers (`/var/lib/kindling/*.ran`) and a pending
-  launch transaction, so the next boot runs the once-per-node services again; the
-  settings stay.
+- `--first-boot`: the first-boot markers (`/var/lib/kindling/*.ran`), the later-boot
+  fingerprint (`/var/lib/kindling/boot-state.json`) and a pending launch transaction,
+  so the next boot runs the once-per-node services again; the settings stay.
 - without it, also the node's own state: the settings datastore, netdog's state
-  (primary interface, current IP, DHCP leases) and the boot timeline. Configuration
+  (primary interface, current IP, DHCP leases), the boot timeline and boot progress. Configuration
   files the appliers wrote stay: the next boot rewrites them from its own settings.
 
 Like every command that acts, `--plan` says what would be removed and removes nothing.
@@ -23,7 +23,7 @@ import sys
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
 
-__all__ = ["LAUNCH_TX", "NODE_STATE", "clean", "main"]
+__all__ = ["LAUNCH_TX", "NODE_STATE", "build_parser", "clean", "main"]
 
 LAUNCH_TX = "kindling-launch"  # early-boot-config's transaction (Bottlerocket's bottlerocket-launch)
 NODE_STATE = (
@@ -33,6 +33,7 @@ NODE_STATE = (
     "/var/lib/kindling/netdog",
     "/run/kindling/netdog",
     "/run/kindling/timeline.json",
+    "/run/kindling/boot-progress.json",  # kindling/boot_progress.py: `status` would report the old boot
 )
 
 
@@ -62,11 +63,14 @@ def _drop_launch_tx(host: Host) -> list[str]:
 
 def clean(host: Host, *, first_boot_only: bool) -> list[str]:
     """Remove what `--first-boot` (or a full clean) covers; returns what was removed."""
+    from kindling.boot_fingerprint import STATE_PATH
     from kindling.first_boot import markers
 
     removed: list[str] = []
     for marker in markers(host):
         removed += _remove_tree(host, marker)
+    # The later-boot fingerprint too: a clone must not replay this node's boot as unchanged.
+    removed += _remove_tree(host, STATE_PATH)
     if first_boot_only:
         return removed + _drop_launch_tx(host)
     from kindling.api.service import release_thread_stores
@@ -77,7 +81,7 @@ def clean(host: Host, *, first_boot_only: bool) -> list[str]:
     return removed
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling clean",
         description="Re-arm first boot so an image can be captured without this node's state.",
@@ -90,7 +94,11 @@ def main(argv: list[str]) -> int:
         help="remove only the first-boot markers and a pending launch transaction (keep the settings)",
     )
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     removed = clean(host, first_boot_only=args.first_boot)
     if args.json:

@@ -10,6 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from kindling import log
 from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 from kindling.host import Host
@@ -17,7 +18,9 @@ from kindling.host import Host
 if TYPE_CHECKING:
     from netdog.resolv import DnsSettings
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+_log = log.get("netdog")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,14 +32,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _build() -> argparse.ArgumentParser:
-    p = _Parser(prog="kindling netdog", description="network configuration at boot")
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kindling netdog", description=(
+        "Network configuration at boot: net.toml or the kernel command line to systemd-networkd "
+        "files or a direct netlink apply with DHCPv4, the hostname, DNS and the primary address."))
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     s = sub.add_parser("generate-net-config", help="net.toml / cmdline → networkd files")
     add_common(s)
     s = sub.add_parser("validate", help="check a net.toml (default: the one in effect)")
-    s.add_argument("file", nargs="?")
+    s.add_argument("file", nargs="?", help="the net.toml to check (a path under --root)")
     add_common(s, acts=False)
     s = sub.add_parser("write-primary-interface-status", help="record the primary address")
     s.add_argument("--networkctl-json", metavar="FILE",
@@ -45,11 +50,13 @@ def _build() -> argparse.ArgumentParser:
     s = sub.add_parser("node-ip", help="print the primary address as JSON")
     add_common(s, acts=False)
     s = sub.add_parser("generate-hostname", help="print the hostname to use as JSON")
-    s.add_argument("--platform", default="auto")
-    s.add_argument("--no-reverse-dns", action="store_true")
+    s.add_argument("--platform", default="auto", choices=("auto", "aws", "vmware", "metal"),
+                   help="where to ask for a name: aws asks IMDS (default: the detected platform)")
+    s.add_argument("--no-reverse-dns", action="store_true",
+                   help="do not look the primary address up in DNS")
     add_common(s, acts=False)
     s = sub.add_parser("set-hostname", help="set the kernel hostname")
-    s.add_argument("hostname")
+    s.add_argument("hostname", help="the name to set (a Linux hostname of at most 64 bytes)")
     add_common(s)
     s = sub.add_parser("write-resolv-conf", help="DNS settings → networkd/resolved drop-ins")
     s.add_argument("--netdog-toml", metavar="FILE",
@@ -83,7 +90,7 @@ def _generate(host: Host, args: argparse.Namespace) -> int:
 
     report = generate_net_config(host)
     if report.source is None:
-        sys.stderr.write("No network interfaces were configured\n")
+        _log.warning("No network interfaces were configured")
     detail = {"source": report.source, "primary": report.primary,
               "written": report.written, "unchanged": report.unchanged}
     written = "would be written" if host.recording else "written"
@@ -97,7 +104,7 @@ def _validate(host: Host, args: argparse.Namespace) -> int:
     """The engine of `kindling validate` (every error, annotated), read as net.toml;
     then, when valid, what netdog would configure. No FILE: the file in effect, else
     the kernel command line's `netdog.default-interface=`."""
-    from kindling.validate.cli import print_reports
+    from kindling.validate.cli import failure_of, print_reports
     from kindling.validate.engine import read_input, validate_data
     from netdog.parse import parse_net_toml
     from netdog.source import load_net_config, net_toml_path
@@ -108,7 +115,8 @@ def _validate(host: Host, args: argparse.Namespace) -> int:
         report = validate_data(data, source, host, kind="net")
         if not report.ok:
             if args.json:
-                emit_json({"interfaces": [], "primary": None, "errors": [f.to_json() for f in report.findings]})
+                emit_json({"interfaces": [], "primary": None, "errors": [f.to_json() for f in report.findings]},
+                          ok=False, error=failure_of(report))
                 return print_reports([report], as_json=False, prog="kindling netdog", stdout=False)
             return print_reports([report], as_json=False, prog="kindling netdog")
         config = parse_net_toml(data.decode("utf-8"), source)
@@ -158,7 +166,7 @@ def _generate_hostname(host: Host, args: argparse.Namespace) -> int:
     if not args.no_reverse_dns:
         sources.append(("reverse-dns", lambda: reverse_dns(host, ip)))
     name, _source = generate_hostname(ip, sources)
-    sys.stdout.write(json.dumps(name) + "\n")
+    _print(args, name, json.dumps(name))  # a JSON string, as Bottlerocket's (sundog reads it)
     return 0
 
 
@@ -196,7 +204,7 @@ def _apply(host: Host, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _build().parse_args(argv)
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     if args.cmd == "generate-net-config":
         return _generate(host, args)
@@ -207,7 +215,8 @@ def main(argv: list[str]) -> int:
     if args.cmd == "node-ip":
         from netdog.status import node_ip
 
-        sys.stdout.write(json.dumps(node_ip(host)) + "\n")
+        ip = node_ip(host)
+        _print(args, ip, json.dumps(ip))  # Bottlerocket prints the address as a JSON string
         return 0
     if args.cmd == "generate-hostname":
         return _generate_hostname(host, args)

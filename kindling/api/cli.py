@@ -1,4 +1,4 @@
-"""`kindling apiclient`: Bottlerocket's apiclient syntax (issue 2, item 6).
+"""`kindling apiclient`: Bottlerocket's apiclient syntax (DESIGN §4).
 
     get [PREFIX…]              settings.motd, motd, os …      → {"settings": {…}}
     set K=V … | --json '{…}'   commit and apply at once, as Bottlerocket's does
@@ -21,13 +21,13 @@ from typing import Any
 
 from kindling.api.client import ApiClient
 from kindling.api.routes import Response
-from kindling.cli_common import add_common, emit_json, host_from_args
-from kindling.dotted import parse_key
+from kindling.cli_common import add_common, emit_document, host_from_args
+from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, KindlingError, UsageError
 from kindling.merge import merge, unflatten
 from kindling.nesting import loads_json, loads_toml
 
-__all__ = ["main", "parse_assignments"]
+__all__ = ["ApiError", "build_parser", "main", "parse_assignments"]
 
 
 def _settings_path(key: str) -> list[str]:
@@ -118,11 +118,24 @@ def _read_file(name: str) -> bytes:
     return data
 
 
+class ApiError(KindlingError):
+    """The API refused a request: its message, and the key and source it named (the
+    `--json` failure envelope carries them)."""
+
+    def __init__(self, message: str, *, key: str | None = None, source: str | None = None) -> None:
+        self.key = key
+        self.source = source
+        super().__init__(message)
+
+
 def _check(resp: Response, what: str) -> Any:
     if 200 <= resp.status < 300:
         return resp.body
-    message = resp.body.get("error") if isinstance(resp.body, dict) else None
-    raise KindlingError(f"{what}: {message or f'HTTP {resp.status}'}")
+    body = resp.body if isinstance(resp.body, dict) else {}
+    message = body.get("error")
+    key, source = body.get("key"), body.get("source")
+    raise ApiError(f"{what}: {message or f'HTTP {resp.status}'}",
+                   key=key if isinstance(key, str) else None, source=source if isinstance(source, str) else None)
 
 
 def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str, Any]:
@@ -139,7 +152,7 @@ def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str
             _report(resp.body)  # committed: say what took effect before what failed
             failed = [o for o in resp.body.get("applied") or [] if isinstance(o, dict) and not o.get("ok")]
             detail = "; ".join(f"{o.get('name')}: {o.get('detail')}" for o in failed)
-            raise KindlingError(f"{what}: committed, but not applied: {detail}")
+            raise ApiError(f"{what}: committed, but not applied: {detail}", source="apiclient " + what)
         result: dict[str, Any] = _check(resp, what)
     except BaseException:
         _drop(client, tx)
@@ -148,13 +161,18 @@ def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str
 
 
 def _report(result: dict[str, Any]) -> None:
-    """One line per changed key: what took effect, what waits for boot or a consumer."""
+    """One line per changed key (what took effect, what waits for boot or a consumer),
+    then one per applier that ran: what it did, or why it failed."""
     effects = result.get("effects") or []
     if not effects:
         sys.stdout.write("no settings changed\n")
     for effect in effects:
         if isinstance(effect, dict):
             sys.stdout.write(f"{effect.get('key')}: {effect.get('effect')}\n")
+    for outcome in result.get("applied") or []:
+        if isinstance(outcome, dict):
+            verdict = "" if outcome.get("ok") else "failed: "
+            sys.stdout.write(f"applier {outcome.get('name')}: {verdict}{outcome.get('detail')}\n")
 
 
 def _drop(client: ApiClient, tx: str) -> None:
@@ -175,39 +193,61 @@ def _get(client: ApiClient, prefixes: list[str]) -> dict[str, Any]:
             continue
         from urllib.parse import quote
 
-        full = "settings." + ".".join(_settings_path(prefix)) if prefix != "settings" else None
+        # quoted again: `kernel.sysctl."vm.swappiness"` names one key, not four segments
+        full = format_key(["settings", *_settings_path(prefix)]) if prefix != "settings" else None
         target = "/settings" if full is None else f"/settings?prefix={quote(full, safe='')}"
         got = _check(client.request("GET", target), f"get {prefix}")
         out = merge(out, {"settings": got})
     return out
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling apiclient", description=__doc__,
+_DESCRIPTION = """\
+Read and change settings through the settings API, with Bottlerocket's apiclient syntax:
+
+    get [PREFIX...]              settings.motd, motd, os ...    -> {"settings": {...}}
+    set K=V ... | --json '{...}' commit and apply at once, as Bottlerocket's does
+    apply [FILE|-] ...           TOML or JSON documents with a top-level `settings`
+    raw -m METHOD -u URI [-d DATA]
+
+`set` and `apply` print one line per changed key saying what happened to it:
+"applied by motd", "read by cfsignal at boot", "stored for kubelet". `set` reads each
+value as the model's type at that key (`true` for a boolean, `3` for an integer, JSON
+for a list or table)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kindling apiclient", description=_DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--socket-path", help="API socket (default /run/kindling/api.sock)")
     parser.add_argument("--direct", action="store_true", help="use the datastore even if a server is up")
     add_common(parser, acts=False, prints=False)
     sub = parser.add_subparsers(dest="verb", required=True)
     g = sub.add_parser("get", help="print settings")
-    g.add_argument("prefixes", nargs="*")
+    g.add_argument("prefixes", nargs="*", metavar="PREFIX",
+                   help="keys or prefixes to print, e.g. settings.motd or kernel.sysctl (default: all)")
     s = sub.add_parser("set", help="set settings and apply them")
-    s.add_argument("pairs", nargs="*", metavar="KEY=VALUE")
+    s.add_argument("pairs", nargs="*", metavar="KEY=VALUE",
+                   help='a key and its value, e.g. motd=hi kernel.sysctl."vm.swappiness"=10')
     s.add_argument("--json", dest="json_doc", help="settings as a JSON object")
     a = sub.add_parser("apply", help="apply TOML/JSON documents with a 'settings' table")
-    a.add_argument("files", nargs="*", default=["-"])
+    a.add_argument("files", nargs="*", default=["-"], metavar="FILE",
+                   help="TOML or JSON documents, merged in order; - for stdin (default)")
     r = sub.add_parser("raw", help="send one request")
-    r.add_argument("-m", "--method", default="GET")
-    r.add_argument("-u", "--uri", required=True)
-    r.add_argument("-d", "--data")
+    r.add_argument("-m", "--method", default="GET", help="HTTP method (default GET)")
+    r.add_argument("-u", "--uri", required=True, help="path and query, e.g. /settings?prefix=settings.motd")
+    r.add_argument("-d", "--data", help="request body (JSON)")
     for verb_parser in (g, s, a, r):
         add_common(verb_parser, acts=False, prints=False, sub=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     client = ApiClient(host, socket_path=args.socket_path, mode="direct" if args.direct else "auto")
 
     if args.verb == "get":
-        emit_json(_get(client, args.prefixes))
+        emit_document(_get(client, args.prefixes))
         return 0
     if args.verb == "set":
         if bool(args.pairs) == bool(args.json_doc):
@@ -230,5 +270,5 @@ def main(argv: list[str]) -> int:
     method = args.method.upper()
     resp = client.request(method, args.uri, args.data.encode() if args.data is not None else None)
     if resp.body is not None:
-        emit_json(resp.body)
+        emit_document(resp.body)
     return 0 if 200 <= resp.status < 300 else 1

@@ -30,7 +30,7 @@ from kindling.api.routes import MAX_BODY, Response, dispatch
 from kindling.api.service import SettingsService, release_thread_stores
 from kindling.host import Host, make_dirs
 
-__all__ = ["SOCKET_PATH", "ApiServer", "main", "serve"]
+__all__ = ["SOCKET_PATH", "ApiServer", "build_parser", "main", "serve"]
 
 SOCKET_PATH = "/run/kindling/api.sock"
 _log = log.get("apiserver")
@@ -224,15 +224,24 @@ def serve(host: Host, socket_path: str = SOCKET_PATH, allowed_uids: tuple[int, .
         _log.info("stopped")
 
 
-def main(argv: list[str]) -> int:
-    from kindling.cli_common import add_common, host_from_args
+def build_parser() -> argparse.ArgumentParser:
+    from kindling.cli_common import add_common
 
-    parser = argparse.ArgumentParser(prog="kindling apiserver", description="serve the settings API")
+    parser = argparse.ArgumentParser(
+        prog="kindling apiserver",
+        description="Serve the settings API (Bottlerocket's) on a Unix socket, root only, "
+        "until SIGTERM; tells systemd when it is ready.")
     parser.add_argument("--socket-path", default=SOCKET_PATH, help="socket path under the root")
-    parser.add_argument("--allow-uid", type=int, action="append", default=[],
+    parser.add_argument("--allow-uid", type=int, action="append", default=[], metavar="UID",
                         help="also accept peers with this uid (SO_PEERCRED); repeatable")
     add_common(parser, acts=False, prints=False)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    from kindling.cli_common import host_from_args
+
+    args = build_parser().parse_args(argv)
     serve(host_from_args(args), args.socket_path, tuple(args.allow_uid))
     return 0
 

@@ -13,7 +13,7 @@ import sys
 
 from kindling.cli_common import add_common, emit_json, host_from_args
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _EPILOG = """examples:
   kindling bootstrap run-command 001-set-motd
@@ -24,24 +24,42 @@ Containers run with podman, or containerd's ctr when podman is not installed;
 /etc/kindling/containers.toml chooses (runtime = "podman" | "ctr") and adds options."""
 
 
+_DESCRIPTION = """\
+Run one bootstrap command, bootstrap container or host container, as the units
+kindling-bootstrap-command@NAME, kindling-bootstrap-container@NAME and
+kindling-host-container@NAME do. Each reads settings.<kind>.NAME when it starts; a
+successful mode = "once" entry is then switched to "off" through the settings API."""
+
+# verb -> (help, the settings table its NAME is an entry of)
+_VERBS = {
+    "run-command": ("run one bootstrap command's apiclient commands", "bootstrap-commands"),
+    "run-container": ("run one bootstrap container to completion", "bootstrap-containers"),
+    "host-container": ("run one host container in the foreground", "host-containers"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kindling bootstrap", description=_DESCRIPTION, epilog=_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    for verb, (help_, table) in _VERBS.items():
+        p = sub.add_parser(verb, help=help_)
+        p.add_argument("name", metavar="NAME", help=f"the entry of settings.{table} to run")
+        add_common(p)
+    return parser
+
+
 def main(argv: list[str]) -> int:
     from kindling.bootstrap import run
 
-    parser = argparse.ArgumentParser(prog="kindling bootstrap", description=__doc__, epilog=_EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="verb", required=True)
     verbs = {
-        "run-command": ("run one bootstrap command's apiclient commands", run.run_bootstrap_command),
-        "run-container": ("run one bootstrap container to completion", run.run_bootstrap_container),
-        "host-container": ("run one host container in the foreground", run.run_host_container),
+        "run-command": run.run_bootstrap_command,
+        "run-container": run.run_bootstrap_container,
+        "host-container": run.run_host_container,
     }
-    for verb, (help_, _) in verbs.items():
-        p = sub.add_parser(verb, help=help_)
-        p.add_argument("name")
-        add_common(p)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
-    done = verbs[args.verb][1](host, args.name)
+    done = verbs[args.verb](host, args.name)
     if args.json:
         emit_json({"done": done})
     else:

@@ -16,7 +16,7 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import InputError, UsageError
 from kindling.host import Host
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _EPILOG = """examples:
   kindling templates list
@@ -60,7 +60,10 @@ def _list(host: Host, as_json: bool) -> int:
     ]
     errors = [{"name": n, "error": str(e)} for n, e in sorted(broken.items())]
     if as_json:
-        emit_json({"templates": rows, "broken": errors})
+        from kindling.envelope import failure
+
+        why = failure("; ".join(f"{e['name']}: {e['error']}" for e in errors), source="templates") if errors else None
+        emit_json({"templates": rows, "broken": errors}, ok=not errors, error=why)
     else:
         width = max((len(r["name"]) for r in rows), default=4)
         for r in rows:
@@ -108,19 +111,30 @@ def _render(host: Host, name: str, user_data: str | None, as_json: bool) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
+_DESCRIPTION = """\
+list      every configuration-file declaration: name, consumer, output path, origin
+render    print what NAME writes from the live settings (or from a user-data TOML file
+          given with --user-data); with --plan, say which files would change instead.
+Nothing is written by either: the settings applier writes the files."""
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kindling templates", description=__doc__, epilog=_EPILOG,
+        prog="kindling templates", description=_DESCRIPTION, epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="verb", required=True)
     lst = sub.add_parser("list", help="the declared configuration files")
     add_common(lst, acts=False)
     ren = sub.add_parser("render", help="print what a template writes (--plan: what would change)")
-    ren.add_argument("name")
+    ren.add_argument("name", metavar="NAME", help="the declaration to render (see 'kindling templates list')")
     ren.add_argument("--user-data", metavar="FILE", help="render from this user-data TOML instead of the live settings")
     add_common(ren)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
     if args.verb == "list":
         return _list(host, args.json)

@@ -9,7 +9,7 @@ from kindling.cli_common import RawDescriptionFormatter, add_common, setup_loggi
 from kindling.errors import UsageError
 from kindling.validate.problem import FileReport
 
-__all__ = ["main", "print_reports"]
+__all__ = ["build_parser", "failure_of", "main", "print_reports"]
 
 _EPILOG = """\
 Every error of each file is reported, with its line and key; the file is checked
@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _build() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kindling validate", formatter_class=RawDescriptionFormatter, epilog=_EPILOG,
                 description="Check user data (TOML, gzip, JSON), net.toml, driver configs and "
                             "bootconfig offline, before a launch.")
@@ -49,28 +49,38 @@ def _build() -> argparse.ArgumentParser:
 def print_reports(reports: list[FileReport], *, as_json: bool, prog: str, stdout: bool = True) -> int:
     """Print the reports (annotated text, or one JSON list; nothing on stdout when
     `stdout` is False), one summary line per failed file on stderr; the exit status."""
-    import json
-
-    from kindling.log import scrub
     from kindling.validate.annotate import render_report, summary_line
 
+    ok = all(r.ok for r in reports)
     if not stdout:
         pass
-    elif as_json:  # json escapes control characters itself
-        sys.stdout.write(scrub(json.dumps([f.to_json() for r in reports for f in r.findings], indent=2)) + "\n")
+    elif as_json:  # the envelope every --json shares; findings already hold *** for secrets
+        from kindling.cli_common import emit_json
+
+        emit_json({"findings": [f.to_json() for r in reports for f in r.findings]}, ok=ok,
+                  error=None if ok else failure_of(next(r for r in reports if not r.ok)))
     else:
         sys.stdout.write("".join(render_report(r) for r in reports))
     for report in reports:
         if not report.ok:
             sys.stderr.write(f"{prog}: {summary_line(report)}\n")
-    return 0 if all(r.ok for r in reports) else 1
+    return 0 if ok else 1
+
+
+def failure_of(report: FileReport) -> dict[str, object]:
+    """The envelope's `error` for a file with errors: the file, its first key and line."""
+    from kindling.envelope import failure
+    from kindling.validate.annotate import summary_line
+
+    first = report.findings[0]
+    return failure(summary_line(report), source=report.file, key=first.key, kind="input")
 
 
 def main(argv: list[str]) -> int:
     from kindling.host import host_from_env
     from kindling.validate.engine import read_input, validate_data
 
-    args = _build().parse_args(argv)
+    args = build_parser().parse_args(argv)
     setup_logging(args)
     files = args.files or ["-"]
     if not args.files and sys.stdin.isatty():

@@ -67,7 +67,10 @@ def test_every_error_of_a_user_data_file_with_its_line_and_key(tmp_path: Path) -
     path.write_text(USER_DATA)
     done = run("validate", str(path), "--json")
     assert done.returncode == 1, done.stderr
-    found = json.loads(done.stdout)
+    doc = json.loads(done.stdout)
+    assert doc["ok"] is False and doc["error"]["source"] == str(path) and doc["error"]["kind"] == "input"
+    assert doc["error"]["key"] == USER_DATA_ERRORS[0][1]
+    found = doc["findings"]
     assert [(f["line"], f["key"]) for f in found] == USER_DATA_ERRORS
     assert {f["file"] for f in found} == {str(path)}
     assert found[0]["message"] == "expected a string, got an integer"
@@ -125,14 +128,14 @@ def test_valid_file_exit_0_and_empty_json(tmp_path: Path) -> None:
     done = run("validate", str(path))
     assert done.returncode == 0 and done.stdout.decode() == f"{path}: user data: ok\n" and not done.stderr
     done = run("validate", str(path), "--json")
-    assert done.returncode == 0 and json.loads(done.stdout) == []
+    assert done.returncode == 0 and json.loads(done.stdout) == {"ok": True, "findings": []}
 
 
 def test_gzip_and_stdin(tmp_path: Path) -> None:
     data = gzip.compress(USER_DATA.encode())
     done = run("validate", "-", "--json", stdin=data)
     assert done.returncode == 1
-    found = json.loads(done.stdout)
+    found = json.loads(done.stdout)["findings"]
     assert [(f["line"], f["key"]) for f in found] == USER_DATA_ERRORS
     assert {f["file"] for f in found} == {"stdin"}
     assert run("validate", stdin=data).stdout.decode().startswith("stdin: user data (gzip): 7 errors")
@@ -231,7 +234,8 @@ def test_netdog_validate_is_the_same_engine(tmp_path: Path) -> None:
     mine = run("validate", str(path), "--json")
     netdog = run("netdog", "validate", str(path), "--json")
     assert mine.returncode == netdog.returncode == 1
-    assert json.loads(netdog.stdout)["errors"] == json.loads(mine.stdout)
+    assert json.loads(netdog.stdout)["errors"] == json.loads(mine.stdout)["findings"]
+    assert json.loads(netdog.stdout)["ok"] is False
     text = run("netdog", "validate", str(path))
     assert text.stdout == run("validate", str(path)).stdout
     assert text.stderr.decode().startswith(f"kindling netdog: {path}:4: interface eth0: bogus: unknown key")

@@ -8,10 +8,10 @@ import sys
 from kindling.cli_common import add_common, emit_json, host_from_args
 from platforms.aws.cli import ENVIRONMENT, seconds
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling cfsignal",
         description="Wait for the boot to settle, then send CloudFormation SignalResource "
@@ -24,7 +24,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=seconds, default=900.0,
                         help="longest wait for the boot to settle, seconds (default 900); then FAILURE")
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
 
     from platforms.aws.cfsignal import run_cfsignal

@@ -9,11 +9,12 @@ from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 from platforms.aws.cli import ENVIRONMENT, seconds
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kindling lifecycle", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kindling lifecycle",
+                                     description="Answer the Auto Scaling launch lifecycle hook.")
     sub = parser.add_subparsers(dest="verb", metavar="complete")
     complete = sub.add_parser(
         "complete",
@@ -30,6 +31,11 @@ def main(argv: list[str]) -> int:
     complete.add_argument("--heartbeat", type=seconds, default=60.0,
                           help="seconds between RecordLifecycleActionHeartbeat calls while waiting (default 60)")
     add_common(complete)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb != "complete":
         raise UsageError("usage: kindling lifecycle complete [--result CONTINUE|ABANDON] [--timeout S]")

@@ -8,10 +8,10 @@ import sys
 from kindling.cli_common import add_common, emit_json, host_from_args
 from platforms.aws.cli import ENVIRONMENT, seconds
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling warm-pool-wait",
         description="Poll IMDS autoscaling/target-lifecycle-state until InService when "
@@ -23,7 +23,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=seconds, default=None,
                         help="give up after this many seconds (default: wait as long as it takes)")
     add_common(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     host = host_from_args(args)
 
     from platforms.aws.warm_pool import run_warm_pool_wait
