@@ -61,9 +61,15 @@ def print_reports(reports: list[FileReport], *, as_json: bool, prog: str, stdout
                   error=None if ok else failure_of(next(r for r in reports if not r.ok)))
     else:
         sys.stdout.write("".join(render_report(r) for r in reports))
-    for report in reports:
+    from kindling import log
+
+    if not log.configured():
+        log.configure()
+    for report in reports:  # the fatal line: `<3>` under journald, a record under --log-format json
         if not report.ok:
-            sys.stderr.write(f"{prog}: {summary_line(report)}\n")
+            why = failure_of(report)
+            fields = {"source": why["source"], "key": why["key"], "kind": why["kind"], "exit": 1}
+            log.get(prog).error(summary_line(report), **(fields if log.json_format() else {}))
     return 0 if ok else 1
 
 
