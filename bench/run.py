@@ -3,7 +3,8 @@ written to bench/RESULTS.md (issue 9). See bench/README.md.
 
     <venv>/bin/python bench/run.py [--runs 7] [--warmup 1] [--only SECTION,…] [--out FILE]
 
-Sections: suite, api, cloud-init, growpart, dhcp, components, profile. Each section
+Sections: suite, api, cloud-init, growpart, dhcp, components, profile, vm (in-guest boots under
+systemd vs cloud-init, bench/bench_vm_guest.py; KINDLING_BENCH_VM_BOOTS each, default 3). Each section
 runs on its own: one that fails is reported as failed in RESULTS.md and the others
 still run. Everything created (temp roots, loop devices, namespaces, daemons) is
 removed by its own name or id at the end, also after a failure or Ctrl-C.
@@ -30,8 +31,8 @@ from bench.target import REPO, Kindling, discover
 
 __all__ = ["SECTIONS", "main"]
 
-SECTIONS = ("suite", "api", "cloud-init", "growpart", "dhcp", "components", "profile")
-ROOT_ONLY = {"cloud-init", "growpart", "dhcp"}
+SECTIONS = ("suite", "api", "cloud-init", "growpart", "dhcp", "components", "profile", "vm")
+ROOT_ONLY = {"cloud-init", "growpart", "dhcp", "vm"}
 
 
 def _say(msg: str) -> None:
@@ -176,6 +177,11 @@ def run(targets: list[Kindling], janitor: Janitor, report: Report, sections: set
             report.blocks[:0] = blocks
 
         _section(report, "components", do_components)
+    if "vm" in sections:
+        from bench.bench_vm_guest import guest_rows
+
+        boots = int(os.environ.get("KINDLING_BENCH_VM_BOOTS", "3"))
+        _section(report, "vm", lambda: report.rows.extend(guest_rows(boots)))
     if "profile" in sections:
         from bench.profile import profile_blocks
 
@@ -185,11 +191,11 @@ def run(targets: list[Kindling], janitor: Janitor, report: Report, sections: set
 
 
 def _order() -> list[str]:
-    from bench import apiload, components, suite
+    from bench import apiload, bench_vm_guest, components, suite
     from bench.peers import cloudinit, dhcp, growpart
 
     return [suite.SECTION, suite.RSS_SECTION, apiload.SECTION, cloudinit.SECTION, growpart.SECTION, dhcp.SECTION,
-            components.SECTION]  # fmt: skip
+            bench_vm_guest.SECTION, components.SECTION]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

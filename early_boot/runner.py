@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from early_boot import MARKER_PATH
 from early_boot.errors import ProviderError
 from kindling import log
 from kindling.dotted import parse_key
@@ -39,7 +40,6 @@ __all__ = [
     "run_early_boot",
 ]
 
-MARKER_PATH = "/var/lib/kindling/early-boot-config.ran"
 LAUNCH_TX = "kindling-launch"
 UNREAD = "not read: a plan sends no request"
 

@@ -13,6 +13,13 @@ __all__ = ["STAGE"]
 
 
 def run(ctx: BootContext) -> StageResult:
+    from early_boot import MARKER_PATH
+    from kindling.first_boot import marker_state
+
+    # the condition first, as systemd checks it before starting the unit: a node that
+    # has applied its user data imports neither the runner, the providers nor the model
+    if marker_state(ctx.host, MARKER_PATH)[0] == "done":
+        return skipped(f"{MARKER_PATH} exists (user data already applied)")
     from early_boot.runner import effect_line, run_early_boot
 
     report = run_early_boot(ctx.host, ctx.platform)

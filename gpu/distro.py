@@ -17,11 +17,10 @@ as Bottlerocket's units do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gpu.errors import GpuError
 from gpu.pci import PciDevice
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["DistroDriver", "find_distro_driver", "load_distro_driver", "start_nvidia_units"]
 
@@ -33,7 +32,7 @@ INSTALL_HINT = ("install the distribution's NVIDIA kernel driver (Debian/Ubuntu:
                 "or akmod-nvidia) or a driverdog config in /etc/kindling/drivers")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DistroDriver:
     path: str  # under /lib/modules/<kver>/
     version: str

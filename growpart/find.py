@@ -10,7 +10,7 @@ partition devices for udev to describe), so when udev has no data, or knows no
 partition by that name, we read the GPTs ourselves: every whole disk listed in
 /sys/class/block (through the Host, so a test root can plant disks as image files
 under dev/), opened read-only and verified by `gpt.read_gpt`. udev is only asked
-when the root is `/` and its database exists (`_udev_has_data`). Either way the
+when the root is `/` and its database exists (`candidates.udev_has_data`). Either way the
 partition is checked again in the table we then write (`grow.py`), so stale udev
 data cannot make us grow the wrong partition.
 """
@@ -21,6 +21,7 @@ import os
 import stat
 from typing import NamedTuple
 
+from growpart.candidates import DEFAULT_LABELS, SCANNED_DISKS, candidate_disks, not_found, udev_has_data
 from growpart.disk import open_disk
 from growpart.errors import AmbiguousLabelError, PartitionNotFoundError
 from growpart.gpt import SIGNATURE, probe_sector_size, read_gpt
@@ -30,8 +31,6 @@ from kindling.host import Host
 
 __all__ = ["DEFAULT_LABELS", "Target", "find_by_label", "find_on_disk", "find_with_udev"]
 
-DEFAULT_LABELS = ("KINDLING-DATA", "BOTTLEROCKET-DATA")
-_SKIP_PREFIXES = ("ram", "zram", "sr", "fd")  # no GPT, or opening has side effects
 
 
 class Target(NamedTuple):
@@ -74,17 +73,6 @@ def find_with_udev(labels: tuple[str, ...]) -> list[Target] | None:
         num = number.decode() if isinstance(number, bytes) else str(number)
         found.append(Target(parent.device_node, int(num), name, "udev"))
     return found if seen_any else None
-
-
-def _udev_has_data(host: Host) -> bool:
-    """Only ask udev when it can answer: importing pyudev and enumerating costs about
-    50 ms (more under load), wasted on a boot where udevd has not run. udevd keeps its
-    database in /run/udev/data; umockdev (tests, RIGS.md) serves libudev one of its
-    own and says so with UMOCKDEV_DIR. Never under --root: udev describes this
-    machine, not an image tree."""
-    if host.prefixed:
-        return False
-    return host.exists("/run/udev/data") or "UMOCKDEV_DIR" in host.env
 
 
 def _disk_size(host: Host, name: str, node: str) -> int:
@@ -144,16 +132,12 @@ def find_on_disk(host: Host, disk: str, labels: tuple[str, ...], *,
 
 def find_by_label(host: Host, labels: tuple[str, ...] = DEFAULT_LABELS) -> Target:
     """Search every disk for the first label that exists; refuses when it is on two."""
-    found = find_with_udev(labels) if _udev_has_data(host) else None
+    found = find_with_udev(labels) if udev_has_data(host) else None
     scanned = "udev"
     if not found:  # no udev data, or udev knows no such partition (not scanned by the kernel)
-        scanned = "GPTs of every disk"
+        scanned = SCANNED_DISKS
         found = []
-        for name in host.listdir("/sys/class/block"):
-            if host.exists(f"/sys/class/block/{name}/partition"):
-                continue
-            if name.startswith(_SKIP_PREFIXES):
-                continue
+        for name in candidate_disks(host):
             found.extend(_scan_disk(host, name, labels))
     for label in labels:
         hits = [t for t in found if t.label == label]
@@ -163,5 +147,4 @@ def find_by_label(host: Host, labels: tuple[str, ...] = DEFAULT_LABELS) -> Targe
                                       f"partitions ({where}): refusing to guess (use --device)")
         if hits:
             return hits[0]
-    raise PartitionNotFoundError(f"no GPT partition named {_labels_text(labels)} "
-                                 f"(searched the {scanned})")
+    raise PartitionNotFoundError(not_found(labels, scanned))

@@ -14,6 +14,11 @@ __all__ = ["STAGE"]
 
 
 def run(ctx: BootContext) -> StageResult:
+    from growpart.candidates import DEFAULT_LABELS, SCANNED_DISKS, candidate_disks, not_found, udev_has_data
+
+    if not udev_has_data(ctx.host) and not candidate_disks(ctx.host):
+        # nothing to search: said as the scan would say it, without importing the GPT reader
+        return skipped(not_found(DEFAULT_LABELS, SCANNED_DISKS))
     # lazy: every boot stage is loaded for `kindling boot`, only this one needs these
     from growpart.find import find_by_label
 

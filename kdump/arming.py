@@ -16,12 +16,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from kdump.facts import KernelFacts
 from kdump.plan import KdumpPlan
 from kindling.host import Host
+from kindling.record import record
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["PANIC_ON_OOPS_CONF", "Carrier", "arming_failure", "crashkernel_carrier",
            "set_panic_on_oops"]
@@ -31,7 +34,7 @@ PANIC_ON_OOPS = "/proc/sys/kernel/panic_on_oops"
 SYSCTL_KEY = "kernel.panic_on_oops"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Carrier:
     carrier: str  # cmdline | bootconfig | none
     why: str
@@ -63,8 +66,13 @@ def crashkernel_carrier(host: Host, settings: dict[str, Any]) -> Carrier | None:
     return None
 
 
-def arming_failure(plan: KdumpPlan, facts: KernelFacts, carrier: Carrier | None) -> str | None:
-    """Why kdump cannot arm on this boot although it should have (None: no failure)."""
+def arming_failure(
+    plan: KdumpPlan, facts: KernelFacts, carrier_of: Callable[[], Carrier | None]
+) -> str | None:
+    """Why kdump cannot arm on this boot although it should have (None: no failure).
+
+    `carrier_of` is asked last, only when the kernel reserved nothing: finding the boot
+    loader and the carriers costs a boot with a reservation several imports."""
     if not plan.enabled or plan.crashkernel is None or facts.in_crash_kernel:
         return None
     if facts.reserved_now_bytes > 0:
@@ -72,6 +80,7 @@ def arming_failure(plan: KdumpPlan, facts: KernelFacts, carrier: Carrier | None)
     if facts.cmdline_crashkernel is not None and facts.cmdline_crashkernel != "0M":
         return (f"booted with crashkernel={facts.cmdline_crashkernel} but the kernel reserved "
                 "nothing (/sys/kernel/kexec_crash_size is 0): see dmesg for 'crashkernel'")
+    carrier = carrier_of()
     if carrier is not None and carrier.carrier == "cmdline" and carrier.rebooted_since:
         return (f"the boot loader ({carrier.loader}) was given crashkernel={plan.crashkernel} "
                 "before this boot, but the kernel was not booted with it: is the generated "

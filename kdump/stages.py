@@ -63,7 +63,7 @@ def run_load(ctx: BootContext) -> StageResult:
         return skipped("settings.kdump.enabled is false")
     facts = read_facts(ctx.host)
     failure = arming_failure(make_plan(settings, facts), facts,
-                             crashkernel_carrier(ctx.host, settings))
+                             lambda: crashkernel_carrier(ctx.host, settings))
     if failure is not None:
         return StageResult("failed", f"kdump cannot arm: {failure}")
     result = load_crash_kernel(ctx.host, disable_kexec_load=True)
@@ -86,4 +86,5 @@ KDUMP_LOAD = Stage(
     unit="kindling-kdump-load.service",
     per_boot=True,
     description="load the crash kernel with kexec -p",
+    outputs=("/etc/sysctl.d/80-kindling-kdump.conf",),  # kdump/arming.py
 )

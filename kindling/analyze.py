@@ -92,7 +92,8 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror or exc}", source=f"--svg {args.svg}") from exc
     if args.json:
-        emit_json(timeline)
+        # the envelope's `ok` is this command's; the boot's own verdict is `boot_ok`
+        emit_json({"boot_ok": timeline.get("ok"), **{k: v for k, v in timeline.items() if k != "ok"}})
     else:
         sys.stdout.write(render_text(timeline))
     return 0

@@ -104,9 +104,11 @@ class Stage:
     `per_boot`: the stage acts on the running kernel or on devices (crash kernel,
     modules, addresses, disk growth), so it runs on every boot; every other stage is
     skipped on a boot where nothing it read changed (kindling/boot_fingerprint.py).
+    `outputs`: the files it may write (absolute, `fnmatch` patterns allowed), as appliers
+    declare theirs: what `kindling support-bundle` collects.
     """
 
-    __slots__ = ("after", "description", "name", "order", "per_boot", "platforms", "run", "unit")
+    __slots__ = ("after", "description", "name", "order", "outputs", "per_boot", "platforms", "run", "unit")
 
     def __init__(
         self,
@@ -118,6 +120,7 @@ class Stage:
         unit: str | None = None,
         description: str = "",
         per_boot: bool = False,
+        outputs: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.order = order
@@ -127,6 +130,7 @@ class Stage:
         self.unit = unit
         self.description = description
         self.per_boot = per_boot
+        self.outputs = outputs
 
     def __repr__(self) -> str:
         return f"Stage({self.name!r}, order={self.order})"
@@ -277,8 +281,6 @@ def _run_stages(
         if stage.platforms is not None and platform not in stage.platforms:
             continue
         blocked = [d for d in stage.after if d in failed]
-        if not blocked:
-            _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
         start = time.perf_counter()
         mark = len(host.actions)
         entry = None if blocked or stage.per_boot or full else state.unchanged(stage.name)
@@ -290,6 +292,9 @@ def _run_stages(
             state.keep(stage.name, entry)
             result = skipped(UNCHANGED)
         else:
+            # only a stage that runs is worth a progress write: a skipped one takes no time
+            _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
+            mark = len(host.actions)  # a plan records that write: it is not the stage's
             ctx.log = log.get(stage.name)
             host.seen, host.replay = set(), []
             if on_start is not None:

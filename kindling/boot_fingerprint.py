@@ -57,13 +57,10 @@ def _datastore_digest(real: str) -> bytes:
     file on checkpoints without changing a setting."""
     import sqlite3
 
-    uri = f"file:{real}?mode=ro"
-    if not os.path.exists(real + "-wal"):
-        # No WAL: the file is the whole state; `immutable` keeps SQLite from creating
-        # -wal/-shm beside it (a `--plan` boot leaves the directory as it was).
-        uri += "&immutable=1"
+    from kindling.datastore import read_only_uri
+
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=30)
+        conn = sqlite3.connect(read_only_uri(real), uri=True, timeout=30)
         try:
             rows = conn.execute("SELECT key, value FROM live ORDER BY key").fetchall()
         finally:

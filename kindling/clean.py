@@ -5,11 +5,11 @@ node's first boot along: its markers would make every clone skip early-boot-conf
 cfsignal and warm-pool-wait (markers also record their machine, see
 kindling/first_boot.py, but an image builder wants a clean image, not a warning).
 
-- `--first-boot`: the first-boot markers (`/var/lib/kindling/*.ran`) and a pending
-  launch transaction, so the next boot runs the once-per-node services again; the
-  settings stay.
+- `--first-boot`: the first-boot markers (`/var/lib/kindling/*.ran`), the later-boot
+  fingerprint (`/var/lib/kindling/boot-state.json`) and a pending launch transaction,
+  so the next boot runs the once-per-node services again; the settings stay.
 - without it, also the node's own state: the settings datastore, netdog's state
-  (primary interface, current IP, DHCP leases), the boot timeline and boot state. Configuration
+  (primary interface, current IP, DHCP leases), the boot timeline and boot progress. Configuration
   files the appliers wrote stay: the next boot rewrites them from its own settings.
 
 Like every command that acts, `--plan` says what would be removed and removes nothing.
@@ -63,11 +63,14 @@ def _drop_launch_tx(host: Host) -> list[str]:
 
 def clean(host: Host, *, first_boot_only: bool) -> list[str]:
     """Remove what `--first-boot` (or a full clean) covers; returns what was removed."""
+    from kindling.boot_fingerprint import STATE_PATH
     from kindling.first_boot import markers
 
     removed: list[str] = []
     for marker in markers(host):
         removed += _remove_tree(host, marker)
+    # The later-boot fingerprint too: a clone must not replay this node's boot as unchanged.
+    removed += _remove_tree(host, STATE_PATH)
     if first_boot_only:
         return removed + _drop_launch_tx(host)
     from kindling.api.service import release_thread_stores

@@ -28,6 +28,10 @@ def format_key(segments: list[str] | tuple[str, ...]) -> str:
 
 def parse_key(key: str, *, source: str = "key") -> list[str]:
     """Split a dotted key into segments; raises `InputError` naming the rule broken."""
+    if '"' not in key:  # the common case, a boot parses ~1,600 keys: plain segments only
+        fast = key.split(".")
+        if all(fast):
+            return fast
     segments: list[str] = []
     i, n = 0, len(key)
     if not key:

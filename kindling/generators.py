@@ -17,12 +17,12 @@ each key that would be generated is reported as "would generate".
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.dotted import parse_key
 from kindling.errors import KindlingError
 from kindling.host import Host
+from kindling.record import field, record
 
 __all__ = ["GenerateReport", "Generator", "load_generators", "run_generators"]
 
@@ -30,7 +30,7 @@ __all__ = ["GenerateReport", "Generator", "load_generators", "run_generators"]
 Generated = tuple[Any, str] | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Generator:
     """`generate(host, platform)` computes `key` (dotted, below `settings`)."""
 
@@ -45,7 +45,7 @@ class Generator:
     requires: str | None = None
 
 
-@dataclass
+@record
 class GenerateReport:
     tree: dict[str, Any] = field(default_factory=dict)
     generated: list[str] = field(default_factory=list)  # dotted keys, with `settings.`

@@ -104,6 +104,7 @@ def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
     raise FileExistsError(f"{target}: no free temporary name beside it")
 
 
+_SLASH = Path("/")
 _MAX_HOPS = 40  # the kernel's limit on symlinks followed in one lookup (ELOOP)
 
 
@@ -211,7 +212,7 @@ class Host:
     @property
     def prefixed(self) -> bool:
         """True when a root prefix is in force (tests, image builders, the demo)."""
-        return self.root != Path("/")
+        return self.root != _SLASH
 
     def path(self, p: str | os.PathLike[str]) -> Path:
         """The real location of the absolute path `p` under the root prefix.

@@ -21,4 +21,4 @@ def apply_motd(host: Host, settings: dict[str, Any]) -> list[str]:
     return [host.did("write", MOTD_PATH)] if host.write_file(MOTD_PATH, text, mode=0o644) else []
 
 
-APPLIER = Applier(name="motd", prefixes=("motd",), apply=apply_motd)
+APPLIER = Applier(name="motd", prefixes=("motd",), apply=apply_motd, outputs=(MOTD_PATH,))

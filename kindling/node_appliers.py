@@ -43,6 +43,11 @@ def _pki_check(host: Host, before: dict[str, Any], after: dict[str, Any]) -> Non
         bundle_certificates(name, (entry or {}).get("data"))
 
 
-NTP = Applier(name="ntp", prefixes=("ntp",), apply=_ntp, check=_ntp_check)
-PKI = Applier(name="pki", prefixes=("pki",), apply=_pki, check=_pki_check)
-AWS_CONFIG = Applier(name="aws-config", prefixes=("aws.config", "aws.credentials"), apply=_aws)
+# outputs: the files of kindling/{ntp,trust_store,aws_files}.py
+NTP = Applier(name="ntp", prefixes=("ntp",), apply=_ntp, check=_ntp_check,
+              outputs=("/etc/chrony/conf.d/90-kindling.conf", "/etc/systemd/timesyncd.conf.d/90-kindling.conf"))
+PKI = Applier(name="pki", prefixes=("pki",), apply=_pki, check=_pki_check,
+              outputs=("/usr/local/share/ca-certificates/kindling/*.crt",
+                       "/etc/pki/ca-trust/source/anchors/kindling-*.pem"))
+AWS_CONFIG = Applier(name="aws-config", prefixes=("aws.config", "aws.credentials"), apply=_aws,
+                     outputs=("/root/.aws/config", "/root/.aws/credentials"))

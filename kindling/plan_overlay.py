@@ -10,12 +10,12 @@ directories; its reads look here first, then at the real tree, which stays untou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from kindling.record import field, record
 
 __all__ = ["PlannedFiles"]
 
 
-@dataclass
+@record
 class PlannedFiles:
     """Planned state by absolute path (below the root): bytes and mode, or None = removed."""
 

@@ -17,7 +17,7 @@ from functools import cache
 from kindling.errors import KindlingError
 from kindling.record import record
 
-__all__ = ["EntryPoint", "entry_points", "load"]
+__all__ = ["EntryPoint", "distribution_version", "entry_points", "load"]
 
 
 @record(frozen=True)
@@ -59,10 +59,11 @@ def _parse(text: str, dist: str) -> list[EntryPoint]:
 
 
 @cache
-def _all_entry_points() -> tuple[EntryPoint, ...]:
-    """Every entry point on sys.path; the first distribution of a name wins, as pip's."""
-    seen_dists: set[str] = set()
-    found: list[EntryPoint] = []
+def _distributions() -> tuple[tuple[str, str, str], ...]:
+    """(name, version, metadata dir) of every distribution on sys.path, first one of a
+    name only, as pip resolves them (`foo_bar-1.2.dist-info` -> foo-bar, 1.2)."""
+    seen: set[str] = set()
+    found: list[tuple[str, str, str]] = []
     for base in sys.path:
         try:
             names = os.listdir(base or ".")
@@ -72,16 +73,30 @@ def _all_entry_points() -> tuple[EntryPoint, ...]:
             if not name.endswith((".dist-info", ".egg-info")):
                 continue
             stem = name[: -len(".dist-info")] if name.endswith(".dist-info") else name[:-9]
-            dist = stem.split("-", 1)[0]
+            dist, _, version = stem.partition("-")
             dist = dist.lower().replace("_", "-")
-            if dist in seen_dists:
+            if dist in seen:
                 continue
-            seen_dists.add(dist)
-            try:
-                with open(os.path.join(base or ".", name, "entry_points.txt"), encoding="utf-8") as fh:
-                    found.extend(_parse(fh.read(), dist))
-            except OSError:
-                continue
+            seen.add(dist)
+            found.append((dist, version.partition("-")[0], os.path.join(base or ".", name)))
+    return tuple(found)
+
+
+def distribution_version(name: str) -> str | None:
+    """The installed version of distribution `name` (no importlib.metadata: see above)."""
+    return next((version for dist, version, _ in _distributions() if dist == name), None)
+
+
+@cache
+def _all_entry_points() -> tuple[EntryPoint, ...]:
+    """Every entry point on sys.path; the first distribution of a name wins, as pip's."""
+    found: list[EntryPoint] = []
+    for dist, _version, where in _distributions():
+        try:
+            with open(os.path.join(where, "entry_points.txt"), encoding="utf-8") as fh:
+                found.extend(_parse(fh.read(), dist))
+        except OSError:
+            continue
     return tuple(found)
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
+from kindling.record import field, record
 
 __all__ = ["EXIT_CODES", "POLL", "BootStatus", "build_parser", "main", "read_status", "render_text", "wait_for_boot"]
 
@@ -35,7 +35,7 @@ POLL = 0.2  # seconds between looks while waiting (two small file reads)
 DEFAULT_TIMEOUT = 600.0
 
 
-@dataclass
+@record
 class BootStatus:
     """What `status` reports; `to_json` is the `--json` document."""
 
@@ -252,7 +252,11 @@ def main(argv: list[str]) -> int:
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     status = wait_for_boot(host, timeout) if args.wait else read_status(host)
     if args.json:
-        emit_json(status.to_json())
+        from kindling.envelope import failure
+
+        ok = status.exit_code == 0  # the envelope's `ok` agrees with the exit status
+        why = None if ok else failure(status.detail or status.state, source="boot", kind=status.state)
+        emit_json(status.to_json(), ok=ok, error=why)
     else:
         sys.stdout.write(render_text(status))
     return status.exit_code

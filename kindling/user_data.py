@@ -106,9 +106,7 @@ def parse_user_data(data: bytes, *, source: str) -> UserData | None:
 def register_secrets(tree: dict[str, Any]) -> None:
     """Register the values of sensitive keys (DESIGN §6) so no log line can show them."""
     from kindling import log
-    from kindling.merge import flatten
-    from kindling.settings import is_sensitive
+    from kindling.redact import secret_values
 
-    for path, value in flatten(tree):
-        if isinstance(value, str) and (is_sensitive(path) or "user-data" in path):
-            log.register_secret(value)
+    for value in secret_values(tree):  # list items too (registry credentials)
+        log.register_secret(value)

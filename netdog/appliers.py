@@ -11,6 +11,7 @@ from typing import Any
 
 from kindling.appliers import Applier
 from kindling.host import Host
+from netdog.paths import PROXY_ENV, RESOLV_CONF, RESOLVED_DROPIN
 
 __all__ = ["DNS", "HOSTNAME", "HOSTS", "PROXY"]
 
@@ -36,8 +37,10 @@ PROXY = Applier(
         "kubernetes.cluster-domain",
     ),
     apply=_apply_proxy,
+    outputs=(PROXY_ENV,),
 )
-DNS = Applier(name="netdog-dns", prefixes=("dns",), apply=_apply_dns)
+DNS = Applier(name="netdog-dns", prefixes=("dns",), apply=_apply_dns,
+              outputs=("/etc/systemd/network/10-*.network.d/10-dns.conf", RESOLVED_DROPIN, RESOLV_CONF))
 
 
 def _apply_hostname(host: Host, settings: dict[str, Any]) -> list[str]:
@@ -67,6 +70,8 @@ def _apply_hosts(host: Host, settings: dict[str, Any]) -> list[str]:
 
 
 HOSTNAME = Applier(
-    name="hostname", prefixes=("network.hostname",), apply=_apply_hostname, check=_check_hostname
+    name="hostname", prefixes=("network.hostname",), apply=_apply_hostname, check=_check_hostname,
+    outputs=("/etc/hostname",),
 )
-HOSTS = Applier(name="hosts", prefixes=("network.hosts", "network.hostname"), apply=_apply_hosts)
+HOSTS = Applier(name="hosts", prefixes=("network.hosts", "network.hostname"), apply=_apply_hosts,
+                outputs=("/etc/hosts",))

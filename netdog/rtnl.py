@@ -73,14 +73,14 @@ def _mac(raw: bytes | None) -> str:
 class Rtnl:
     """One NETLINK_ROUTE socket in the current network namespace."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = 10) -> None:
         try:
             self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
                                       socket.NETLINK_ROUTE)
             self.sock.bind((0, 0))
         except OSError as exc:
             raise NetlinkError(f"netlink: {exc.strerror or exc}") from None
-        self.sock.settimeout(10)
+        self.sock.settimeout(timeout)
         self.seq = 0
 
     def close(self) -> None:

@@ -59,6 +59,8 @@ GENERATE_STAGE = Stage(
     run=_generate,
     unit="kindling-generate-network-config.service",
     description="net.toml / kernel cmdline → systemd-networkd files and primary state",
+    outputs=("/etc/systemd/network/10-*.network", "/etc/systemd/network/10-*.netdev",
+             "/etc/sysctl.d/90-primary_interface.conf", "/var/lib/kindling/netdog/*"),  # netdog/paths.py
 )
 
 STATUS_STAGE = Stage(
@@ -69,4 +71,5 @@ STATUS_STAGE = Stage(
     unit="kindling-write-network-status.service",
     per_boot=True,
     description="record the primary interface's address (current_ip) and sysctls",
+    outputs=("/var/lib/kindling/netdog/*", "/var/lib/kindling/netdog/leases/*", "/run/kindling/netdog/*"),
 )

@@ -35,8 +35,11 @@ def _ip(*args: str) -> None:
 
 
 class _Rig:
+    made = 0  # rigs made by this process: the janitor removes them only at the end
+
     def __init__(self, janitor: Janitor) -> None:
-        tag = f"kb{os.getpid()}"
+        _Rig.made += 1
+        tag = f"kb{os.getpid()}n{_Rig.made}"
         self.a, self.b = f"{tag}a", f"{tag}b"
         self.dir = janitor.tempdir("dhcp")
         _ip("netns", "add", self.a)

@@ -4,7 +4,7 @@
 
 _kindling_subcommands() {
     case "$1" in
-        '') echo 'boot analyze status apiserver apiclient early-boot-config netdog growpart gpu kdump bootconfig cfsignal warm-pool-wait lifecycle units clean bootstrap templates settings' ;;
+        '') echo 'boot analyze status support-bundle apiserver apiclient early-boot-config netdog growpart gpu kdump bootconfig cfsignal warm-pool-wait lifecycle units clean bootstrap templates settings validate' ;;
         'apiclient') echo 'get set apply raw' ;;
         'netdog') echo 'generate-net-config validate write-primary-interface-status node-ip generate-hostname set-hostname write-resolv-conf apply dhcp' ;;
         'gpu') echo 'detect match-driver link-modules load-modules inventory' ;;
@@ -25,6 +25,7 @@ _kindling_options() {
         'boot') echo '--help --platform --full --root --plan --dry-run --json --log-format --log-level' ;;
         'analyze') echo '--help --svg --root --json --log-format --log-level' ;;
         'status') echo '--help --wait --timeout --root --json --log-format --log-level' ;;
+        'support-bundle') echo '--help -o --output --root --plan --dry-run --json --log-format --log-level' ;;
         'apiserver') echo '--help --socket-path --allow-uid --root --log-format --log-level' ;;
         'apiclient') echo '--help --socket-path --direct --root --log-format --log-level' ;;
         'apiclient get') echo '--help --root --log-format --log-level' ;;
@@ -65,7 +66,7 @@ _kindling_options() {
         'lifecycle') echo '--help' ;;
         'lifecycle complete') echo '--help --result --timeout --heartbeat --root --plan --dry-run --json --log-format --log-level' ;;
         'units') echo '--help' ;;
-        'units install') echo '--help --unit-dir --root --plan --dry-run --json --log-format --log-level' ;;
+        'units install') echo '--help --unit-dir --exec --enable --root --plan --dry-run --json --log-format --log-level' ;;
         'clean') echo '--help --first-boot --root --plan --dry-run --json --log-format --log-level' ;;
         'bootstrap') echo '--help' ;;
         'bootstrap run-command') echo '--help --root --plan --dry-run --json --log-format --log-level' ;;
@@ -76,6 +77,7 @@ _kindling_options() {
         'templates render') echo '--help --user-data --root --plan --dry-run --json --log-format --log-level' ;;
         'settings') echo '--help' ;;
         'settings describe') echo '--help --root --json --log-format --log-level' ;;
+        'validate') echo '--help --kind --platform --root --json --log-format --log-level' ;;
         *) return 1 ;;
     esac
 }
@@ -94,6 +96,11 @@ _kindling_option_values() {
         'status:--root') echo '@dir' ;;
         'status:--log-format') echo 'text json' ;;
         'status:--log-level') echo 'debug info warning error' ;;
+        'support-bundle:-o') echo '@file' ;;
+        'support-bundle:--output') echo '@file' ;;
+        'support-bundle:--root') echo '@dir' ;;
+        'support-bundle:--log-format') echo 'text json' ;;
+        'support-bundle:--log-level') echo 'debug info warning error' ;;
         'apiserver:--socket-path') echo '@file' ;;
         'apiserver:--allow-uid') echo '' ;;
         'apiserver:--root') echo '@dir' ;;
@@ -236,6 +243,7 @@ _kindling_option_values() {
         'lifecycle complete:--log-format') echo 'text json' ;;
         'lifecycle complete:--log-level') echo 'debug info warning error' ;;
         'units install:--unit-dir') echo '@dir' ;;
+        'units install:--exec') echo '@file' ;;
         'units install:--root') echo '@dir' ;;
         'units install:--log-format') echo 'text json' ;;
         'units install:--log-level') echo 'debug info warning error' ;;
@@ -261,6 +269,11 @@ _kindling_option_values() {
         'settings describe:--root') echo '@dir' ;;
         'settings describe:--log-format') echo 'text json' ;;
         'settings describe:--log-level') echo 'debug info warning error' ;;
+        'validate:--kind') echo 'userdata net driver bootconfig' ;;
+        'validate:--platform') echo 'aws vmware metal' ;;
+        'validate:--root') echo '@dir' ;;
+        'validate:--log-format') echo 'text json' ;;
+        'validate:--log-level') echo 'debug info warning error' ;;
         *) return 1 ;;
     esac
 }
@@ -271,6 +284,7 @@ _kindling_arguments() {
         'netdog validate') echo '@file' ;;
         'bootconfig show') echo '@file' ;;
         'bootconfig parse') echo '@file' ;;
+        'validate') echo '@file' ;;
         'settings describe') echo 'motd. aws. cloudformation. autoscaling. network. dns. ntp. kernel. boot. kdump. gpu. pki. kubernetes. ecs. container-registry. container-runtime. oci-defaults. oci-hooks. updates. metrics. host-containers. bootstrap-containers. bootstrap-commands.' ;;
         *) return 1 ;;
     esac

@@ -9,23 +9,49 @@ for the `#BOOTCONFIG` initrd footer. Errors are `BootconfigError` (an `InputErro
 
 from __future__ import annotations
 
-from kindling.bootconfig.errors import BootconfigError
-from kindling.bootconfig.footer import (
-    MAGIC,
-    has_footer,
-    read_footer,
-    split_footer,
-    write_footer,
-)
-from kindling.bootconfig.model import (
-    MAX_DEPTH,
-    MAX_KEY_BYTES,
-    MAX_NODES,
-    MAX_TEXT_BYTES,
-    BootConfig,
-)
-from kindling.bootconfig.parse import parse_bootconfig
-from kindling.bootconfig.render import render_bootconfig, render_compact, render_proc
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kindling.bootconfig.errors import BootconfigError
+    from kindling.bootconfig.footer import (
+        MAGIC,
+        has_footer,
+        read_footer,
+        split_footer,
+        write_footer,
+    )
+    from kindling.bootconfig.model import (
+        MAX_DEPTH,
+        MAX_KEY_BYTES,
+        MAX_NODES,
+        MAX_TEXT_BYTES,
+        BootConfig,
+    )
+    from kindling.bootconfig.parse import parse_bootconfig
+    from kindling.bootconfig.render import render_bootconfig, render_compact, render_proc
+
+# Names load on first use (PEP 562): the boot imports this package for its stages
+# (kindling/bootconfig/stages.py), and a boot whose stages are unchanged needs none of them.
+_WHERE = {
+    "BootconfigError": "errors",
+    "MAGIC": "footer", "has_footer": "footer", "read_footer": "footer", "split_footer": "footer",
+    "write_footer": "footer",
+    "MAX_DEPTH": "model", "MAX_KEY_BYTES": "model", "MAX_NODES": "model", "MAX_TEXT_BYTES": "model",
+    "BootConfig": "model",
+    "parse_bootconfig": "parse",
+    "render_bootconfig": "render", "render_compact": "render", "render_proc": "render",
+}
+
+
+def __getattr__(name: str) -> object:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MAGIC",

@@ -17,4 +17,5 @@ def _apply(host: Host, settings: dict[str, Any]) -> list[str]:
     return apply_boot_settings(host, settings)
 
 
-APPLIER = Applier(name="bootconfig", prefixes=("boot",), apply=_apply)
+APPLIER = Applier(name="bootconfig", prefixes=("boot",), apply=_apply,
+                  outputs=("/var/lib/kindling/bootconfig.data", "/var/lib/kindling/bootloader.json"))

@@ -20,11 +20,9 @@ parameter on the command line, where any kernel reads it.
 
 from __future__ import annotations
 
-import gzip
-from dataclasses import dataclass
-
 from kindling.bootloader.errors import BootLoaderError
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = [
     "LOADERS",
@@ -43,7 +41,7 @@ ESPS = ("/efi", "/boot/efi", "/boot")
 BLS_GRUB_ENTRIES = "/boot/loader/entries"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Loader:
     kind: str  # grub | systemd-boot | none
     why: str
@@ -109,7 +107,7 @@ def detect_loader(host: Host, forced: str | None = None) -> Loader:
                           "systemd-boot or none")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InitrdTool:
     kind: str  # initramfs-tools | dracut | none
     program: str | None
@@ -145,6 +143,8 @@ def kernel_bootconfig(host: Host, release: str) -> bool | None:
         return True
     text = host.read_optional(f"/boot/config-{release}") if release else None
     if text is None and host.exists("/proc/config.gz"):
+        import gzip  # most kernels have /boot/config-<release> or /proc/bootconfig
+
         try:
             text = gzip.decompress(host.read_bytes("/proc/config.gz", limit=4 << 20)).decode(
                 "utf-8", "replace")

@@ -15,7 +15,9 @@ which strips an older footer and appends the current one (streamed, atomic).
 
 A footer is attached only for a kernel that parses it (CONFIG_BOOT_CONFIG=y in its
 /boot/config-<release>), or when KINDLING_BOOTCONFIG_ATTACH=always: a kernel without
-bootconfig reads the footer as trailing garbage of the initramfs.
+bootconfig does nothing with it (Linux >= 5.7 cuts it off the initrd before unpacking,
+as tests/vm/test_vm_bootline.py shows on Debian 12's kernel; older ones report it as
+an initramfs unpacking error).
 The initrd is regenerated only when its footer differs from bootconfig.data; the
 tools write a new image beside the old and rename on success, so a failed build
 leaves the old initrd, and the error names the step.

@@ -17,7 +17,6 @@ transaction would not otherwise contain. Host containers are linked into
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -118,7 +117,12 @@ def _apply_containers(host: Host, settings: dict[str, Any]) -> list[str]:
 
 
 def _digest(entry: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+    try:  # the builtin module: hashlib would load OpenSSL (~2-3 ms) for one digest
+        from _sha256 import sha256  # type: ignore[import-not-found]
+    except ImportError:  # Python 3.12 renamed it _sha2
+        from hashlib import sha256
+    digest: str = sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+    return digest
 
 
 def _apply_host_containers(host: Host, settings: dict[str, Any]) -> list[str]:
@@ -150,6 +154,15 @@ def _apply_host_containers(host: Host, settings: dict[str, Any]) -> list[str]:
     return done
 
 
-BOOTSTRAP_COMMANDS = Applier("bootstrap-commands", ("bootstrap-commands",), _apply_commands)
-BOOTSTRAP_CONTAINERS = Applier("bootstrap-containers", ("bootstrap-containers",), _apply_containers)
-HOST_CONTAINERS = Applier("host-containers", ("host-containers",), _apply_host_containers)
+def _outputs(kind: str) -> tuple[str, ...]:
+    unit = f"{_TEMPLATES[kind]}*.service"
+    return (f"{UNIT_DIR}/{TARGET}.*/{unit}", f"{UNIT_DIR}/multi-user.target.wants/{unit}",
+            f"{UNIT_DIR}/{unit}.d/{ORDER_DROPIN}")
+
+
+BOOTSTRAP_COMMANDS = Applier("bootstrap-commands", ("bootstrap-commands",), _apply_commands,
+                             outputs=_outputs("bootstrap-commands"))
+BOOTSTRAP_CONTAINERS = Applier("bootstrap-containers", ("bootstrap-containers",), _apply_containers,
+                               outputs=_outputs("bootstrap-containers"))
+HOST_CONTAINERS = Applier("host-containers", ("host-containers",), _apply_host_containers,
+                          outputs=_outputs("host-containers"))

@@ -19,10 +19,10 @@ from __future__ import annotations
 import os
 import shutil
 import tomllib
-from dataclasses import dataclass
 
 from kindling.errors import InputError
 from kindling.host import Host
+from kindling.record import record
 
 __all__ = ["CONFIG_PATH", "ContainerSpec", "RuntimeConfig", "load_runtime_config", "run_argv", "state_dir"]
 
@@ -31,7 +31,7 @@ STATE_ROOT = "/var/lib/kindling"
 RUNTIMES = ("auto", "podman", "ctr")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RuntimeConfig:
     runtime: str = "auto"
     podman_args: tuple[str, ...] = ()
@@ -39,7 +39,7 @@ class RuntimeConfig:
     run_args: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ContainerSpec:
     """One container to run: `kind` is bootstrap-containers or host-containers."""
 

@@ -47,6 +47,10 @@ def _modules(host: Host, settings: dict[str, Any]) -> list[str]:
     return apply_modules(host, settings)
 
 
-SYSCTL = Applier(name="sysctl", prefixes=("kernel.sysctl",), apply=_sysctl, check=_sysctl_check)
+# outputs: the files of kindling/kernel/{sysctl,modules}.py (the values under /proc/sys
+# and /sys are the running kernel's, not files to collect)
+SYSCTL = Applier(name="sysctl", prefixes=("kernel.sysctl",), apply=_sysctl, check=_sysctl_check,
+                 outputs=("/etc/sysctl.d/90-kindling.conf",))
 LOCKDOWN = Applier(name="lockdown", prefixes=("kernel.lockdown",), apply=_lockdown, check=_lockdown_check)
-MODULES = Applier(name="kernel-modules", prefixes=("kernel.modules",), apply=_modules, check=_modules_check)
+MODULES = Applier(name="kernel-modules", prefixes=("kernel.modules",), apply=_modules, check=_modules_check,
+                  outputs=("/etc/modprobe.d/90-kindling.conf", "/etc/modules-load.d/90-kindling.conf"))

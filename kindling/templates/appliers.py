@@ -9,6 +9,7 @@ its error, so a boot reports it instead of skipping it silently.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kindling.appliers import Applier
@@ -17,6 +18,11 @@ from kindling.templates.declaration import Declaration, load_declarations
 from kindling.templates.errors import TemplateError
 
 __all__ = ["template_appliers"]
+
+
+def _glob(path: str) -> str:
+    """`/etc/x/{{ name }}.yaml` -> `/etc/x/*.yaml`; `{% … %}` tags drop out."""
+    return re.sub(r"\{%.*?%\}", "", re.sub(r"\{\{.*?\}\}", "*", path))
 
 
 def _service_applier(service: str, decls: list[Declaration]) -> Applier:
@@ -29,7 +35,9 @@ def _service_applier(service: str, decls: list[Declaration]) -> Applier:
         return done
 
     prefixes = tuple(dict.fromkeys(p for d in decls for p in d.prefixes))
-    return Applier(name=service, prefixes=prefixes, apply=apply)
+    # a per-entry (`each`) path is a template over the entry: each {{ … }} matches any name
+    outputs = tuple(d.path if d.each is None else _glob(d.path) for d in decls)
+    return Applier(name=service, prefixes=prefixes, apply=apply, outputs=outputs)
 
 
 def _broken_applier(name: str, error: TemplateError) -> Applier:

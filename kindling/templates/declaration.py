@@ -22,15 +22,15 @@ under the root adds the user's, and one with a shipped name replaces it.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from kindling.dotted import parse_key
 from kindling.errors import InputError, KindlingError
 from kindling.host import Host
+from kindling.record import record
 from kindling.templates.errors import TemplateError
 
 __all__ = ["USER_DIR", "Declaration", "load_declarations", "parse_declaration"]
@@ -45,7 +45,7 @@ _KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Declaration:
     """One configuration file (or one per `each` entry) and how it is produced."""
 
@@ -63,7 +63,6 @@ class Declaration:
     restart_commands: tuple[tuple[str, ...], ...] = ()
     timeout: float = 2.0
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def _fail(name: str, message: str) -> TemplateError:
@@ -183,19 +182,20 @@ def parse_declaration(
 
 
 def _shipped() -> dict[str, Declaration]:
-    folder = resources.files("kindling.templates") / "shipped"
+    # beside this package, read with open(): importlib.resources would import tempfile,
+    # shutil and zipfile (~5 ms) on every boot that loads the appliers
+    folder = os.path.join(os.path.dirname(__file__), "shipped")
     found: dict[str, Declaration] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
+    for entry in sorted(os.listdir(folder)):
+        if not entry.endswith(".toml"):
             continue
-        name = entry.name[: -len(".toml")]
+        name = entry[: -len(".toml")]
 
         def sibling(file: str) -> str:
-            return (folder / file).read_text(encoding="utf-8")
+            with open(os.path.join(folder, file), encoding="utf-8") as fh:
+                return fh.read()
 
-        found[name] = parse_declaration(
-            name, entry.read_text(encoding="utf-8"), origin="shipped", read_sibling=sibling
-        )
+        found[name] = parse_declaration(name, sibling(entry), origin="shipped", read_sibling=sibling)
     return found
 
 

@@ -36,6 +36,20 @@ DEFAULT_TIMEOUT = 2.0
 MAX_OUTPUT = 4 * 1024 * 1024
 MAX_RANGE = 100_000
 _MISSING = object()
+# What the generated code depends on, besides the template and Jinja2's version (a
+# precompiled template is used only when all of these are unchanged: precompiled.py).
+OPTIONS: dict[str, object] = {
+    "autoescape": False,
+    "keep_trailing_newline": True,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "extensions": ["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+}
+INTERCEPTED_BINOPS = frozenset({"*", "**"})
+
+
+def options_key() -> str:
+    return repr((sorted(OPTIONS.items()), sorted(INTERCEPTED_BINOPS), sorted(FILTERS)))
 
 
 def _filename(name: str) -> str:
@@ -61,7 +75,7 @@ def _environment() -> jinja2.sandbox.SandboxedEnvironment:
             return str(jinja2.StrictUndefined._undefined_message.fget(self))  # type: ignore[attr-defined]
 
     class Sandbox(jinja2.sandbox.SandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
+        intercepted_binops = INTERCEPTED_BINOPS
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**" and isinstance(right, int) and right > 64:
@@ -72,14 +86,7 @@ def _environment() -> jinja2.sandbox.SandboxedEnvironment:
                     raise HelperError("repetition too large")
             return super().call_binop(context, operator, left, right)
 
-    env = Sandbox(
-        undefined=SettingUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
-    )
+    env = Sandbox(undefined=SettingUndefined, **OPTIONS)
     env.filters.update(FILTERS)
     return env
 
@@ -182,9 +189,15 @@ def _compile(name: str, source: str) -> jinja2.Template:
         return template
     import jinja2
 
+    from kindling.templates.precompiled import precompiled
+
     env = _env()
+    python = precompiled(name, source, jinja2.__version__)
     try:
-        code = env.compile(source, name=name, filename=_filename(name))
+        if python is not None:  # a shipped template: Jinja2's output for it, generated ahead
+            code = compile(python, _filename(name), "exec", dont_inherit=True)  # as Jinja2 compiles
+        else:
+            code = env.compile(source, name=name, filename=_filename(name))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(name, f"syntax error: {exc.message}", line=exc.lineno) from None
     template = env.template_class.from_code(env, code, env.make_globals(None))

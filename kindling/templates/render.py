@@ -9,20 +9,20 @@ Output paths are checked lexically here (absolute, normalised, under /etc, /var/
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from typing import Any
 
 from kindling.dotted import format_key, parse_key
+from kindling.record import record
 from kindling.templates.declaration import Declaration
 from kindling.templates.errors import SkipFile, TemplateError
 
-__all__ = ["ALLOWED_DIRS", "FORBIDDEN_DIRS", "Rendered", "check_path", "render_declaration"]
+__all__ = ["ALLOWED_DIRS", "FORBIDDEN_DIRS", "Rendered", "check_path", "lookup", "needs_engine", "render_declaration"]
 
 ALLOWED_DIRS = ("/etc", "/var/lib", "/run")
 FORBIDDEN_DIRS = ("/etc/kindling", "/var/lib/kindling", "/run/kindling")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rendered:
     path: str
     text: str
@@ -45,7 +45,7 @@ def check_path(name: str, path: str) -> str:
     return path
 
 
-def _lookup(settings: dict[str, Any], key: str) -> Any:
+def lookup(settings: dict[str, Any], key: str) -> Any:
     node: Any = settings
     for segment in parse_key(key):
         if isinstance(node, dict) and segment in node:
@@ -57,30 +57,37 @@ def _lookup(settings: dict[str, Any], key: str) -> Any:
     return node
 
 
+def needs_engine(decl: Declaration, settings: dict[str, Any]) -> bool:
+    """Whether `decl` has anything to render: `requires` met and `each` (if any) set.
+    Checked before rendering, so a node without these settings never imports Jinja2."""
+    if any(lookup(settings, key) is None for key in decl.requires):
+        return False
+    if decl.requires_any and all(lookup(settings, key) is None for key in decl.requires_any):
+        return False
+    return decl.each is None or lookup(settings, decl.each) is not None
+
+
 def render_declaration(decl: Declaration, settings: dict[str, Any]) -> list[Rendered]:
     """Every file `decl` produces from `settings` (an empty list when `requires` is unmet)."""
-    from kindling.templates.engine import render_template
-
-    if any(_lookup(settings, key) is None for key in decl.requires):
+    if not needs_engine(decl, settings):
         return []
-    if decl.requires_any and all(_lookup(settings, key) is None for key in decl.requires_any):
-        return []  # checked before rendering: a node without these settings never imports Jinja2
     if decl.each is None:
         check_path(decl.name, decl.path)
+        from kindling.templates.engine import render_template
+
         try:
             text = render_template(decl.name, decl.source, settings, decl.prefixes, timeout=decl.timeout)
         except SkipFile:
             return []
         return [Rendered(decl.path, text, decl.mode, decl.owner)]
-    entries = _lookup(settings, decl.each)
-    if entries is None:
-        return []
+    entries = lookup(settings, decl.each)
     if isinstance(entries, dict):
         pairs = list(entries.items())
     elif isinstance(entries, list):
         pairs = [(str(i), v) for i, v in enumerate(entries)]
     else:
         raise TemplateError(decl.name, f"each: settings.{decl.each} is not a table or a list")
+    from kindling.templates.engine import render_template
     from kindling.templates.view import make_view
 
     view_root = make_view(settings, decl.prefixes)

@@ -18,7 +18,7 @@ from typing import Any
 from kindling.host import Host
 from kindling.templates.declaration import Declaration
 from kindling.templates.errors import TemplateError
-from kindling.templates.render import ALLOWED_DIRS, Rendered, render_declaration
+from kindling.templates.render import ALLOWED_DIRS, Rendered, needs_engine, render_declaration
 
 __all__ = ["MANIFEST_DIR", "apply_service", "render_service", "restart_consumer"]
 
@@ -55,6 +55,7 @@ def render_service(
 
 
 def _manifest(host: Host, name: str) -> list[str]:
+    """The paths the declaration wrote last time (a bare list before digests were kept)."""
     text = host.read_optional(f"{MANIFEST_DIR}/{name}.files")
     if not text:
         return []
@@ -62,6 +63,8 @@ def _manifest(host: Host, name: str) -> list[str]:
         paths = json.loads(text)
     except ValueError:
         return []
+    if isinstance(paths, dict):
+        paths = paths.get("files")
     return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
 
 
@@ -84,7 +87,14 @@ def _owner_ids(host: Host, owner: str) -> tuple[int, int]:
 
 
 def apply_service(host: Host, decls: list[Declaration], settings: dict[str, Any]) -> tuple[list[str], bool]:
-    """Render, check, write; returns (what was done, whether any file changed)."""
+    """Render, check, write; returns (what was done, whether any file changed).
+
+    Files already as the templates would render them are known without rendering
+    (`unchanged.current`): nothing is done and Jinja2 is not imported."""
+    from kindling.templates.unchanged import content_digest, current, inputs_digest, manifest_body
+
+    if current(host, decls, settings, MANIFEST_DIR):
+        return [], False
     rendered = render_service(decls, settings)
     for decl in decls:
         for out in rendered[decl.name]:
@@ -101,13 +111,14 @@ def apply_service(host: Host, decls: list[Declaration], settings: dict[str, Any]
                 uid, gid = _owner_ids(host, out.owner)
                 if host.chown(out.path, uid, gid):
                     changed = True
-        current = [f.path for f in files]
+        paths = [f.path for f in files]
         for stale in _manifest(host, decl.name):
-            if stale not in current and host.remove(stale):
+            if stale not in paths and host.remove(stale):
                 done.append(f"removed {stale}")
                 changed = True
-        manifest = json.dumps(sorted(current)) + "\n"
-        if current or host.exists(f"{MANIFEST_DIR}/{decl.name}.files"):
+        outputs = {f.path: (content_digest(f.text.encode("utf-8")), f.mode) for f in files}
+        manifest = manifest_body(paths, inputs_digest(decl, settings), outputs)
+        if paths or needs_engine(decl, settings) or host.exists(f"{MANIFEST_DIR}/{decl.name}.files"):
             host.makedirs(MANIFEST_DIR, 0o700)
             host.write_file(f"{MANIFEST_DIR}/{decl.name}.files", manifest, mode=0o600)
     return done, changed

@@ -11,10 +11,9 @@ warm-pool-wait runs before them (order 70) exactly as its unit does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kindling.boot import BootContext, Stage, StageResult, ok, skipped
 
+TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
     from platforms.aws.instance import Instance
     from platforms.aws.system_state import SystemStatus

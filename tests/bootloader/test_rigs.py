@@ -61,8 +61,8 @@ def test_debian_kernel_grub_initramfs_tools(tmp_path: Path) -> None:
     """Debian 12's kernel has CONFIG_BOOT_CONFIG off: every kernel parameter goes on
     the GRUB command line; with KINDLING_BOOTCONFIG_ATTACH=always the initramfs-tools
     hook still appends the footer. (tests/vm/test_vm_bootline.py boots the guest kernel
-    with the command line of a grub.cfg generated this way; its initrd is the VM rig's
-    own: this kernel would not read the footer.)"""
+    with the command line of a grub.cfg generated this way and the initrd built this
+    way; the kernel cuts the footer off without parsing it.)"""
     box = _node(tmp_path, "update-initramfs -c -k $REL\nexport KINDLING_BOOTCONFIG_ATTACH=always")
     rel = box.kernel.release
     grub = box.upper("/boot/grub/grub.cfg").read_text()

@@ -104,3 +104,19 @@ def test_clean_removes_the_node_state(node: Path) -> None:
         assert not (node / gone.lstrip("/")).exists()
     assert (node / "etc/systemd/network/10-eth0.network").exists()  # configuration stays
     assert "nothing to clean" in kindling(node, "clean").stdout
+
+
+def test_clean_first_boot_drops_the_later_boot_fingerprint(node: Path) -> None:
+    """A clone must not replay the captured node's boot as "unchanged": the fingerprint goes too."""
+    state = node / "var/lib/kindling/boot-state.json"
+    booted = kindling(node, "boot", "--platform", "metal")
+    assert booted.returncode == 0, booted.stderr
+    assert state.exists()
+    out = kindling(node, "clean", "--first-boot")
+    assert out.returncode == 0, out.stderr
+    assert "removed /var/lib/kindling/boot-state.json" in out.stdout and not state.exists()
+    again = kindling(node, "boot", "--platform", "metal")
+    assert again.returncode == 0, again.stderr
+    ebc = next(line for line in again.stdout.splitlines() if line.startswith("early-boot-config "))
+    assert " ok (" in ebc and "skipped" not in ebc  # first boot ran again, not replayed
+    assert state.exists()

@@ -58,6 +58,7 @@ SWEEP: list[tuple[str, ...]] = [
     ("lifecycle", "complete", "--result", "continue"),
     ("units", "install"),
     ("clean", "--first-boot"),
+    ("support-bundle",),
     ("bootstrap", "run-command", "001-plan"),
 ]
 # Commands that never act (they read, print, or serve until stopped).
@@ -67,7 +68,6 @@ NOT_ACTING = {
     "apiclient": "talks to the API server; its writes are the server's (which takes --root)",
     "validate": "checks files offline",
     "status": "reads the timeline and markers",
-    "support-bundle": "writes only the bundle the operator asked for (-o)",
     "settings": "describes the model",
     "templates": "lists and renders templates to stdout",
 }

@@ -10,19 +10,34 @@ from pathlib import Path
 
 import pytest
 
-from netdog.addresses import parse_dump
 from netdog.errors import NetlinkError
+from netdog.rtnl import Rtnl
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+class _OneAnswer:
+    """A netlink socket stand-in whose every recv() returns the same chunk."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+
+    def send(self, data: bytes) -> None:
+        pass
+
+    def recv(self, size: int) -> bytes:
+        return self.chunk
+
+
 def test_error_message_is_raised() -> None:
-    # nlmsghdr(len=36, type=NLMSG_ERROR) + errno -19 (ENODEV) + the echoed header
+    # nlmsghdr(len=36, type=NLMSG_ERROR, seq=1) + errno -19 (ENODEV) + the echoed header
     import struct
 
     msg = struct.pack("=IHHII", 36, 2, 0, 1, 0) + struct.pack("=i", -19) + bytes(16)
+    rt = Rtnl.__new__(Rtnl)
+    rt.sock, rt.seq = _OneAnswer(msg), 0  # type: ignore[assignment]
     with pytest.raises(NetlinkError, match="No such device"):
-        parse_dump(msg, 1)
+        rt.dump("list addresses", 22, b"")
 
 
 def test_dump_in_a_private_namespace() -> None:

@@ -106,8 +106,13 @@ def test_units_verify(unit: str, tmp_path: Path) -> None:
 def test_unit_ordering() -> None:
     gen = (REPO / "kindling/units/kindling-generate-network-config.service").read_text()
     assert "Before=network-pre.target" in gen and "RequiredBy=network-pre.target" in gen
+    assert "DefaultDependencies=no" in gen  # else it waits for basic.target, networkd behind it
     status = (REPO / "kindling/units/kindling-write-network-status.service").read_text()
-    assert "After=network-online.target" in status
+    # Bottlerocket's order, and kindling boot's: online link → status → early-boot-config.
+    assert "After=systemd-networkd-wait-online.service" in status
+    assert "Before=kindling-early-boot-config.service" in status
+    assert not [line for line in status.splitlines()
+                if line.startswith("After=") and "network-online.target" in line]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -63,6 +63,9 @@ AFTER_COMMIT: list[list[str]] = [
     ["kdump", "status"],
     ["gpu", "detect"],
     ["analyze"],
+    ["status"],
+    ["status", "--json"],
+    ["support-bundle", "--plan"],  # the bundle's members: tests/kindling/test_support_bundle.py
     ["early-boot-config", "--platform", "metal"],  # second run: skipped
 ]
 # An explicit get of the key (or a prefix holding it) is the one place it may show.

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DiskImage", "Partition", "make_disk", "make_ovf_iso", "ovf_environment"]
+__all__ = ["DiskImage", "Partition", "make_disk", "make_ovf_iso", "make_root_disk", "ovf_environment"]
 
 SECTOR = 512
 DATA_LABEL = "KINDLING-DATA"
@@ -117,6 +117,18 @@ def make_disk(path: Path, skeleton: Path, *, disk_mib: int, part_mib: int) -> Di
     image = DiskImage(path, start)
     image.verify_gpt()
     return image
+
+
+def make_root_disk(path: Path, skeleton: Path, *, disk_mib: int, uuid: str | None = None,
+                   label: str | None = None) -> DiskImage:
+    """A sparse disk that is one ext4 filesystem, no partition table: what a kernel
+    command line's `root=/dev/vda` (or `root=UUID=…`, `root=LABEL=…`) names."""
+    path.unlink(missing_ok=True)
+    with path.open("wb") as f:
+        f.truncate(disk_mib * 1024 * 1024)
+    extra = [*(["-U", uuid] if uuid else []), *(["-L", label] if label else [])]
+    _run(["mkfs.ext4", "-q", "-F", "-b", "4096", *extra, "-d", str(skeleton), str(path)])
+    return DiskImage(path, 0)
 
 
 def ovf_environment(user_data: bytes) -> bytes:

@@ -7,14 +7,16 @@
 # for the host to read from the image afterwards; the console gets a short echo.
 set -u
 phase=$1
-# PY, REPO, BOOT_STEPS, CRASH_STEPS, REBOOT_STEPS, PANIC (and PLATFORM, default vmware):
+# PY, REPO, BOOT_STEPS, CRASH_STEPS, REBOOT_STEPS, PANIC (and PLATFORM, default vmware;
+# VMTEST_DISK, default /dev/vda1):
 # exported by /init from /etc/vmtest.env.
 export PYTHONPATH="$REPO" PYTHONDONTWRITEBYTECODE=1 TMPDIR=/run HOME=/run
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 R=/run/vmdisk
 
 mkdir -p $R
-mount -t ext4 /dev/vda1 $R || { echo "vmtest: FAILED to mount /dev/vda1"; exit 1; }
+DISK=${VMTEST_DISK:-/dev/vda1}  # a bare disk when it is also the guest's root (bootline.py)
+mount -t ext4 "$DISK" $R || { echo "vmtest: FAILED to mount $DISK"; exit 1; }
 for d in proc sys dev; do mkdir -p $R/$d; mount --bind /$d $R/$d; done
 mkdir -p $R/run && mount -t tmpfs -o mode=0755 tmpfs $R/run
 OUT=$R/var/lib/vmtest/$phase
@@ -65,6 +67,8 @@ if [ "$phase" = boot ]; then
     record kexec_crash_loaded /sys/kernel/kexec_crash_loaded
     record kexec_crash_size /sys/kernel/kexec_crash_size
     record cmdline /proc/cmdline
+    record bootconfig /proc/bootconfig
+    dmesg >"$OUT/dmesg" 2>&1
     grep -i "crash kernel" /proc/iomem >"$OUT/iomem_crash" 2>/dev/null
     echo "vmtest: kexec_crash_loaded=$(cat $OUT/kexec_crash_loaded)"
     if [ "$PANIC" = 1 ] && [ "$(cat $OUT/kexec_crash_loaded)" = 1 ]; then

@@ -3,10 +3,18 @@
 # guest.sh, read from the host over 9p and run chrooted into the host's root (so the
 # checkout, the venv and the host's tools are all there, read-only); its settings come
 # from /etc/vmtest.env in this initramfs. Console lines for the test start "vmtest:".
+# The same script is /sbin/init of a guest disk that a distribution's initramfs mounts
+# as the root (tests/vm/bootline.py): Debian's /init exports rootmnt when it hands
+# over, and has moved /proc, /sys and /dev in already.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -d /sys/kernel ] || mount -t sysfs sysfs /sys
+[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
+if [ -n "${rootmnt:-}" ]; then
+    echo "vmtest: handed over by an initramfs (rootmnt=$rootmnt); root: $(grep ' / ' /proc/mounts | tail -1)"
+    # the root came up read-only (`ro` on the command line), as a real init finds it
+    mount -o remount,rw / || echo "vmtest: remount,rw / failed"
+fi
 set -a  # the scenario (steps, python, checkout) for guest.sh
 . /etc/vmtest.env
 set +a
@@ -27,6 +35,8 @@ done < /etc/modules.order
 
 finish() {
     sync
+    # a disk root: read-only again, so its journal is flushed for the host's debugfs
+    [ -n "${rootmnt:-}" ] && { mount -o remount,ro / || echo "vmtest: remount,ro / failed"; }
     echo "vmtest: t=$(cut -d' ' -f1 /proc/uptime) $1"
     if [ "$phase" = crash ]; then reboot -f; else poweroff -f; fi
     sleep 60
@@ -50,7 +60,7 @@ done
 
 # Partitions of virtio disks appear asynchronously after insmod: wait (bounded).
 i=0
-while [ ! -b /dev/vda1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -b "${VMTEST_DISK:-/dev/vda1}" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 
 chroot /host /bin/sh "$VMTEST_GUEST" "$phase"
 finish "guest.sh exit $? phase=$phase"

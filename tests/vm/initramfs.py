@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tests.vm.kernel import GuestKernel, module_load_order
 
-__all__ = ["GUEST_MODULES", "build_initramfs"]
+__all__ = ["GUEST_MODULES", "build_initramfs", "populate_root"]
 
 # Drivers the guest needs, by name; dependencies come from modules.dep.
 GUEST_MODULES = [
@@ -57,12 +57,22 @@ def _copy(src: Path, staging: Path) -> None:
         shutil.copy2(src.resolve(), dest)
 
 
-def build_initramfs(kernel: GuestKernel, workdir: Path, settings: dict[str, str]) -> Path:
-    """Write `initrd.gz` under workdir; `settings` become /etc/vmtest.env for /init."""
-    staging = workdir / "initramfs"
-    shutil.rmtree(staging, ignore_errors=True)
-    for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "host", "tmp", "run"):
-        (staging / d).mkdir(parents=True)
+def populate_root(
+    staging: Path,
+    kernel: GuestKernel,
+    settings: dict[str, str],
+    *,
+    init: Path = INIT,
+    modules: list[str] | None = None,
+    tools: list[str] | None = None,
+    extra_files: dict[str, Path] | None = None,
+) -> None:
+    """Write the guest's early root into `staging`: busybox, the tools (kexec's unless
+    given), the modules /init loads (GUEST_MODULES unless given), `extra_files` ({path in
+    the image: source file}) and /init itself (also as /sbin/init, for a distribution
+    initramfs that mounts this tree as the root and hands over to it)."""
+    for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "host", "hosttmp", "tmp", "run"):
+        (staging / d).mkdir(parents=True, exist_ok=True)
     busybox = _which("busybox")
     if _libraries(busybox):
         raise RuntimeError(f"{busybox} is not static: install busybox-static")
@@ -71,21 +81,44 @@ def build_initramfs(kernel: GuestKernel, workdir: Path, settings: dict[str, str]
     for applet in applets:
         if applet != "busybox":
             (staging / "bin" / applet).symlink_to("busybox")
-    for tool in TOOLS:
+    for tool in TOOLS if tools is None else tools:
         binary = _which(tool)
         _copy(binary, staging)
         for lib in _libraries(binary):
             _copy(lib, staging)
-    mods = module_load_order(kernel, GUEST_MODULES)
+    mods = module_load_order(kernel, GUEST_MODULES if modules is None else modules)
     for rel in mods:
         dest = staging / "lib" / "modules" / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(kernel.modules / rel, dest)
     (staging / "etc" / "modules.order").write_text("".join(f"/lib/modules/{m}\n" for m in mods))
     (staging / "etc" / "vmtest.env").write_text("".join(f"{k}='{v}'\n" for k, v in settings.items()))
-    init = staging / "init"
-    shutil.copy2(INIT, init)
-    init.chmod(0o755)
+    for rel, src in (extra_files or {}).items():
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, staging / rel)
+    for target in (staging / "init", staging / "sbin" / "init"):
+        shutil.copy2(init, target)
+        target.chmod(0o755)
+
+
+def build_initramfs(
+    kernel: GuestKernel,
+    workdir: Path,
+    settings: dict[str, str],
+    *,
+    init: Path = INIT,
+    modules: list[str] | None = None,
+    tools: list[str] | None = None,
+    extra_files: dict[str, Path] | None = None,
+) -> Path:
+    """Write `initrd.gz` under workdir; `settings` become /etc/vmtest.env for /init.
+
+    The defaults build the kdump flow's image; the systemd guest passes its own /init
+    (mount the root disk, `switch_root` to systemd) and needs no kexec tools.
+    """
+    staging = workdir / "initramfs"
+    shutil.rmtree(staging, ignore_errors=True)
+    populate_root(staging, kernel, settings, init=init, modules=modules, tools=tools, extra_files=extra_files)
     files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*"))
     cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input="\n".join(files).encode(),
                           cwd=staging, capture_output=True, check=True).stdout

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,16 +63,31 @@ def run_guest(
     timeout: float,
     memory_mib: int = 768,
     cpus: int = 2,
+    share_host_root: bool = True,
+    disks: Sequence[Path] = (),
+    extra: Sequence[str] = (),
 ) -> GuestRun:
-    """Boot once and wait for qemu to exit (poweroff / reboot) or the deadline."""
+    """Boot once and wait for qemu to exit (poweroff / reboot) or the deadline.
+
+    `share_host_root` shows the host's / read-only over 9p (the busybox guests run
+    Kindling from it); the systemd guest boots its own root instead. `disks` are more
+    virtio disks (vdb, vdc, ...); `extra` are further qemu arguments (network, SMBIOS,
+    a second serial port). Without a `-netdev` in `extra` the guest has no network.
+    """
     argv = [
         QEMU, "-accel", "tcg", "-cpu", "max", "-m", str(memory_mib), "-smp", str(cpus),
         "-machine", "q35", "-display", "none", "-monitor", "none", "-nodefaults", "-no-reboot",
-        "-serial", f"file:{console}", "-nic", "none",
+        "-serial", f"file:{console}",
         "-kernel", str(kernel), "-append", append,
         "-drive", f"file={disk},format=raw,if=virtio,cache=writeback",
-        "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
     ]
+    for more in disks:
+        argv += ["-drive", f"file={more},format=raw,if=virtio,cache=writeback"]
+    if share_host_root:
+        argv += ["-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"]
+    if not any(a == "-netdev" for a in extra):
+        argv += ["-nic", "none"]
+    argv += list(extra)
     if initrd is not None:
         argv += ["-initrd", str(initrd)]
     if cdrom is not None:

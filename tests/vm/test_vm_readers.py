@@ -8,6 +8,7 @@ contents are known, built the same way the guest disk is.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from io import BytesIO
 from pathlib import Path
 
@@ -107,3 +108,24 @@ def test_grub_command_line_is_what_grubs_linux_command_passes() -> None:
         grub_command_line("linux /vmlinuz 'a b'\n")
     with pytest.raises(ValueError, match="no linux line"):
         grub_command_line("menuentry 'x' {\n}\n")
+
+
+def test_the_root_disk_is_what_the_lines_root_names(tmp_path: Path) -> None:
+    from tests.vm.bootline import RootUnsupported, root_disk_options
+    from tests.vm.disk import make_root_disk
+
+    assert root_disk_options("BOOT_IMAGE=/v root=/dev/vda ro") == (None, None)
+    uuid = "0b5c6f63-3e0c-4b8e-9d43-6f0e9c4f2a11"
+    assert root_disk_options(f"root=/dev/sda1 root=UUID={uuid} ro") == (uuid, None)  # the last one counts
+    assert root_disk_options("root=LABEL=rootfs") == (None, "rootfs")
+    for line in ("BOOT_IMAGE=/v ro", "root=/dev/nvme0n1p2", "root=PARTUUID=1234"):
+        with pytest.raises(RootUnsupported):
+            root_disk_options(line)
+    _tools("mkfs.ext4", "debugfs", "dumpe2fs")
+    skel = tmp_path / "skel"
+    (skel / "sbin").mkdir(parents=True)
+    (skel / "sbin" / "init").write_text("#!/bin/sh\n")
+    image = make_root_disk(tmp_path / "root.img", skel, disk_mib=16, uuid=uuid, label="rootfs")
+    assert image.read("/sbin/init") == b"#!/bin/sh\n"  # the filesystem at offset 0: no partition table
+    head = subprocess.run(["dumpe2fs", "-h", str(image.path)], capture_output=True, text=True, check=True).stdout
+    assert f"Filesystem UUID:          {uuid}" in head and "Filesystem volume name:   rootfs" in head, head

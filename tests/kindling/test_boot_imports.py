@@ -1,0 +1,135 @@
+"""What a boot imports (DESIGN §8): a guard, so a later change cannot quietly put the
+heavy modules back on the boot path. Structural, not timed: each boot runs in a fresh
+interpreter and the test reads that interpreter's `sys.modules` once the boot is done.
+
+- `jinja2` is imported only when a template really renders: a node whose settings feed
+  no template never loads it (and a node that sets `settings.kubernetes` does, which
+  shows the guard can see it).
+- `dataclasses` (inspect, ast, dis, tokenize) is not imported by Kindling on a boot;
+  jinja2 brings it along (through `pprint`) where a template renders.
+- A later boot, where the fingerprint skips every stage whose inputs did not change,
+  imports neither `typing`, `tomllib`, nor the settings model, the appliers, the
+  template declarations, the user-data providers, the boot loader integration (the
+  crash kernel is reserved) or the GPT reader (no disk to search).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "demo" / "root"
+
+# Runs one boot in this interpreter, then writes the names of every imported module.
+# `main` (not the console script's `run`) so the interpreter gets to write the list.
+_BOOT = """
+import json, sys
+from kindling.cli import main
+code = main(["boot", "--root", sys.argv[1]])
+with open(sys.argv[2], "w") as fh:
+    json.dump(sorted(sys.modules), fh)
+sys.exit(code)
+"""
+
+NEVER_ON_A_BOOT = ("dataclasses", "importlib.resources", "importlib.metadata", "hashlib", "random", "inspect")
+TEMPLATE_ENGINE = ("jinja2", "kindling.templates.engine")
+NOT_ON_A_LATER_BOOT = (
+    "typing",
+    "tomllib",
+    "kindling.settings.schema",
+    "kindling.appliers",
+    "kindling.templates.declaration",
+    "kindling.providers",
+    "early_boot.runner",
+    "kindling.bootloader.integrate",  # kdump-load asks for the boot loader only when nothing is reserved
+    "growpart.gpt",  # no disk under the demo root: nothing to read
+)
+
+
+def boot_modules(root: Path, tmp_path: Path) -> set[str]:
+    out = tmp_path / f"modules-{len(list(tmp_path.glob('modules-*')))}.json"
+    done = subprocess.run([sys.executable, "-c", _BOOT, str(root), str(out)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "boot ok" in done.stdout
+    return set(json.loads(out.read_text()))
+
+
+def demo_copy(tmp_path: Path, *, kubernetes: bool = True) -> Path:
+    root = tmp_path / "root"
+    shutil.copytree(DEMO, root, symlinks=True)
+    if not kubernetes:  # the same node without the settings the kubelet templates read
+        user_data = root / "var/lib/kindling/user-data.toml"
+        kept, skipping = [], False
+        for line in user_data.read_text().splitlines():
+            if line.startswith("["):
+                skipping = line.startswith("[settings.kubernetes")
+            if not skipping:
+                kept.append(line)
+        user_data.write_text("\n".join(kept) + "\n")
+        assert "kubernetes" not in user_data.read_text()
+    return root
+
+
+def test_first_boot_without_template_inputs_imports_no_engine(tmp_path: Path) -> None:
+    modules = boot_modules(demo_copy(tmp_path, kubernetes=False), tmp_path)
+    assert "kindling.appliers" in modules  # the appliers did run (the guard looks at a real boot)
+    assert sorted(modules & {*NEVER_ON_A_BOOT, *TEMPLATE_ENGINE}) == []
+
+
+def test_first_boot_that_renders_templates_imports_jinja2(tmp_path: Path) -> None:
+    root = demo_copy(tmp_path)
+    modules = boot_modules(root, tmp_path)
+    assert (root / "etc/kubernetes/kubelet/config.json").exists()
+    assert set(TEMPLATE_ENGINE) <= modules
+    kindling_own = {"importlib.resources", "importlib.metadata"}  # jinja2 brings random, hashlib
+    assert sorted(modules & kindling_own) == []
+
+
+@pytest.mark.parametrize("kubernetes", [True, False], ids=["demo", "no-templates"])
+def test_later_boot_imports_only_per_boot_work(tmp_path: Path, kubernetes: bool) -> None:
+    root = demo_copy(tmp_path, kubernetes=kubernetes)
+    boot_modules(root, tmp_path)
+    shutil.rmtree(root / "run")  # as after a reboot
+    (root / "run").mkdir()
+    modules = boot_modules(root, tmp_path)
+    assert sorted(modules & {*NEVER_ON_A_BOOT, *TEMPLATE_ENGINE, *NOT_ON_A_LATER_BOOT}) == []
+
+
+QUICK = [
+    [], ["--root", "/r"], ["--root", ""], ["--platform", "metal", "--full"], ["--plan", "--json"],
+    ["--dry-run", "--root", "/r", "--log-format", "json", "--log-level", "debug"],
+    ["--json", "--platform", "aws", "--root", "/r"],
+]
+TO_ARGPARSE = [
+    ["--help"], ["-h"], ["--root=/r"], ["--ro", "/r"], ["--root"], ["--root", "-x"], ["--platform", "mars"],
+    ["--log-level", "loud"], ["--full", "--full"], ["--root", "/a", "--root", "/b"], ["extra"], ["--", "--full"],
+]
+
+
+@pytest.mark.parametrize("argv", QUICK, ids=lambda a: " ".join(a) or "none")
+def test_plain_boot_options_read_without_argparse_as_argparse_reads_them(argv: list[str]) -> None:
+    from kindling.boot_cli import BootOptions, build_parser, quick_options
+
+    quick = quick_options(argv)
+    assert quick is not None
+    full = BootOptions.of(build_parser().parse_args(argv))
+    assert {n: getattr(quick, n) for n in BootOptions.__slots__} == {n: getattr(full, n) for n in BootOptions.__slots__}
+
+
+@pytest.mark.parametrize("argv", TO_ARGPARSE, ids=" ".join)
+def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
+    from kindling.boot_cli import quick_options
+
+    assert quick_options(argv) is None
+
+
+def test_a_plain_boot_does_not_import_argparse(tmp_path: Path) -> None:
+    modules = boot_modules(demo_copy(tmp_path, kubernetes=False), tmp_path)
+    assert "argparse" not in modules and "kindling.cli_common" not in modules

@@ -1,0 +1,67 @@
+"""Shipped templates compiled ahead (kindling/templates/precompiled.py): the table is
+current, its code is exactly what Jinja2 compiles now, and it is used only for the
+template it was made from."""
+
+from __future__ import annotations
+
+import json
+
+import jinja2
+
+from kindling.templates.declaration import shipped_declarations
+from kindling.templates.engine import _env, _filename, options_key, render_template
+from kindling.templates.precompiled import TABLE, build_table, precompiled, template_key
+
+
+def _shipped_pairs() -> list[tuple[str, str]]:
+    pairs = []
+    for decl in shipped_declarations().values():
+        pairs.append((decl.name, decl.source))
+        if decl.each is not None:
+            pairs.append((f"{decl.name} (path)", decl.path))
+    return pairs
+
+
+def test_table_covers_exactly_the_shipped_templates() -> None:
+    """An edited, added or removed shipped template fails here until the tool is rerun
+    (tools/precompile_templates.py), whatever Jinja2 is installed."""
+    with open(TABLE, encoding="utf-8") as fh:
+        data = json.load(fh)
+    assert set(data["templates"]) == {template_key(n, s) for n, s in _shipped_pairs()}
+    assert data["options"] == options_key()
+
+
+def test_table_is_what_this_jinja2_generates() -> None:
+    with open(TABLE, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if data["jinja2"] != jinja2.__version__:
+        # another Jinja2: the engine ignores the table (and compiles as before)
+        assert all(precompiled(n, s, jinja2.__version__) is None for n, s in _shipped_pairs())
+        return
+    assert data == build_table()
+
+
+def test_precompiled_code_is_a_fresh_compile() -> None:
+    """Same code object as env.compile: same output, same template lines in errors, the
+    same file name for the render deadline's tracer."""
+    env = _env()
+    for name, source in _shipped_pairs():
+        python = precompiled(name, source, jinja2.__version__)
+        assert python is not None, name
+        fresh = env.compile(source, name=name, filename=_filename(name))
+        assert compile(python, _filename(name), "exec", dont_inherit=True) == fresh
+
+
+def test_only_the_template_it_was_made_from() -> None:
+    name, source = _shipped_pairs()[0]
+    assert precompiled(name, source, jinja2.__version__) is not None
+    assert precompiled(name, source + "{# edited #}", jinja2.__version__) is None
+    assert precompiled(f"{name}-copy", source, jinja2.__version__) is None
+
+
+def test_an_edited_shipped_template_renders_its_own_source() -> None:
+    decl = shipped_declarations()["kubeconfig"]
+    settings = {"kubernetes": {"api-server": "https://k8s.example:6443", "cluster-name": "c"}}
+    plain = render_template(decl.name, decl.source, settings, decl.prefixes)
+    edited = render_template(decl.name, decl.source + "{{ 'EDITED' }}", settings, decl.prefixes)
+    assert edited == plain + "EDITED"
