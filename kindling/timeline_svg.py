@@ -136,7 +136,7 @@ def _stage_rows(stages: list[dict[str, Any]], scale: float, y: int) -> tuple[lis
         kind = outcome(s)
         fill = OUTCOME_COLOURS.get(kind, (_OTHER, kind))[0]
         x = LABEL_W + float(s["start_ms"]) * scale
-        w = max(float(s["duration_ms"]) * scale, 1.5)
+        w = max(float(s["duration_ms"]) * scale, 2.0)
         tip = f"{s.get('name')}: {s.get('status')}"
         if s.get("detail"):
             tip += f": {s['detail']}"
