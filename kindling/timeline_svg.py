@@ -78,6 +78,22 @@ def _shorten(text: str, width_px: float, char_w: float = CHAR_W) -> str:
     return text if len(text) <= room else text[: room - 1].rstrip() + "…"
 
 
+def _reason_lines(text: str, bar_x: float, most: int = 2) -> list[tuple[float, str]]:
+    """A failure reason under its bar: from the bar's start when it fits there, else from
+    the chart's left edge; wrapped at words onto `most` lines, the last one shortened."""
+    words = " ".join(text.split())
+    x = bar_x if len(words) * CHAR_W <= WIDTH - bar_x - 8 else float(LABEL_W)
+    room = int((WIDTH - x - 8) / CHAR_W)
+    lines: list[str] = []
+    while words and len(lines) < most - 1 and len(words) > room:
+        cut = words.rfind(" ", 0, room + 1)
+        cut = cut if cut > room // 2 else room
+        lines.append(words[:cut].rstrip())
+        words = words[cut:].lstrip()
+    lines.append(_shorten(words, WIDTH - x - 8))
+    return [(x, line) for line in lines if line]
+
+
 def _seconds(s: float) -> str:
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
 
@@ -148,11 +164,10 @@ def _stage_rows(stages: list[dict[str, Any]], scale: float, y: int) -> tuple[lis
         out.append(f'<text x="{x + w + 4:.1f}" y="{y + 14}" font-size="11">{float(s["duration_ms"]):.1f} ms</text>')
         y += ROW_H
         if s.get("status") == "failed":
-            # from the bar's start, or further left when that leaves too little room
-            tx = min(x, WIDTH - 100 * CHAR_W)
-            reason = _shorten(f"failed: {s.get('detail') or 'no reason given'}", WIDTH - tx - 8)
-            out.append(f'<text x="{tx:.1f}" y="{y + 12}" fill="#b71c1c" class="reason">{_clean(reason)}</text>')
-            y += ROW_H
+            for tx, line in _reason_lines(f"failed: {s.get('detail') or 'no reason given'}", x):
+                out.append(f'<text x="{tx:.1f}" y="{y + 12}" fill="#b71c1c" class="reason">{_clean(line)}</text>')
+                y += ROW_H - 4
+            y += 4
     return out, y
 
 

@@ -89,11 +89,14 @@ def test_the_chart_reads_without_hovering() -> None:
     assert "ok, nothing to change" in words and "ok, changed the node" in words
     assert "skipped" in words and "failed" in words and "planned (stopped at a request or wait)" not in words
     reasons = [t for t in svg.iter(f"{{{NS['s']}}}text") if t.get("class") == "reason"]
-    assert len(reasons) == 1
-    shown = reasons[0].text or ""
+    assert len(reasons) == 2  # wrapped at a word onto two lines, the second shortened
+    shown = " ".join(t.text or "" for t in reasons)
     assert shown.startswith("failed: settings.boot.kernel-parameters: not a list of strings") and shown.endswith("…")
-    assert 80 < len(shown) < len(REASON)
-    # the tooltip keeps the whole reason
+    assert ("failed: " + " ".join(REASON.split())).startswith(shown[:-1].rstrip()) and 150 < len(shown) < len(REASON)
+    assert all(float(t.get("x", 0)) + len(t.text or "") * 6.6 <= 1000 for t in reasons)
+    short = ET.fromstring(render(timeline(stages=[{**timeline()["stages"][2], "detail": "exit 1", "start_ms": 0.0}])))
+    lone = [t for t in short.iter(f"{{{NS['s']}}}text") if t.get("class") == "reason"]
+    assert [(t.get("x"), t.text) for t in lone] == [("210.0", "failed: exit 1")]  # from the bar's start
     tip = bars(svg)[2].find("s:title", NS)
     assert tip is not None and tip.text == "boot-settings: failed: " + " ".join(REASON.split())
 
