@@ -63,8 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling analyze",
         description="Show the last boot's timeline (/run/kindling/timeline.json, written by "
-        "'kindling boot'): each stage, its outcome and its time, as text, JSON or a Gantt chart.")
-    parser.add_argument("--svg", metavar="FILE", help="write a Gantt chart of the stages")
+        "'kindling boot'): each stage, its outcome and its time, as text, JSON or a Gantt chart, with "
+        "systemd's firmware, loader, kernel, initrd and userspace times (systemd-analyze time) where systemd runs.")
+    parser.add_argument("--svg", metavar="FILE",
+                        help="write the timeline as an SVG chart: a time axis, one bar per stage coloured by "
+                        "outcome with a legend, failure reasons written out, systemd's boot phases")
     add_common(parser, acts=False)
     return parser
 
