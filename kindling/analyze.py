@@ -59,6 +59,18 @@ def load_timeline(text: str) -> dict[str, Any]:
     return data
 
 
+def check_stages(data: dict[str, Any]) -> None:
+    """Each stage has what the text and the chart read: else one clear line, not a traceback.
+    (`kindling status` reads the same file leniently, skipping such stages.)"""
+    for i, stage in enumerate(data["stages"]):
+        if not isinstance(stage, dict):
+            raise InputError("not a stage record", source=f"{TIMELINE_PATH}: stages[{i}]")
+        for key, kinds in (("name", (str,)), ("status", (str,)), ("start_ms", (int, float)),
+                           ("duration_ms", (int, float))):  # fmt: skip
+            if not isinstance(stage.get(key), kinds) or isinstance(stage.get(key), bool):
+                raise InputError("missing or of the wrong type", source=f"{TIMELINE_PATH}: stages[{i}].{key}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kindling analyze",
@@ -79,6 +91,7 @@ def main(argv: list[str]) -> int:
     if text is None:
         raise NotFoundError(f"{TIMELINE_PATH}: no timeline yet (run 'kindling boot')")
     timeline = load_timeline(text)
+    check_stages(timeline)
     from kindling.systemd_times import read_boot_phases
 
     phases, note = read_boot_phases(host)

@@ -220,3 +220,19 @@ def test_analyze_draws_the_boot_with_systemd_figures(tmp_path: Path) -> None:
     (root / "run/systemd/system").rmdir()
     assert json.loads(analyze("--json").stdout)["systemd"] == {
         "absent": "not running under this root (/run/systemd/system)"}
+
+
+@pytest.mark.parametrize(("stage", "key"), [
+    ({"name": "x", "status": "ok", "start_ms": "soon", "duration_ms": 1.0}, "stages[0].start_ms"),
+    ({"name": "x", "status": "ok", "start_ms": 0.0}, "stages[0].duration_ms"),
+    ({"status": "ok", "start_ms": 0.0, "duration_ms": 1.0}, "stages[0].name"),
+    ("growpart", "stages[0]"),
+])  # fmt: skip
+def test_a_damaged_timeline_is_one_line(tmp_path: Path, stage: object, key: str) -> None:
+    (tmp_path / "run/kindling").mkdir(parents=True)
+    (tmp_path / "run/kindling/timeline.json").write_text(json.dumps({"platform": "metal", "stages": [stage]}))
+    out = subprocess.run([KINDLING, "analyze", "--root", str(tmp_path), "--svg", str(tmp_path / "t.svg")],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 1 and out.stderr.strip().splitlines()[-1].startswith(
+        f"kindling analyze: /run/kindling/timeline.json: {key}: ")
+    assert "Traceback" not in out.stderr and not (tmp_path / "t.svg").exists()
