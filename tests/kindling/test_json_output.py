@@ -111,6 +111,10 @@ CASES: list[tuple[list[str], int]] = [
     (["bootstrap", "run-command", "no-such-entry", "--json"], 1),
     (["templates", "list", "--json"], 0),
     (["templates", "render", "no-such-template", "--json"], 2),
+    (["validate", "--json"], 0),
+    (["validate", "--kind", "net", "{dir}/bad-net.toml", "--json"], 1),
+    (["settings", "describe", "motd", "--json"], 0),
+    (["settings", "describe", "no.such.key", "--json"], 1),
 ]
 
 
