@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_ROOT ?= /tmp/kindling-demo
 
-.PHONY: demo test deps venv runtime-venv lint unit bench clean
+.PHONY: demo test deps venv runtime-venv lint unit bench clean docs man
 
 # Two stamps: `.runtime` (the dependencies in pyproject.toml, all `make demo` needs) and
 # `.installed` (runtime + the [test] extras). The test install stamps both, so `make test`
@@ -39,6 +39,12 @@ deps:
 
 demo: runtime-venv
 	demo/run.sh $(VENV) $(DEMO_ROOT)
+
+# The reference docs are generated from the code (settings model, argparse parsers) and
+# committed; tests/kindling/test_reference_docs.py fails when they are stale.
+docs: runtime-venv
+	$(PY) -m kindling.reference .
+man: docs
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kindling import log
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.errors import KindlingError, UsageError
 
 __all__ = ["build_parser", "main"]
+
+_match_log = log.get("kindling gpu match-driver")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,15 +77,14 @@ def _match(args: argparse.Namespace) -> int:
     try:
         choice = detect(host_from_args(args)).choice
     except KindlingError as exc:
-        sys.stderr.write(f"kindling gpu match-driver: {exc}\n")
+        _match_log.error(str(exc))
         return 255
     except Exception as exc:  # see the module docstring: exit 1 would mean "skip"
-        sys.stderr.write(f"kindling gpu match-driver: {type(exc).__name__}: {exc}\n")
+        _match_log.error(f"{type(exc).__name__}: {exc}")
         return 255
     if choice.flavor == wanted:
         return 0
-    sys.stderr.write(f"{wanted} is not the driver to use: {choice.flavor or 'none'} "
-                     f"({choice.reason})\n")
+    _match_log.info(f"{wanted} is not the driver to use: {choice.flavor or 'none'} ({choice.reason})")
     return 1
 
 

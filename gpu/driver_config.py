@@ -102,7 +102,8 @@ class _Ctx:
 
     def fail(self, path: list[str], rule: str, index: int | None = None) -> DriverConfigError:
         where = format_key(path) + (f"[{index}]" if index is not None else "")
-        return DriverConfigError(f"{where}: {rule}", source=self.source)
+        segments = (*path, str(index)) if index is not None else tuple(path)
+        return DriverConfigError(f"{where}: {rule}", source=self.source, path=segments, rule=rule)
 
     def table(self, value: Any, path: list[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -207,16 +208,35 @@ def _parse_set(ctx: _Ctx, name: str, raw: Any) -> DriverSet:
     )
 
 
-def parse_driver_config(text: str, *, source: str) -> dict[str, DriverSet]:
-    """Parse one driverdog TOML file into validated sets (pure)."""
+def parse_driver_config(
+    text: str, *, source: str, errors: list[DriverConfigError] | None = None
+) -> dict[str, DriverSet]:
+    """Parse one driverdog TOML file into validated sets (pure).
+
+    With `errors`, each set's first error is appended there and the other sets are
+    still checked (`kindling validate`); the result holds the sets that passed."""
     try:
         doc = loads_toml(text, source=source)
     except tomllib.TOMLDecodeError as exc:
-        raise DriverConfigError(f"not valid TOML: {exc}", source=source) from None
+        failed = DriverConfigError(f"not valid TOML: {exc}", source=source)
+        if errors is None:
+            raise failed from None
+        errors.append(failed)
+        return {}
     ctx = _Ctx(source)
     if not doc:
-        raise DriverConfigError("defines no modules set", source=source)
-    return {name: _parse_set(ctx, name, raw) for name, raw in doc.items()}
+        if errors is None:
+            raise DriverConfigError("defines no modules set", source=source)
+        errors.append(DriverConfigError("defines no modules set", source=source))
+    sets: dict[str, DriverSet] = {}
+    for name, raw in doc.items():
+        try:
+            sets[name] = _parse_set(ctx, name, raw)
+        except DriverConfigError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+    return sets
 
 
 def load_driver_configs(host: Host, directory: str = DEFAULT_CONFIG_DIR) -> dict[str, DriverSet]:

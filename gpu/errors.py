@@ -20,7 +20,16 @@ __all__ = ["DriverConfigError", "GpuError", "ModuleBuildError", "ModulesSetNotFo
 
 
 class DriverConfigError(InputError):
-    """A driver configuration file fails parsing or validation."""
+    """A driver configuration file fails parsing or validation; `path` (the key's
+    segments in the file, a list index as its own segment) and `rule` say where and
+    what, for `kindling validate`."""
+
+    def __init__(
+        self, message: str, *, source: str | None = None, path: tuple[str, ...] = (), rule: str | None = None
+    ) -> None:
+        self.path = path
+        self.rule = rule or message
+        super().__init__(message, source=source)
 
 
 class ModulesSetNotFound(NotFoundError):

@@ -66,7 +66,10 @@ def main(argv: list[str]) -> int:
         except PartitionNotFoundError as exc:
             if not args.missing_ok:
                 raise
-            sys.stdout.write(f"SKIPPED: {exc}\n")
+            if args.json:
+                emit_json({"skipped": str(exc)})
+            else:
+                sys.stdout.write(f"SKIPPED: {exc}\n")
             return 0
     report = grow(host, target, resize_fs=not args.no_fs, lock_wait=args.lock_timeout)
     if args.json:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from kindling import log
 from kindling.cli_common import add_common, emit_json, host_from_args
 from kindling.host import Host
 
@@ -97,7 +98,7 @@ def _capture(args: argparse.Namespace, host: Host) -> int:
         settings = _settings(host)
     except KindlingError as exc:
         # in the crash kernel a dump matters more than the settings: use the defaults
-        sys.stderr.write(f"kdump capture: settings unreadable ({exc}); using defaults\n")
+        log.get("kdump capture").warning(f"settings unreadable ({exc}); using defaults")
         settings = {}
     result = capture_dump(host, settings)
     if args.json:

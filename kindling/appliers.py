@@ -83,14 +83,22 @@ def check_commit(
     before: dict[str, Any],
     after: dict[str, Any],
     appliers: list[Applier] | None = None,
+    *,
+    errors: list[KindlingError] | None = None,
 ) -> None:
     """Run the `check` of each applier whose keys the commit changes; the first
-    refusal raises (and the commit stores nothing)."""
+    refusal raises (and the commit stores nothing). With `errors`, each applier's
+    refusal is appended there and the next applier is checked (`kindling validate`)."""
     for applier in appliers if appliers is not None else load_appliers():
         if applier.check is None:
             continue
         if any(_subtree(before, p) != _subtree(after, p) for p in applier.prefixes):
-            applier.check(host, before, after)
+            try:
+                applier.check(host, before, after)
+            except KindlingError as exc:
+                if errors is None:
+                    raise
+                errors.append(exc)
 
 
 def _subtree(tree: dict[str, Any], prefix: str) -> Any:

@@ -161,8 +161,11 @@ def main(argv: list[str]) -> int:
                       on_start=slow.start if slow is not None else None)
     if args.json:
         from kindling.cli_common import emit_json
+        from kindling.envelope import failure
 
-        emit_json(report.to_json())
+        failed = next((r for r in report.records if r.status == "failed"), None)
+        why = failure(f"{failed.name}: {failed.detail}", source=f"boot stage {failed.name}") if failed else None
+        emit_json(report.to_json(), ok=report.ok, error=why)
     else:
         total = sum(r.duration for r in report.records) * 1000
         verdict = "ok" if report.ok else "FAILED"

@@ -14,7 +14,8 @@ TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Formatter", "RawDescriptionFormatter", "add_common", "emit_json", "host_from_args", "setup_logging"]
+__all__ = ["Formatter", "RawDescriptionFormatter", "add_common", "emit_document", "emit_json", "host_from_args",
+           "setup_logging"]
 
 
 class Formatter(argparse.HelpFormatter):
@@ -78,5 +79,15 @@ def host_from_args(args: argparse.Namespace) -> Host:
     return host_from_env(args.root, plan=bool(getattr(args, "plan", False)))
 
 
-def emit_json(value: Any) -> None:
+def emit_json(value: Any, *, ok: bool = True, error: dict[str, Any] | None = None) -> None:
+    """A command's `--json` output, in the envelope every command shares
+    (`{"ok": true, ...its fields}`; with `ok=False`, `error` from `envelope.failure`)."""
+    from kindling.envelope import emit_result
+
+    emit_result(value, ok=ok, error=error)
+
+
+def emit_document(value: Any) -> None:
+    """A JSON document whose shape a contract fixes (`apiclient get` prints Bottlerocket's
+    `{"settings": …}`), printed as it is: no envelope."""
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=False) + "\n")

@@ -1,8 +1,12 @@
 """One line per event on stderr, readable from a failed boot's journal (issue 2, item 9).
 
-- Under systemd (`JOURNAL_STREAM` set) each line carries the syslog priority prefix
-  (`<6>` info, `<4>` warning, `<3>` error, `<7>` debug) so journald files it right.
-- `--log-format json` prints one JSON object per line for machines.
+- When stderr is journald's stream (`JOURNAL_STREAM`'s `dev:ino` is stderr's, as
+  sd-daemon(3) says to check: a child that inherited the variable but not the stream
+  must not prefix) each text line carries the syslog priority prefix (`<6>` info, `<4>`
+  warning, `<3>` error, `<7>` debug) so journald files it at the right priority.
+- `--log-format json` prints one JSON object per line for machines; `StderrGuard`
+  wraps whatever else a command writes on stderr (argparse's usage errors, a child's
+  stderr passed through) so that every line stays JSON.
 - Secrets: code never passes values it read from user data into a message; as a
   second line of defence, values registered with `register_secret` are replaced by
   `***` in every line, whatever the caller did.
@@ -22,7 +26,8 @@ TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
     from typing import TextIO
 
-__all__ = ["Logger", "configure", "get", "printable", "register_secret", "scrub"]
+__all__ = ["Logger", "StderrGuard", "configure", "configured", "get", "journal_stream", "json_format", "printable",
+           "register_secret", "scrub"]
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 _PRIORITY = {10: 7, 20: 6, 30: 4, 40: 3}
@@ -33,6 +38,7 @@ class _Config:
     level = 20
     fmt = "text"
     journal = False
+    configured = False
     stream: TextIO | None = None
     secrets: set[str] = set()
 
@@ -43,8 +49,32 @@ def configure(
     """Set the process-wide level and format; the journal prefix follows the environment."""
     _Config.level = _LEVELS.get(level, 20)
     _Config.fmt = fmt
-    _Config.journal = bool(os.environ.get("JOURNAL_STREAM"))
+    _Config.journal = journal_stream(stream or sys.stderr)
     _Config.stream = stream
+    _Config.configured = True
+
+
+def configured() -> bool:
+    """Whether a command has set the format yet (the CLI's error path asks)."""
+    return _Config.configured
+
+
+def json_format() -> bool:
+    """Whether lines are JSON records (`--log-format json`)."""
+    return _Config.fmt == "json"
+
+
+def journal_stream(stream: object) -> bool:
+    """Whether `stream` is the journal stream `JOURNAL_STREAM` (`<dev>:<ino>`) names."""
+    value = os.environ.get("JOURNAL_STREAM", "")
+    dev, sep, ino = value.partition(":")
+    if not sep:
+        return False
+    try:
+        st = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+        return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def register_secret(value: str) -> None:
@@ -121,3 +151,67 @@ class Logger:
 def get(name: str) -> Logger:
     """The logger for one component."""
     return Logger(name)
+
+
+class StderrGuard:
+    """`sys.stderr` while a command runs with `--log-format json` or `--json`.
+
+    JSON lines (the logger's) pass through. With `wrap`, any other complete line becomes
+    a JSON record, so stderr carries nothing but JSON lines whatever wrote it: argparse's
+    `prog: error: …` line as the fatal record the CLI writes for other errors (`level`
+    error, `kind` usage, `exit` 2), the usage text and other lines at info. In both modes
+    the last non-JSON line is kept: for a usage error, the CLI puts it in the `--json`
+    failure envelope. Everything else (`fileno`, `isatty`) is the stream's.
+    """
+
+    def __init__(self, stream: TextIO, component: str, *, wrap: bool) -> None:
+        self._stream = stream
+        self._component = component
+        self._wrap = wrap
+        self._partial = ""
+        self.last_text: str | None = None
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            line, self._partial = self._partial, ""
+            self._line(line)
+        self._stream.flush()
+
+    def _line(self, line: str) -> None:
+        if _is_json_object(line):
+            self._stream.write(line + "\n")
+            return
+        if line.strip():
+            self.last_text = line
+        if self._wrap:
+            import json
+
+            record: dict[str, object] = {"ts": round(time.time(), 3), "level": "info",
+                                         "component": self._component, "msg": printable(scrub(line))}
+            prog, sep, message = line.partition(": error: ")
+            if sep and prog.startswith("kindling"):  # argparse's last words before exit 2
+                record.update(level="error", msg=printable(scrub(message)), source=self._component,
+                              key=None, kind="usage", exit=2)
+            line = json.dumps(record)
+        self._stream.write(line + "\n")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.startswith("{"):
+        return False
+    import json
+
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False

@@ -252,7 +252,11 @@ def main(argv: list[str]) -> int:
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     status = wait_for_boot(host, timeout) if args.wait else read_status(host)
     if args.json:
-        emit_json(status.to_json())
+        from kindling.envelope import failure
+
+        ok = status.exit_code == 0  # the envelope's `ok` agrees with the exit status
+        why = None if ok else failure(status.detail or status.state, source="boot", kind=status.state)
+        emit_json(status.to_json(), ok=ok, error=why)
     else:
         sys.stdout.write(render_text(status))
     return status.exit_code

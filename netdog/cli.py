@@ -10,6 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from kindling import log
 from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 from kindling.errors import UsageError
 from kindling.host import Host
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from netdog.resolv import DnsSettings
 
 __all__ = ["build_parser", "main"]
+
+_log = log.get("netdog")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,7 +90,7 @@ def _generate(host: Host, args: argparse.Namespace) -> int:
 
     report = generate_net_config(host)
     if report.source is None:
-        sys.stderr.write("No network interfaces were configured\n")
+        _log.warning("No network interfaces were configured")
     detail = {"source": report.source, "primary": report.primary,
               "written": report.written, "unchanged": report.unchanged}
     written = "would be written" if host.recording else "written"
@@ -98,19 +101,29 @@ def _generate(host: Host, args: argparse.Namespace) -> int:
 
 
 def _validate(host: Host, args: argparse.Namespace) -> int:
+    """The engine of `kindling validate` (every error, annotated), read as net.toml;
+    then, when valid, what netdog would configure. No FILE: the file in effect, else
+    the kernel command line's `netdog.default-interface=`."""
+    from kindling.validate.cli import failure_of, print_reports
+    from kindling.validate.engine import read_input, validate_data
     from netdog.parse import parse_net_toml
-    from netdog.source import load_net_config
+    from netdog.source import load_net_config, net_toml_path
 
-    if args.file:
-        try:
-            text = open(args.file, encoding="utf-8").read()  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
-        config = parse_net_toml(text, args.file)
+    path = None if args.file else net_toml_path(host)
+    if args.file or path is not None:
+        data, source = read_input(args.file) if path is None else (host.read_bytes(path, limit=1 << 20), path)
+        report = validate_data(data, source, host, kind="net")
+        if not report.ok:
+            if args.json:
+                emit_json({"interfaces": [], "primary": None, "errors": [f.to_json() for f in report.findings]},
+                          ok=False, error=failure_of(report))
+                return print_reports([report], as_json=False, prog="kindling netdog", stdout=False)
+            return print_reports([report], as_json=False, prog="kindling netdog")
+        config = parse_net_toml(data.decode("utf-8"), source)
     else:
-        config = load_net_config(host)
+        config = load_net_config(host)  # the cmdline: one definition, fail-fast
     ids = [str(i) for i in config.ids()] if config else []
-    _print(args, {"interfaces": ids, "primary": str(config.primary) if config else None},
+    _print(args, {"interfaces": ids, "primary": str(config.primary) if config else None, "errors": []},
            f"ok: {len(ids)} interfaces" + (f", primary {config.primary}" if config else ""))
     return 0
 
@@ -153,7 +166,7 @@ def _generate_hostname(host: Host, args: argparse.Namespace) -> int:
     if not args.no_reverse_dns:
         sources.append(("reverse-dns", lambda: reverse_dns(host, ip)))
     name, _source = generate_hostname(ip, sources)
-    sys.stdout.write(json.dumps(name) + "\n")
+    _print(args, name, json.dumps(name))  # a JSON string, as Bottlerocket's (sundog reads it)
     return 0
 
 
@@ -202,7 +215,8 @@ def main(argv: list[str]) -> int:
     if args.cmd == "node-ip":
         from netdog.status import node_ip
 
-        sys.stdout.write(json.dumps(node_ip(host)) + "\n")
+        ip = node_ip(host)
+        _print(args, ip, json.dumps(ip))  # Bottlerocket prints the address as a JSON string
         return 0
     if args.cmd == "generate-hostname":
         return _generate_hostname(host, args)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
+from kindling.errors import InputError
 from kindling.nesting import loads_toml
 from netdog.errors import NetConfigError
 from netdog.model import (
@@ -371,7 +372,25 @@ def _check_primary(source: str, devices: list[Device]) -> None:
         )
 
 
-def _check_v3(source: str, devices: list[Device]) -> None:
+class _Collect:
+    """`with _Collect(errors):` records a `NetConfigError` in `errors` and goes on
+    (`kindling validate`: every interface's error at once); with None it raises, so
+    the boot path stops at the first error exactly as before."""
+
+    def __init__(self, errors: list[NetConfigError] | None) -> None:
+        self.errors = errors
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, NetConfigError) and self.errors is not None:
+            self.errors.append(exc)
+            return True
+        return False
+
+
+def _check_v3(source: str, devices: list[Device], errors: list[NetConfigError] | None = None) -> None:
     """Upstream's `NetConfigV3::validate` order: per device, bond membership, then
     addressing. A bond member is owned by its bond: it may not be configured alone,
     be a VLAN's device or belong to another bond."""
@@ -379,59 +398,86 @@ def _check_v3(source: str, devices: list[Device]) -> None:
     taken |= {d.device for d in devices if isinstance(d, Vlan)}
     for d in devices:
         w = _Where(source, str(d.name))
-        if isinstance(d, Bond):
-            for i, worker in enumerate(d.workers):
-                if worker in taken:
-                    raise w.error(
-                        f"interfaces[{i}]",
-                        f"{worker} in bond {d.name} cannot be configured elsewhere "
-                        "(as an interface, a vlan device or in another bond)",
-                    )
-                taken.add(worker)
-        _check_addressing(w, d)
+        with _Collect(errors):
+            if isinstance(d, Bond):
+                for i, worker in enumerate(d.workers):
+                    if worker in taken:
+                        raise w.error(
+                            f"interfaces[{i}]",
+                            f"{worker} in bond {d.name} cannot be configured elsewhere "
+                            "(as an interface, a vlan device or in another bond)",
+                        )
+                    taken.add(worker)
+            _check_addressing(w, d)
 
 
-def parse_net_toml(text: str, source: str) -> NetConfig | None:
-    """Parse and validate a net.toml; None when it configures no interface."""
+def parse_net_toml(
+    text: str, source: str, *, errors: list[NetConfigError] | None = None
+) -> NetConfig | None:
+    """Parse and validate a net.toml; None when it configures no interface.
+
+    With `errors`, each interface's first error (and each file-wide one) is appended
+    there instead of raised, and the result holds the interfaces that passed."""
     w = _Where(source)
-    try:
-        doc = loads_toml(text, source=source)
-    except tomllib.TOMLDecodeError as exc:
-        raise w.error(None, f"not valid TOML: {exc}") from None
-    if "version" not in doc:
-        raise w.error("version", "missing: expected version = 1, 2 or 3")
-    version = doc.pop("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise w.error("version", f"expected an integer, got {_kind(version)}")
-    if version not in (1, 2, 3):
-        raise w.error("version", "unknown network config version: expected 1, 2 or 3")
+    collect = _Collect(errors)
+    with collect:
+        try:
+            doc = loads_toml(text, source=source)
+        except tomllib.TOMLDecodeError as exc:
+            raise w.error(None, f"not valid TOML: {exc}") from None
+        except NetConfigError:
+            raise
+        except InputError as exc:  # nested too deep: the file's problem, named as netdog's
+            raise w.error(None, _rule_of(exc)) from None
+        if "version" not in doc:
+            raise w.error("version", "missing: expected version = 1, 2 or 3")
+        version = doc.pop("version")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise w.error("version", f"expected an integer, got {_kind(version)}")
+        if version not in (1, 2, 3):
+            raise w.error("version", "unknown network config version: expected 1, 2 or 3")
+        return _devices(doc, version, source, errors)
+    return None
+
+
+def _rule_of(exc: InputError) -> str:
+    text = str(exc)
+    prefix = f"{exc.source}: " if exc.source else ""
+    return text[len(prefix):] if prefix and text.startswith(prefix) else text
+
+
+def _devices(
+    doc: dict[str, Any], version: int, source: str, errors: list[NetConfigError] | None
+) -> NetConfig | None:
     devices: list[Device] = []
     seen: set[InterfaceId] = set()
     for key, value in doc.items():
-        try:
-            ident: InterfaceId = (
-                parse_interface_id(key) if version == 3 else InterfaceName.parse(key)
-            )
-        except ValueError as exc:
-            raise NetConfigError(
-                f"invalid table name: {exc}", source=source, interface=key
-            ) from None
-        iw = _Where(source, str(ident))
-        if ident in seen:
-            raise iw.error(None, "configured twice (the same MAC address written two ways)")
-        seen.add(ident)
-        body = _table(iw, None, value)
-        if version == 3:
-            devices.append(_device_v3(iw, ident, body))
-        else:
-            _only(iw, "", body, _V1_KEYS if version == 1 else _ADDR_KEYS)
-            device = Interface(name=ident, **_addressing(iw, body, v1=version == 1))
-            if version == 2:
-                _check_addressing(iw, device)
-            devices.append(device)
+        with _Collect(errors):
+            try:
+                ident: InterfaceId = (
+                    parse_interface_id(key) if version == 3 else InterfaceName.parse(key)
+                )
+            except ValueError as exc:
+                raise NetConfigError(
+                    f"invalid table name: {exc}", source=source, interface=key
+                ) from None
+            iw = _Where(source, str(ident))
+            if ident in seen:
+                raise iw.error(None, "configured twice (the same MAC address written two ways)")
+            seen.add(ident)
+            body = _table(iw, None, value)
+            if version == 3:
+                devices.append(_device_v3(iw, ident, body))
+            else:
+                _only(iw, "", body, _V1_KEYS if version == 1 else _ADDR_KEYS)
+                device = Interface(name=ident, **_addressing(iw, body, v1=version == 1))
+                if version == 2:
+                    _check_addressing(iw, device)
+                devices.append(device)
     if version == 3:
-        _check_v3(source, devices)
-    _check_primary(source, devices)
+        _check_v3(source, devices, errors)
+    with _Collect(errors):
+        _check_primary(source, devices)
     if not devices:
         return None
     return NetConfig(devices=tuple(devices), source=source)

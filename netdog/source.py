@@ -10,16 +10,24 @@ from netdog import paths
 from netdog.model import NetConfig
 from netdog.parse import parse_cmdline, parse_net_toml
 
-__all__ = ["load_net_config"]
+__all__ = ["load_net_config", "net_toml_path"]
 
-_TOML_LIMIT = 1 << 20
+_TOML_LIMIT = 1 << 20  # also the limit of `netdog validate` (netdog.cli)
+
+
+def net_toml_path(host: Host) -> str | None:
+    """The net.toml in effect (the override first), or None when neither exists."""
+    for path in (paths.NET_TOML_OVERRIDE, paths.NET_TOML):
+        if host.exists(path):
+            return path
+    return None
 
 
 def load_net_config(host: Host) -> NetConfig | None:
     """The validated configuration, or None when nothing configures an interface."""
-    for path in (paths.NET_TOML_OVERRIDE, paths.NET_TOML):
-        if host.exists(path):
-            return parse_net_toml(host.read_text(path, limit=_TOML_LIMIT), path)
+    path = net_toml_path(host)
+    if path is not None:
+        return parse_net_toml(host.read_text(path, limit=_TOML_LIMIT), path)
     cmdline = host.read_optional(paths.KERNEL_CMDLINE)
     if cmdline is None:
         return None

@@ -21,13 +21,13 @@ from typing import Any
 
 from kindling.api.client import ApiClient
 from kindling.api.routes import Response
-from kindling.cli_common import add_common, emit_json, host_from_args
-from kindling.dotted import parse_key
+from kindling.cli_common import add_common, emit_document, host_from_args
+from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, KindlingError, UsageError
 from kindling.merge import merge, unflatten
 from kindling.nesting import loads_json, loads_toml
 
-__all__ = ["build_parser", "main", "parse_assignments"]
+__all__ = ["ApiError", "build_parser", "main", "parse_assignments"]
 
 
 def _settings_path(key: str) -> list[str]:
@@ -118,11 +118,24 @@ def _read_file(name: str) -> bytes:
     return data
 
 
+class ApiError(KindlingError):
+    """The API refused a request: its message, and the key and source it named (the
+    `--json` failure envelope carries them)."""
+
+    def __init__(self, message: str, *, key: str | None = None, source: str | None = None) -> None:
+        self.key = key
+        self.source = source
+        super().__init__(message)
+
+
 def _check(resp: Response, what: str) -> Any:
     if 200 <= resp.status < 300:
         return resp.body
-    message = resp.body.get("error") if isinstance(resp.body, dict) else None
-    raise KindlingError(f"{what}: {message or f'HTTP {resp.status}'}")
+    body = resp.body if isinstance(resp.body, dict) else {}
+    message = body.get("error")
+    key, source = body.get("key"), body.get("source")
+    raise ApiError(f"{what}: {message or f'HTTP {resp.status}'}",
+                   key=key if isinstance(key, str) else None, source=source if isinstance(source, str) else None)
 
 
 def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str, Any]:
@@ -139,7 +152,7 @@ def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str
             _report(resp.body)  # committed: say what took effect before what failed
             failed = [o for o in resp.body.get("applied") or [] if isinstance(o, dict) and not o.get("ok")]
             detail = "; ".join(f"{o.get('name')}: {o.get('detail')}" for o in failed)
-            raise KindlingError(f"{what}: committed, but not applied: {detail}")
+            raise ApiError(f"{what}: committed, but not applied: {detail}", source="apiclient " + what)
         result: dict[str, Any] = _check(resp, what)
     except BaseException:
         _drop(client, tx)
@@ -148,13 +161,18 @@ def _commit_tree(client: ApiClient, tree: dict[str, Any], what: str) -> dict[str
 
 
 def _report(result: dict[str, Any]) -> None:
-    """One line per changed key: what took effect, what waits for boot or a consumer."""
+    """One line per changed key (what took effect, what waits for boot or a consumer),
+    then one per applier that ran: what it did, or why it failed."""
     effects = result.get("effects") or []
     if not effects:
         sys.stdout.write("no settings changed\n")
     for effect in effects:
         if isinstance(effect, dict):
             sys.stdout.write(f"{effect.get('key')}: {effect.get('effect')}\n")
+    for outcome in result.get("applied") or []:
+        if isinstance(outcome, dict):
+            verdict = "" if outcome.get("ok") else "failed: "
+            sys.stdout.write(f"applier {outcome.get('name')}: {verdict}{outcome.get('detail')}\n")
 
 
 def _drop(client: ApiClient, tx: str) -> None:
@@ -175,7 +193,8 @@ def _get(client: ApiClient, prefixes: list[str]) -> dict[str, Any]:
             continue
         from urllib.parse import quote
 
-        full = "settings." + ".".join(_settings_path(prefix)) if prefix != "settings" else None
+        # quoted again: `kernel.sysctl."vm.swappiness"` names one key, not four segments
+        full = format_key(["settings", *_settings_path(prefix)]) if prefix != "settings" else None
         target = "/settings" if full is None else f"/settings?prefix={quote(full, safe='')}"
         got = _check(client.request("GET", target), f"get {prefix}")
         out = merge(out, {"settings": got})
@@ -228,7 +247,7 @@ def main(argv: list[str]) -> int:
     client = ApiClient(host, socket_path=args.socket_path, mode="direct" if args.direct else "auto")
 
     if args.verb == "get":
-        emit_json(_get(client, args.prefixes))
+        emit_document(_get(client, args.prefixes))
         return 0
     if args.verb == "set":
         if bool(args.pairs) == bool(args.json_doc):
@@ -251,5 +270,5 @@ def main(argv: list[str]) -> int:
     method = args.method.upper()
     resp = client.request(method, args.uri, args.data.encode() if args.data is not None else None)
     if resp.body is not None:
-        emit_json(resp.body)
+        emit_document(resp.body)
     return 0 if 200 <= resp.status < 300 else 1

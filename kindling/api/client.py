@@ -34,7 +34,12 @@ class _UnixConnection(http.client.HTTPConnection):
 
 class ApiClient:
     """Send API requests over the socket (`mode="socket"`), directly (`"direct"`), or
-    whichever is available (`"auto"`: the socket if a server answers on it)."""
+    whichever is available (`"auto"`: the socket if a server answers on it).
+
+    A socket named explicitly (`--socket-path`) is no preference but a requirement:
+    when nothing answers there the client fails, naming it, rather than falling back
+    to the datastore the user did not ask for (a typo would write settings a running
+    server never sees)."""
 
     def __init__(
         self, host: Host, *, socket_path: str | None = None, mode: str = "auto", timeout: float = 60
@@ -44,7 +49,19 @@ class ApiClient:
         self.host = host
         self.socket_file = str(host.path(socket_path or SOCKET_PATH))
         self.timeout = timeout
+        if mode == "auto" and socket_path is not None:
+            self._require_server(socket_path)
+            mode = "socket"
         self.mode = mode if mode != "auto" else ("socket" if self._server_up() else "direct")
+
+    def _require_server(self, given: str) -> None:
+        import os
+
+        shown = given if self.socket_file == given else f"{given} (under the root: {self.socket_file})"
+        if not os.path.exists(self.socket_file):
+            raise HostError(f"--socket-path {shown}: no such socket")
+        if not self._server_up():
+            raise HostError(f"--socket-path {shown}: no API server answers there")
 
     def _server_up(self) -> bool:
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

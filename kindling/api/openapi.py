@@ -48,7 +48,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 _ERROR = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "string"}, "key": {"type": "string"}},
+    "properties": {"error": {"type": "string"}, "key": {"type": "string"}, "source": {"type": "string"}},
 }
 _TX = {
     "name": "tx",

@@ -14,7 +14,10 @@ socket and no socket answer the same (issue 2). Routes are Bottlerocket's:
     GET    /os                                  os-release + version
     GET    /openapi.json                        this API, described
 
-Bad input is a 4xx with `{"error": …, "key": …}`; nothing here raises to the caller.
+Bad input is a 4xx with `{"error": …, "key": …, "source": …}` (`key` the full settings
+key or the query parameter at fault, `source` the input's name, each when known), a
+failed commit-and-apply a 500 with the whole report (what changed, each applier's
+outcome); nothing here raises to the caller.
 """
 
 from __future__ import annotations
@@ -73,10 +76,12 @@ class Response:
         return (json.dumps(self.body, indent=None, sort_keys=False) + "\n").encode()
 
 
-def _error(status: int, message: str, key: str | None = None) -> Response:
+def _error(status: int, message: str, key: str | None = None, source: str | None = None) -> Response:
     body: dict[str, Any] = {"error": message}
     if key:
         body["key"] = key
+    if source:
+        body["source"] = source
     return Response(status, body)
 
 
@@ -130,9 +135,9 @@ def dispatch(service: Any, method: str, target: str, body: bytes = b"") -> Respo
             return _error(400, f"unknown query parameter {name!r}", name)
         return _route(service, method, path, params, body)
     except SettingsError as exc:
-        return _error(400, str(exc), exc.key)
+        return _error(400, str(exc), exc.key, exc.source)
     except InputError as exc:
-        return _error(400, str(exc), exc.source)
+        return _error(400, str(exc), source=exc.source)
     except NotFoundError as exc:
         return _error(404, str(exc))
     except ConflictError as exc:

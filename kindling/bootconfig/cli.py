@@ -6,11 +6,14 @@ import argparse
 import os
 import sys
 
-from kindling.cli_common import add_common, emit_json, host_from_args
-from kindling.errors import UsageError
+from kindling import log
+from kindling.cli_common import add_common, emit_document, emit_json, host_from_args
+from kindling.errors import NotFoundError, UsageError
 from kindling.host import Host
 
 __all__ = ["build_parser", "main"]
+
+_log = log.get("bootconfig")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,11 +85,10 @@ def _show(args: argparse.Namespace, host: Host) -> int:
 
     text, source = _read_config_file(host, args.file)
     if text is None:
-        sys.stderr.write(f"{source}: not present (this kernel has no bootconfig support)\n")
-        return 1
+        raise NotFoundError(f"{source}: not present (this kernel has no bootconfig support)")
     cfg = parse_bootconfig(text, source=source, allow_empty=True)
     if args.json:
-        emit_json(cfg.to_dict())
+        emit_json({"config": cfg.to_dict()})  # nested: a bootconfig key `ok` must not meet the envelope's
     else:
         render = {"compact": render_compact, "list": render_proc,
                   "canonical": render_bootconfig}[args.format]
@@ -117,12 +119,15 @@ def _parse(args: argparse.Namespace, host: Host) -> int:
 
         report = SettingsService(host).set_tree(tree, tx="bootconfig-parse", source=source)
         for outcome in report.applied:
-            sys.stderr.write(f"{outcome.name}: {'ok' if outcome.ok else 'failed'}: "
-                             f"{outcome.detail}\n")
+            (_log.info if outcome.ok else _log.error)(f"{outcome.name}: {'ok' if outcome.ok else 'failed'}: "
+                                                      f"{outcome.detail}")
     if args.json or not args.commit:
-        emit_json({"settings": tree, "ignored": list(params.ignored)} if args.json else tree)
+        if args.json:
+            emit_json({"settings": tree, "ignored": list(params.ignored)})
+        else:
+            emit_document(tree)
     for top in params.ignored:
-        sys.stderr.write(f"{source}: '{top}.*' keys are not boot parameters: left out\n")
+        _log.warning(f"{source}: '{top}.*' keys are not boot parameters: left out")
     return 0
 
 

@@ -29,6 +29,7 @@ class BootconfigError(InputError):
         column: int | None = None,
     ) -> None:
         self.key = key
+        self.rule = message
         self.line = line
         self.column = column
         where = []

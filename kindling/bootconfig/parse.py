@@ -18,6 +18,7 @@ when known and the kernel's line:column (tools/bootconfig `show_xbc_error`).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from kindling.bootconfig.errors import BootconfigError
 from kindling.bootconfig.model import (
@@ -62,8 +63,11 @@ class _Key:
 
 
 class _Parser:
-    def __init__(self, text: str, source: str, allow_empty: bool) -> None:
+    def __init__(
+        self, text: str, source: str, allow_empty: bool, lines: dict[str, int] | None = None
+    ) -> None:
         self.allow_empty = allow_empty
+        self.lines = lines
         self.t = text
         self.n = len(text)
         self.source = source
@@ -271,6 +275,7 @@ class _Parser:
         if self.nodes == 0 and not self.allow_empty:
             self.fail("empty config (no keys)", 0)
         out: list[tuple[str, tuple[str, ...]]] = []
+        newlines = [m.start() for m in re.finditer("\n", self.t)] if self.lines is not None else []
         stack: list[tuple[_Key, int, str]] = [(k, 1, "") for k in reversed(self.roots.values())]
         while stack:
             node, depth, prefix = stack.pop()
@@ -279,6 +284,8 @@ class _Parser:
                 self.fail(f"key longer than {MAX_KEY_BYTES} bytes", node.pos)
             if depth > MAX_DEPTH:
                 self.fail(f"key deeper than {MAX_DEPTH} words", node.pos)
+            if self.lines is not None:
+                self.lines[key] = bisect_right(newlines, node.pos) + 1
             if node.values is not None:
                 out.append((key, tuple(node.values)))
             elif not node.keys:
@@ -290,7 +297,11 @@ class _Parser:
 
 
 def parse_bootconfig(
-    text: str | bytes, *, source: str = "bootconfig", allow_empty: bool = False
+    text: str | bytes,
+    *,
+    source: str = "bootconfig",
+    allow_empty: bool = False,
+    lines: dict[str, int] | None = None,
 ) -> BootConfig:
     """Parse bootconfig text (a file, /proc/bootconfig, an initrd footer's payload).
 
@@ -299,6 +310,7 @@ def parse_bootconfig(
     quotes, a value redefined with `=`, non-printable values, too deep or too long keys.
     The kernel refuses a config without keys; `allow_empty=True` accepts one (what
     /proc/bootconfig shows when no bootconfig was loaded: nothing, or comments only).
+    `lines`, when given, is filled with each full key's line (`kindling validate`).
     """
     if isinstance(text, bytes):
         try:
@@ -313,4 +325,4 @@ def parse_bootconfig(
     nul = text.find("\0")
     if nul >= 0:
         text = text[:nul]  # the kernel (and its tool) stop at the first NUL
-    return _Parser(text, source, allow_empty).run()
+    return _Parser(text, source, allow_empty, lines).run()

@@ -51,9 +51,12 @@ class Leaf:
     """A value checked by `check`; `kind` tells `apiclient set` how to read `k=v` and
     the OpenAPI document what JSON type it is: string, boolean, integer, json (a list
     or table given as JSON), string-or-json (a string, or a JSON list when it starts
-    with `[`), integer-or-digits (a number, also accepted as a string of digits)."""
+    with `[`), integer-or-digits (a number, also accepted as a string of digits).
+    `default` says, for the reference docs, what its owner does when it is unset (empty:
+    nothing is written for it); the model itself stores no defaults. `example` replaces
+    the type's example where a key deserves a better one (a sysctl's value)."""
 
-    __slots__ = ("check", "doc", "kind", "owners", "sensitive")
+    __slots__ = ("check", "default", "doc", "example", "kind", "owners", "sensitive")
 
     def __init__(
         self,
@@ -63,12 +66,16 @@ class Leaf:
         kind: str = "string",
         owner: str | Owners | None = None,
         doc: str = "",
+        default: str = "",
+        example: Any = None,
     ) -> None:
         self.check = check
         self.sensitive = sensitive
         self.kind = kind
         self.owners = _owners(owner)
         self.doc = doc
+        self.default = default
+        self.example = example
 
     def __repr__(self) -> str:
         return f"Leaf({getattr(self.check, '__name__', 'check')}, kind={self.kind!r})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kindling.settings.types import Check, Invalid, integer, kind_of, single_line
+from kindling.settings.types import Check, Invalid, described, integer, kind_of, single_line
 
 __all__ = [
     "apiclient_command",
@@ -40,7 +40,7 @@ def _string(value: Any) -> str:
     return value
 
 
-def _matching(regex: str, rule: str) -> Check:
+def _matching(regex: str, rule: str, example: str) -> Check:
     def check(value: Any) -> str:
         s = _string(value)
         if not re.fullmatch(regex, s):
@@ -48,16 +48,18 @@ def _matching(regex: str, rule: str) -> Check:
         return s
 
     check.__name__ = rule.replace(" ", "_")
-    return check
+    return described(rule[4:] if rule.startswith("not ") else rule, example)(check)
 
 
 # Kubernetes resource.Quantity: a signed decimal, then a binary/decimal suffix or exponent.
 k8s_quantity = _matching(
     r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?",
     "not a valid Kubernetes quantity (e.g. 100Mi, 10m, 1Gi)",
+    "100Mi",
 )
 
 
+@described("a quantity (100Mi) or a percentage (15%)", "10%")
 def k8s_threshold(value: Any) -> str:
     """Eviction threshold: a quantity (`100Mi`) or a percentage (`15%`, `2.5%`)."""
     s = _string(value)
@@ -74,43 +76,50 @@ eviction_signal = _matching(
     r"|containerfs\.available|containerfs\.inodesFree|pid\.available",
     "not a kubelet eviction signal (memory.available, nodefs.available, nodefs.inodesFree, "
     "imagefs.available, imagefs.inodesFree, containerfs.available, containerfs.inodesFree, pid.available)",
+    "memory.available",
 )
 
 # Go's time.ParseDuration units, which the kubelet reads: `30s`, `1h5m`, `1.5h`, `300ms`.
 go_duration = _matching(
     r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+",
     "not a valid duration (e.g. 30s, 1h5m, 300ms)",
+    "30s",
 )
 
 # The ECS agent's durations: hours, minutes, seconds in that order (`1h`, `1m1s`).
 ecs_duration = _matching(
     r"(?=.)(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?",
     "not a valid ECS duration (units h, m, s, e.g. 1h, 1m1s)",
+    "1h",
 )
 
-k8s_cluster_name = _matching(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}", "not a valid cluster name")
+k8s_cluster_name = _matching(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}", "not a valid cluster name", "my-cluster")
 
 k8s_bootstrap_token = _matching(
-    r"[a-z0-9]{6}\.[a-z0-9]{16}", "not a valid bootstrap token (6 and 16 characters of a-z0-9, joined by '.')"
+    r"[a-z0-9]{6}\.[a-z0-9]{16}", "not a valid bootstrap token (6 and 16 characters of a-z0-9, joined by '.')",
+    "abcdef.0123456789abcdef",
 )
 
 # A cloud provider's node ID, e.g. `aws:///us-west-2a/i-0123`: scheme, `://`, no blanks.
-k8s_provider_id = _matching(r"[A-Za-z][A-Za-z0-9+.-]*://[!-~]*", "not a valid provider ID (scheme://…)")
+k8s_provider_id = _matching(r"[A-Za-z][A-Za-z0-9+.-]*://[!-~]*", "not a valid provider ID (scheme://…)",
+                            "aws:///us-west-2a/i-0123456789abcdef0")
 
 # A container image reference or URI: one token of printable ASCII.
-image_reference = _matching(r"[!-~]{1,1024}", "not a valid image reference (one token, no blanks)")
+image_reference = _matching(r"[!-~]{1,1024}", "not a valid image reference (one token, no blanks)",
+                            "public.ecr.aws/docker/library/busybox:latest")
 
 # Names under maps (static pods, credential providers, bootstrap commands…).
-identifier = _matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", "not a valid name (letters, digits, _ . -)")
+identifier = _matching(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", "not a valid name (letters, digits, _ . -)", "my-name")
 
-env_var_name = _matching(r"[A-Za-z_][A-Za-z0-9_]{0,255}", "not a valid environment variable name")
+env_var_name = _matching(r"[A-Za-z_][A-Za-z0-9_]{0,255}", "not a valid environment variable name", "HTTPS_PROXY")
 
 # ECS container-instance attributes (RegisterContainerInstance rules).
-ecs_attribute_key = _matching(r"[A-Za-z0-9_./@:-]{1,128}", "not a valid ECS attribute name")
-ecs_attribute_value = _matching(r"[A-Za-z0-9_./@: -]{1,128}", "not a valid ECS attribute value")
+ecs_attribute_key = _matching(r"[A-Za-z0-9_./@:-]{1,128}", "not a valid ECS attribute name", "team")
+ecs_attribute_value = _matching(r"[A-Za-z0-9_./@: -]{1,128}", "not a valid ECS attribute value", "web")
 
 # Daemon options such as chrony's `iburst`, `minpoll 4`: words, single spaces, no quoting.
-option_words = _matching(r"[A-Za-z0-9_.:-]+(?: [A-Za-z0-9_.:-]+)*", "not a valid option (words, single spaces)")
+option_words = _matching(r"[A-Za-z0-9_.:-]+(?: [A-Za-z0-9_.:-]+)*", "not a valid option (words, single spaces)",
+                         "iburst")
 
 
 def int_or_digits(lo: int, hi: int) -> Check:
@@ -126,9 +135,10 @@ def int_or_digits(lo: int, hi: int) -> Check:
         result: int = as_int(value)
         return result
 
-    return check
+    return described(f"an integer from {lo} to {hi} (also as a string of digits)", lo if lo > 0 else min(hi, 1))(check)
 
 
+@described("an IP address, or a list of them", "10.100.0.10")
 def ip_or_ip_list(value: Any) -> str | list[str]:
     """kubernetes.cluster-dns-ip: one address, or a list of them (Bottlerocket's
     `KubernetesClusterDnsIp`: scalar or list)."""
@@ -148,6 +158,7 @@ def ip_or_ip_list(value: Any) -> str | list[str]:
     return result
 
 
+@described('an argument list that starts with "apiclient"', ["apiclient", "set", "motd=hello"])
 def apiclient_command(value: Any) -> list[str]:
     """One bootstrap command: `["apiclient", verb, …]`, each argument one line
     (Bottlerocket's bootstrap-commands run only apiclient)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kindling.settings.types import Invalid, base64_text
+from kindling.settings.types import Invalid, base64_text, described
 
 __all__ = ["pem_bundle_base64", "pem_certificates"]
 
@@ -55,6 +55,8 @@ def pem_certificates(text: str) -> list[bytes]:
     return out
 
 
+@described("base64 of a PEM bundle of X.509 certificates (base64 -w0 ca.pem); an empty string clears it",
+           None)
 def pem_bundle_base64(value: Any) -> str:
     import base64
 

@@ -34,59 +34,84 @@ __all__ = [
 ]
 
 
-def _struct(node: Struct, value: Mapping[Any, Any], path: tuple[str, ...], source: str | None) -> dict[str, Any]:
+# With an `errors` list (`validate_settings(..., errors=[])`, used by `kindling validate`)
+# a refusal is recorded and the walk goes on with the next key; the refused part is left
+# out of the result. Without one (every commit path) the first refusal raises, as before.
+Errors = list[SettingsError] | None
+_REFUSED: Any = object()
+
+
+def _refuse(errors: Errors, key: str, rule: str, source: str | None) -> Any:
+    exc = SettingsError(key, rule, source=source)
+    if errors is None:
+        raise exc from None
+    errors.append(exc)
+    return _REFUSED
+
+
+def _struct(
+    node: Struct, value: Mapping[Any, Any], path: tuple[str, ...], source: str | None, errors: Errors
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, child in value.items():
         stored = node.aliases.get(name, name) if isinstance(name, str) else name
         sub = node.fields.get(stored) if isinstance(stored, str) else None
         if sub is None:
-            raise SettingsError(format_key((*path, str(name))), "unknown key", source=source)
+            _refuse(errors, format_key((*path, str(name))), "unknown key", source)
+            continue
         if stored in out:
-            raise SettingsError(
-                format_key((*path, stored)), f"given twice (as {stored} and its alias {name})", source=source
-            )
-        out[stored] = _walk(sub, child, (*path, stored), source)
+            _refuse(errors, format_key((*path, stored)), f"given twice (as {stored} and its alias {name})", source)
+            continue
+        checked = _walk(sub, child, (*path, stored), source, errors)
+        if checked is not _REFUSED:
+            out[stored] = checked
     return out
 
 
-def _walk(node: Node, value: Any, path: tuple[str, ...], source: str | None) -> Any:
+def _walk(node: Node, value: Any, path: tuple[str, ...], source: str | None, errors: Errors) -> Any:
     key = format_key(path)
     if isinstance(node, Leaf):
         try:
             return node.check(value)
         except t.Invalid as exc:
-            raise SettingsError(key, exc.rule, source=source) from None
+            return _refuse(errors, key, exc.rule, source)
     if isinstance(node, ListOf):
         if not isinstance(value, list):
-            raise SettingsError(key, f"expected a list, got {t.kind_of(value)}", source=source)
+            return _refuse(errors, key, f"expected a list, got {t.kind_of(value)}", source)
         if len(value) > node.max_items:
-            raise SettingsError(key, f"more than {node.max_items} items", source=source)
-        return [_walk(node.item, v, (*path, str(i)), source) for i, v in enumerate(value)]
+            return _refuse(errors, key, f"more than {node.max_items} items", source)
+        items = [_walk(node.item, v, (*path, str(i)), source, errors) for i, v in enumerate(value)]
+        return [i for i in items if i is not _REFUSED]
     if not isinstance(value, Mapping):
-        raise SettingsError(key, f"expected a table, got {t.kind_of(value)}", source=source)
+        return _refuse(errors, key, f"expected a table, got {t.kind_of(value)}", source)
     if isinstance(node, Struct):
-        return _struct(node, value, path, source)
+        return _struct(node, value, path, source, errors)
     out: dict[str, Any] = {}
     for name, child in value.items():
         try:
             node.key(name)
         except t.Invalid:
-            raise SettingsError(
-                format_key((*path, str(name))), node.key_rule, source=source
-            ) from None
-        out[name] = _walk(node.value, child, (*path, name), source)
+            _refuse(errors, format_key((*path, str(name))), node.key_rule, source)
+            continue
+        checked = _walk(node.value, child, (*path, name), source, errors)
+        if checked is not _REFUSED:
+            out[name] = checked
     return out
 
 
-def validate_settings(tree: Any, *, source: str | None = None) -> dict[str, Any]:
+def validate_settings(
+    tree: Any, *, source: str | None = None, errors: list[SettingsError] | None = None
+) -> dict[str, Any]:
     """Check a (partial) settings tree, without the outer `settings` key.
 
     Returns the normalised tree (aliases under their stored names); raises
     `SettingsError` with the full dotted key, e.g.
     `settings.network.hostname: not a valid Linux hostname`.
+    With `errors`, every refusal is appended there instead and the result holds only
+    what passed (`kindling validate` reports every error of a file at once).
     """
-    result: dict[str, Any] = _walk(SETTINGS, tree, ("settings",), source)
-    return result
+    result: Any = _walk(SETTINGS, tree, ("settings",), source, errors)
+    return result if isinstance(result, dict) else {}
 
 
 def node_at(segments: list[str] | tuple[str, ...]) -> Node | None:

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "Check",
+    "Described",
     "Invalid",
     "base64_text",
     "boolean",
     "bootconfig_key",
     "bootconfig_value",
     "crashkernel",
+    "described",
+    "description",
     "dns_domain",
     "enum",
     "etc_hosts_entries",
@@ -38,6 +41,44 @@ __all__ = [
 ]
 
 Check = Callable[[Any], Any]
+
+
+class Described:
+    """What `settings describe` and docs/settings.md say of a type: the rule a value
+    must follow, in words, and a value that follows it (checked by the docs test)."""
+
+    __slots__ = ("example", "rule")
+
+    def __init__(self, rule: str, example: Any) -> None:
+        self.rule = rule
+        self.example = example
+
+
+# checker -> its description; filled beside each checker, read only by the reference docs
+_DESCRIBED: dict[Check, Described] = {}
+
+
+_C = TypeVar("_C", bound=Check)
+
+
+def described(rule: str, example: Any) -> Callable[[_C], _C]:
+    """Record a checker's rule and example (a decorator; the checker is returned as is,
+    so checking costs nothing more)."""
+
+    def record(check: _C) -> _C:
+        _DESCRIBED[check] = Described(rule, example)
+        return check
+
+    return record
+
+
+def description(check: Check) -> Described | None:
+    return _DESCRIBED.get(check)
+
+
+def _positive(rule: str) -> str:
+    """A refusal (`not a valid kernel module name`) as the rule it enforces."""
+    return rule[4:] if rule.startswith("not ") else rule
 
 
 class Invalid(ValueError):
@@ -78,6 +119,7 @@ _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x85\u2028\u2029]")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
+@described("any text without control characters (tabs and newlines allowed)", "Welcome to node-1!")
 def text(value: Any) -> str:
     """Any string without NUL, other C0 controls, DEL and C1 controls (U+0080-U+009F:
     `\\x9b` is a terminal's CSI, as ESC [ is); tabs and newlines allowed."""
@@ -87,6 +129,7 @@ def text(value: Any) -> str:
     return s
 
 
+@described("one line of text, without control characters", "example")
 def single_line(value: Any) -> str:
     """Bottlerocket's SingleLineString: no line terminators of any kind."""
     s = text(value)
@@ -95,6 +138,7 @@ def single_line(value: Any) -> str:
     return s
 
 
+@described("true or false", True)
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise Invalid(f"expected a boolean, got {_kind(value)}")
@@ -111,7 +155,7 @@ def integer(lo: int, hi: int) -> Check:
             raise Invalid(f"must be between {lo} and {hi}")
         return value
 
-    return check
+    return described(f"an integer from {lo} to {hi}", lo if lo > 0 else min(hi, 1))(check)
 
 
 def enum(*choices: str) -> Check:
@@ -121,11 +165,12 @@ def enum(*choices: str) -> Check:
             raise Invalid("must be one of " + ", ".join(choices))
         return s
 
-    return check
+    return described("one of " + ", ".join(choices), choices[0])(check)
 
 
-def pattern(regex: str, rule: str, *, max_len: int | None = None) -> Check:
-    """A string matching `regex` in full; `rule` is the human description.
+def pattern(regex: str, rule: str, *, max_len: int | None = None, example: str = "example") -> Check:
+    """A string matching `regex` in full; `rule` is the human description (a refusal:
+    `not a valid …`), `example` one that matches, for the reference docs.
 
     Compiled on first use (re caches it): building the model at import then costs
     nothing for the many patterns a given boot never checks (DESIGN §8).
@@ -137,12 +182,14 @@ def pattern(regex: str, rule: str, *, max_len: int | None = None) -> Check:
             raise Invalid(rule)
         return s
 
-    return check
+    return described(_positive(rule), example)(check)
 
 
 _HOSTNAME = re.compile(r"[0-9a-z.-]{1,253}")
 
 
+@described("a Linux hostname: lowercase letters, digits, '-' and '.', labels of 1-63 characters, at most 253",
+           "node-1.example.com")
 def hostname(value: Any) -> str:
     """ValidLinuxHostname: `^[0-9a-z.-]{1,253}$`, labels 1-63, no leading `-` or `.`."""
     s = _string(value)
@@ -155,6 +202,7 @@ def hostname(value: Any) -> str:
     return s
 
 
+@described("a Linux hostname of at most 64 bytes, without a trailing dot", "node-1")
 def kernel_hostname(value: Any) -> str:
     """A name the kernel takes as its hostname: a Linux hostname of at most 64 bytes
     (`__NEW_UTS_LEN`), without a trailing dot (`uname -n` would show it)."""
@@ -169,6 +217,8 @@ def kernel_hostname(value: Any) -> str:
 _NO_PROXY = re.compile(r"\*|\.?(\*\.)?[A-Za-z0-9_.-]{1,253}(:[0-9]{1,5})?|[0-9A-Fa-f.:\[\]]{2,45}(/[0-9]{1,3})?")
 
 
+@described("a host or domain (.example.com, *.example.com) with an optional port, an IP address or CIDR, or *",
+           ".example.com")
 def no_proxy_entry(value: Any) -> str:
     """One `NO_PROXY` entry: `*`, a host or domain (`.example.com`, `*.example.com`),
     with an optional port, or an IP address or CIDR. Entries land unquoted in
@@ -183,6 +233,8 @@ def no_proxy_entry(value: Any) -> str:
 _SYSCTL_SEGMENT = re.compile(r"[A-Za-z0-9_*:@+-]+")
 
 
+@described("a sysctl name: dot-separated segments of letters, digits and _*:@+-, at most 255 characters",
+           "vm.swappiness")
 def sysctl_key(value: Any) -> str:
     """A sysctl name, `.`-separated segments of `[A-Za-z0-9_*:@+-]`, ≤ 255 characters.
 
@@ -200,6 +252,7 @@ def sysctl_key(value: Any) -> str:
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
+@described("a DNS domain: dot-separated labels of letters, digits and inner hyphens, at most 253", "example.com")
 def dns_domain(value: Any) -> str:
     """DNSDomain: dot-separated labels of letters, digits and inner hyphens, ≤ 253."""
     s = _string(value)
@@ -211,6 +264,7 @@ def dns_domain(value: Any) -> str:
 _SCOPE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,15}")  # an interface name (IFNAMSIZ - 1) or index
 
 
+@described("an IPv4 or IPv6 address", "10.0.0.2")
 def ip_address(value: Any) -> str:
     """An IPv4 or IPv6 address; an IPv6 zone (`fe80::1%eth0`) must be an interface
     name or index: `ipaddress` takes any text after `%`, and a newline there would
@@ -268,6 +322,7 @@ def _parses_as_url(s: str) -> bool:
     return _valid_host(host)
 
 
+@described("a URL, or a host[:port] read as http://", "https://proxy.example.com:3128")
 def url(value: Any) -> str:
     """Bottlerocket's Url: parses as a URL, or does after prefixing `http://`."""
     s = single_line(value)
@@ -283,6 +338,7 @@ def url(value: Any) -> str:
     raise Invalid("not a valid URL")
 
 
+@described("base64 (standard alphabet, padded)", "aGVsbG8=")
 def base64_text(value: Any) -> str:
     """ValidBase64: standard alphabet, padded; decodes cleanly."""
     import base64
@@ -299,6 +355,7 @@ def base64_text(value: Any) -> str:
 _BOOT_WORD = re.compile(r"[A-Za-z0-9_-]+")
 
 
+@described("a bootconfig key: words of letters, digits, '_' and '-' joined by '.', under 256 bytes", "console")
 def bootconfig_key(value: Any) -> str:
     """BootConfigKey: words of `[A-Za-z0-9_-]` joined by `.`, shorter than 256 bytes."""
     s = _string(value)
@@ -307,6 +364,7 @@ def bootconfig_key(value: Any) -> str:
     return s
 
 
+@described("printable ASCII on one line, without double quotes", "ttyS0,115200n8")
 def bootconfig_value(value: Any) -> str:
     """BootConfigValue: printable ASCII, one line, and no `"`.
 
@@ -332,6 +390,7 @@ _CRASH = re.compile(
 )
 
 
+@described("a crashkernel= value: 256M, 256M@16M or ranges such as 1G-4G:192M,4G-:256M", "256M")
 def crashkernel(value: Any) -> str:
     """A `crashkernel=` value: `256M`, `256M@16M`, or ranges `1G-4G:192M,4G-:256M`."""
     s = _string(value)
@@ -340,6 +399,7 @@ def crashkernel(value: Any) -> str:
     return s
 
 
+@described("a list of [address, [hostname, ...]] entries", [["10.0.0.10", ["db.internal"]]])
 def etc_hosts_entries(value: Any) -> list[list[Any]]:
     """EtcHostsEntries: `[[ip, [hostname, …]], …]`, order kept."""
     if not isinstance(value, list):
@@ -361,6 +421,8 @@ _LABEL_NAME = r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
 _LABEL_NAME_RE = re.compile(_LABEL_NAME)
 
 
+@described("a Kubernetes label key: an optional DNS-subdomain prefix and /, then a name of at most 63",
+           "example.com/team")
 def k8s_label_key(value: Any) -> str:
     """Kubernetes label key: optional DNS-subdomain prefix and `/`, then a name ≤ 63."""
     s = _string(value)
@@ -372,6 +434,7 @@ def k8s_label_key(value: Any) -> str:
     return s
 
 
+@described("a Kubernetes label value (empty, or a name of at most 63 characters)", "web")
 def k8s_label_value(value: Any) -> str:
     s = _string(value)
     if s and not _LABEL_NAME_RE.fullmatch(s):
@@ -379,6 +442,7 @@ def k8s_label_value(value: Any) -> str:
     return s
 
 
+@described("a Kubernetes taint: value:NoSchedule, value:PreferNoSchedule or value:NoExecute", "gpu:NoSchedule")
 def k8s_taint_value(value: Any) -> str:
     """`value:Effect` (value may be empty), Effect one of the three Kubernetes effects."""
     s = _string(value)

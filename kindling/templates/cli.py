@@ -60,7 +60,10 @@ def _list(host: Host, as_json: bool) -> int:
     ]
     errors = [{"name": n, "error": str(e)} for n, e in sorted(broken.items())]
     if as_json:
-        emit_json({"templates": rows, "broken": errors})
+        from kindling.envelope import failure
+
+        why = failure("; ".join(f"{e['name']}: {e['error']}" for e in errors), source="templates") if errors else None
+        emit_json({"templates": rows, "broken": errors}, ok=not errors, error=why)
     else:
         width = max((len(r["name"]) for r in rows), default=4)
         for r in rows:

@@ -17,6 +17,7 @@ file (a kernel without CONFIG_BOOT_CONFIG) or no `kindling.settings` keys = no d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kindling.errors import HostError, InputError
@@ -26,7 +27,7 @@ from kindling.nesting import loads_json
 from kindling.providers import UserDataProvider
 from kindling.user_data import UserData
 
-__all__ = ["BOOTCONFIG", "PREFIX", "PROC_BOOTCONFIG", "read_bootconfig", "settings_from_bootconfig"]
+__all__ = ["BOOTCONFIG", "PREFIX", "PROC_BOOTCONFIG", "read_bootconfig", "settings_from_bootconfig", "settings_leaves"]
 
 PROC_BOOTCONFIG = "/proc/bootconfig"
 PREFIX = "kindling.settings"
@@ -82,16 +83,33 @@ def _coerce(node: Any, values: tuple[str, ...], key: str, source: str) -> Any:
     return raw
 
 
+def settings_leaves(
+    config: Mapping[str, tuple[str, ...]], *, source: str, errors: list[InputError] | None = None
+) -> list[tuple[str, tuple[str, ...], Any]]:
+    """(bootconfig key, settings path, value) of each `kindling.settings.*` key.
+
+    With `errors`, a value that cannot be read as its setting's type is appended there
+    and left out (`kindling validate` reports them all); without, the first raises."""
+    leaves = []
+    for key, values in config.items():
+        if not key.startswith(PREFIX + "."):
+            continue
+        path, node = _path_and_node(key[len(PREFIX) + 1 :].split("."))
+        try:
+            leaves.append((key, path, _coerce(node, values, key, source)))
+        except InputError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+    return leaves
+
+
 def settings_from_bootconfig(text: str | bytes, *, source: str) -> dict[str, Any]:
     """The settings tree (no outer key) carried by `kindling.settings.*` keys; pure."""
     from kindling.bootconfig import parse_bootconfig
 
     config = parse_bootconfig(text, source=source, allow_empty=True)
-    leaves = []
-    for key, values in config.subtree(PREFIX).items():
-        path, node = _path_and_node(key.split("."))
-        leaves.append((path, _coerce(node, values, f"{PREFIX}.{key}", source)))
-    return unflatten(leaves)
+    return unflatten([(path, value) for _key, path, value in settings_leaves(config, source=source)])
 
 
 def read_bootconfig(host: Host) -> UserData | None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import pstats
+import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from bench.nsrun import Chroot, parse_stages, sandbox_argv
 from bench.peers.cloudinit import boot_stage_times, kindling_seed
 from bench.peers.hostcheck import host_fingerprint, written
 from bench.peers.nocloud import bootconfig_settings, net_toml_to_v2, nocloud_seed, settings_from_inputs
-from bench.profile import importtime_table, median_imports, parse_importtime
+from bench.profile import _PROFILED_MAIN, importtime_table, median_imports, parse_importtime
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -178,3 +181,14 @@ def test_host_fingerprint_names_the_part_that_changed(tmp_path: Path) -> None:
     (tmp_path / "g").write_text("b")
     after = host_fingerprint(tmp_path)
     assert [k for k in before if before[k] != after[k]] == ["cached cloud-init root"]
+
+
+def test_the_profile_driver_writes_its_stats_although_kindling_ends_with_os_exit(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(REPO / "demo" / "root", root, symlinks=True)
+    out = tmp_path / "boot.prof"
+    done = subprocess.run([sys.executable, "-c", _PROFILED_MAIN, str(out), "boot", "--platform", "metal",
+                           "--root", str(root)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    names = {func for (_file, _line, func) in pstats.Stats(str(out)).stats}  # type: ignore[attr-defined]
+    assert {"run_boot", "main"} <= names

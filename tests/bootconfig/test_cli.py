@@ -36,7 +36,9 @@ def test_show_formats(root: Path) -> None:
     listed = kindling("show", "--format", "list", root=root).stdout
     assert listed == 'kernel.console = "ttyS0"\nkernel.nosmt = ""\n'
     as_json = json.loads(kindling("show", "--json", root=root).stdout)
-    assert as_json == {"kernel.console": ["ttyS0"], "kernel.nosmt": [""]}
+    assert as_json == {"ok": True, "config": {"kernel.console": ["ttyS0"], "kernel.nosmt": [""]}}
+    _plant(root, "proc/bootconfig", 'ok = "no"\n')  # a key named like the envelope's field
+    assert json.loads(kindling("show", "--json", root=root).stdout) == {"ok": True, "config": {"ok": ["no"]}}
 
 
 def test_show_reads_bootconfig_data_and_initrds(root: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -18,13 +20,37 @@ def _reset() -> None:
     log._Config.secrets.clear()
 
 
-def test_text_lines_get_the_priority_prefix_under_systemd(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = io.StringIO()
-    monkeypatch.setenv("JOURNAL_STREAM", "8:1234")
-    log.configure(stream=out, level="debug")
-    log.get("netdog").warning("no lease yet", interface="eth0")
-    log.get("netdog").debug("detail")
-    assert out.getvalue().splitlines() == ["<4>netdog: no lease yet interface=eth0", "<7>netdog: detail"]
+def test_text_lines_get_the_priority_prefix_when_stderr_is_the_journal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with open(tmp_path / "journal", "w+", encoding="utf-8") as stream:
+        st = os.fstat(stream.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
+        log.configure(stream=stream, level="debug")
+        log.get("netdog").warning("no lease yet", interface="eth0")
+        log.get("netdog").debug("detail")
+        log.get("netdog").error("failed")
+        stream.seek(0)
+        assert stream.read().splitlines() == [
+            "<4>netdog: no lease yet interface=eth0", "<7>netdog: detail", "<3>netdog: failed"]
+
+
+@pytest.mark.parametrize("value", ["8:1234", "", "garbage", "1:x"])
+def test_an_inherited_journal_stream_that_is_not_stderr_adds_no_prefix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    """sd-daemon(3): JOURNAL_STREAM is inherited by children whose stderr went elsewhere
+    (a pipe, a file); only a matching dev:ino means journald reads our lines."""
+    monkeypatch.setenv("JOURNAL_STREAM", value)
+    with open(tmp_path / "not-the-journal", "w+", encoding="utf-8") as stream:
+        log.configure(stream=stream)
+        log.get("netdog").error("failed")
+        stream.seek(0)
+        assert stream.read() == "netdog: failed\n"
+    out = io.StringIO()  # no file descriptor at all
+    log.configure(stream=out)
+    log.get("netdog").error("failed")
+    assert out.getvalue() == "netdog: failed\n"
 
 
 def test_json_format_and_level_filter(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,14 +34,16 @@ def test_apiclient_set_and_apply_report_each_changed_key(tmp_path: Path, server:
         r = kindling("apiclient", "set", "motd=hi", "updates.seed=7", "cloudformation.should-signal=true",
                      "kubernetes.max-pods=30", root=root)
         assert r.returncode == 0, r.stderr
-        lines = r.stdout.splitlines()
+        lines = _key_lines(r.stdout)
+        assert "applier motd: wrote /etc/motd" in _applier_lines(r.stdout)
         # a key whose owner is another part's (the kubelet's) says what the table says today
         assert lines.pop(1) == "settings.kubernetes.max-pods: " + _effect(root, "settings.kubernetes.max-pods")
         assert lines == SET_LINES
         again = kindling("apiclient", "set", "motd=hi", root=root)
         assert again.stdout == "no settings changed\n"
         applied = kindling("apiclient", "apply", str(doc), root=root)
-        assert applied.stdout.splitlines() == [
+        assert "applier kernel-modules: failed" not in applied.stdout
+        assert _key_lines(applied.stdout) == [
             "settings.kernel.modules.sctp.allowed: " + _effect(root, "settings.kernel.modules.sctp.allowed"),
             "settings.motd: applied by motd",
         ]
@@ -51,6 +53,18 @@ def test_apiclient_set_and_apply_report_each_changed_key(tmp_path: Path, server:
             scenario()
     else:
         scenario()
+
+
+def _key_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if not line.startswith("applier ")]
+
+
+def _applier_lines(stdout: str) -> list[str]:
+    """`applier NAME: what it did` / `applier NAME: failed: why`, after the key lines."""
+    lines = stdout.splitlines()
+    tail = lines[len(_key_lines(stdout)):]
+    assert all(line.startswith("applier ") for line in tail), lines
+    return tail
 
 
 def _effect(root: Path, key: str) -> str:
@@ -114,7 +128,9 @@ def test_a_failed_applier_is_reported_after_what_did_take_effect(tmp_path: Path)
     (root / "etc/motd").mkdir(parents=True)  # /etc/motd cannot be written
     r = kindling("apiclient", "set", "motd=hi", "updates.seed=3", root=root)
     assert r.returncode == 1
-    assert r.stdout.splitlines() == ["settings.motd: not applied: motd failed",
-                                     "settings.updates.seed: stored for updater"]
+    assert _key_lines(r.stdout) == ["settings.motd: not applied: motd failed",
+                                    "settings.updates.seed: stored for updater"]
+    (motd,) = [line for line in _applier_lines(r.stdout) if line.startswith("applier motd:")]
+    assert motd.startswith("applier motd: failed: ") and motd.endswith("/etc/motd: cannot write: Is a directory")
     assert "set: committed, but not applied: motd:" in r.stderr
     assert "Traceback" not in r.stderr

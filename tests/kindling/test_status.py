@@ -83,6 +83,7 @@ def test_never_booted(node: Path) -> None:
     code, doc = status_json(node)
     assert code == EXIT_CODES["not-started"] == 4
     assert doc["state"] == "not-started" and doc["stages"] == [] and doc["first_boot"] == []
+    assert doc["ok"] is False and doc["error"]["kind"] == "not-started"  # the envelope agrees with the exit
     text = kindling(node, "status")
     assert text.returncode == 4
     assert text.stdout.splitlines()[:2] == ["status: not started",
@@ -93,7 +94,8 @@ def test_done_after_a_real_boot(node: Path) -> None:
     boot = kindling(node, "boot", "--platform", "metal")
     assert boot.returncode == 0, boot.stdout + boot.stderr
     code, doc = status_json(node)
-    assert code == 0 and doc["state"] == "done" and doc["platform"] == "metal"
+    assert code == 0 and doc["ok"] is True and "error" not in doc
+    assert doc["state"] == "done" and doc["platform"] == "metal"
     timeline = json.loads((node / "run/kindling/timeline.json").read_text())
     assert [s["name"] for s in doc["stages"]] == [s["name"] for s in timeline["stages"]]
     totals = doc["totals"]
@@ -113,6 +115,8 @@ def test_failed_stage_with_its_reason(node: Path) -> None:
     assert kindling(node, "boot", "--platform", "metal").returncode == 1
     code, doc = status_json(node)
     assert code == 1 and doc["state"] == "failed"
+    assert doc["ok"] is False and doc["error"]["source"] == "boot" and doc["error"]["kind"] == "failed"
+    assert doc["error"]["message"].startswith("early-boot-config: provider local-user-data")
     assert [f["stage"] for f in doc["failures"]] == ["early-boot-config"]
     assert "settings.motd: expected a string" in doc["failures"][0]["reason"]
     skipped = {s["name"]: s["detail"] for s in doc["stages"] if s["status"] == "skipped"}

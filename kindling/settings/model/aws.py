@@ -7,7 +7,7 @@ _READERS = ("service:cfsignal", "service:warm-pool-wait", "service:lifecycle-com
 
 MODEL = Struct(
     {
-        "region": Leaf(t.pattern(r"[a-z0-9-]{1,64}", "not a valid AWS region name"),
+        "region": Leaf(t.pattern(r"[a-z0-9-]{1,64}", "not a valid AWS region name", example="us-west-2"),
                        owner=(*_READERS, "applier:kubelet"), doc="AWS region (also the kubeconfig's)"),
         "config": Leaf(t.base64_text, sensitive=True, owner=("applier:aws-config", *_READERS),
                        doc="base64 of an AWS config file, written to /root/.aws/config"),

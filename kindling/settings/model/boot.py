@@ -13,12 +13,13 @@ def _params(doc: str) -> MapOf:
 
 MODEL = Struct(
     {
-        "reboot-to-reconcile": Leaf(t.boolean, kind="boolean", doc="reboot at boot when parameters changed"),
+        "reboot-to-reconcile": Leaf(t.boolean, kind="boolean", doc="reboot at boot when parameters changed",
+                                    default="false"),
         "kernel-parameters": _params("kernel command-line parameters: name = [values]"),
         "init-parameters": _params("init command-line parameters: name = [values]"),
         "loader": Leaf(t.enum("auto", "grub", "systemd-boot", "none"),
                        doc="boot loader that carries the parameters (auto: detected; none: "
-                       "bootconfig.data only)"),
+                       "bootconfig.data only)", default="auto"),
     },
     owner="applier:bootconfig",
     aliases={"kernel": "kernel-parameters", "init": "init-parameters"},

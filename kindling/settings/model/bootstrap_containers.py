@@ -9,8 +9,8 @@ MODEL = MapOf(
     NAME,
     Struct({
         "source": Leaf(o.image_reference, doc="image URI"),
-        "mode": Leaf(t.enum("off", "once", "always"), doc="off, once (then off), or always"),
-        "essential": Leaf(t.boolean, kind="boolean", doc="a failure fails the boot"),
+        "mode": Leaf(t.enum("off", "once", "always"), doc="off, once (then off), or always", default="off"),
+        "essential": Leaf(t.boolean, kind="boolean", doc="a failure fails the boot", default="false"),
         "user-data": Leaf(t.base64_text, sensitive=True, doc="base64 data given to the container"),
         "command": ListOf(Leaf(t.single_line), doc="Kindling: command run instead of the image's"),
     }),

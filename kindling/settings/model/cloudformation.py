@@ -5,9 +5,10 @@ from kindling.settings.nodes import Leaf, Struct
 
 MODEL = Struct(
     {
-        "should-signal": Leaf(t.boolean, kind="boolean", doc="send the signal"),
-        "stack-name": Leaf(t.single_line, doc="stack to signal"),
-        "logical-resource-id": Leaf(t.single_line, doc="logical ID of the Auto Scaling group"),
+        "should-signal": Leaf(t.boolean, kind="boolean", doc="send the signal", default="false"),
+        "stack-name": Leaf(t.single_line, doc="stack to signal", example="my-stack"),
+        "logical-resource-id": Leaf(t.single_line, doc="logical ID of the Auto Scaling group",
+                                    example="MyAutoScalingGroup"),
     },
     owner="service:cfsignal",
 )

@@ -4,12 +4,13 @@ from kindling.settings import types as t
 from kindling.settings.nodes import Leaf, ListOf, Struct
 
 _REGISTRY = Leaf(t.pattern(r"\*|[A-Za-z0-9][A-Za-z0-9.:_-]{0,253}(?:/[A-Za-z0-9._/-]+)?",
-                           "not a registry host (or *)"), doc="registry host, or * for all")
+                           "not a registry host (or *)", example="docker.io"), doc="registry host, or * for all")
 
 MODEL = Struct(
     {
         "mirrors": ListOf(
-            Struct({"registry": _REGISTRY, "endpoint": ListOf(Leaf(t.url), doc="mirror URLs, tried in order")}),
+            Struct({"registry": _REGISTRY, "endpoint": ListOf(Leaf(t.url, example="https://mirror.example.com"),
+                                                                  doc="mirror URLs, tried in order")}),
             doc="registry mirrors",
         ),
         "credentials": ListOf(

@@ -4,6 +4,6 @@ from kindling.settings import types as t
 from kindling.settings.nodes import Leaf, Struct
 
 MODEL = Struct(
-    {"nvidia": Struct({"flavor": Leaf(t.enum("auto", "open", "proprietary"), doc="driver flavour")})},
+    {"nvidia": Struct({"flavor": Leaf(t.enum("auto", "open", "proprietary"), doc="driver flavour", default="auto")})},
     owner="service:gpu-drivers",
 )

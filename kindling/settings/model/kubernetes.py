@@ -35,7 +35,8 @@ MODEL = Struct(
         "node-taints": MapOf(t.k8s_label_key, ListOf(Leaf(t.k8s_taint_value)), _LABEL_RULE,
                              doc="taints at registration: key = [value:Effect, …]"),
         "allowed-unsafe-sysctls": ListOf(Leaf(t.pattern(r"[A-Za-z0-9_*][A-Za-z0-9_*./-]{0,254}",
-                                                        "not a valid sysctl name")),
+                                                        "not a valid sysctl name",
+                                                        example="net.core.somaxconn")),
                                          doc="unsafe sysctls pods may set"),
         "authentication-mode": Leaf(t.enum("aws", "tls"), doc="how the kubelet authenticates"),
         "bootstrap-token": Leaf(o.k8s_bootstrap_token, sensitive=True, doc="TLS bootstrap token (tls mode)"),
@@ -72,11 +73,11 @@ MODEL = Struct(
         "kube-api-burst": Leaf(_I32, kind="integer", doc="API request burst"),
         "kube-api-qps": Leaf(_I32, kind="integer", doc="API requests per second"),
         "kube-reserved": _reserved("reserved for node daemons: cpu, memory, ephemeral-storage"),
-        "log-level": Leaf(t.integer(0, 255), kind="integer", doc="kubelet verbosity (default 2)"),
+        "log-level": Leaf(t.integer(0, 255), kind="integer", doc="kubelet verbosity", default="2"),
         "max-pods": Leaf(t.integer(1, 2**31 - 1), kind="integer", doc="pods this node may run"),
         "memory-manager-policy": Leaf(t.enum("None", "Static"), doc="memory manager policy"),
         "memory-manager-reserved-memory": MapOf(
-            t.pattern(r"[0-9]{1,4}", "not a NUMA node index"),
+            t.pattern(r"[0-9]{1,4}", "not a NUMA node index", example="0"),
             Struct({
                 "enabled": Leaf(t.boolean, kind="boolean", doc="reserve on this NUMA node"),
                 "memory": Leaf(o.k8s_quantity, doc="memory reserved"),
