@@ -17,9 +17,12 @@ echo "=== start t=$(uptime_s)"
 state=$(timeout 900 systemctl is-system-running --wait)
 echo "=== settled t=$(uptime_s) state=$state"
 # cfsignal and lifecycle-complete are Type=simple: their work ends after the boot job.
+# Wait while the unit still runs (SubState running/start*), not while it is "active": a
+# oneshot with RemainAfterExit (cloud-final) stays active, exited, for good.
+running() { case "$(systemctl show -P SubState "$1")" in running|start*) return 0 ;; *) return 1 ;; esac; }
 for unit in $WAIT_UNITS; do
     i=0
-    while [ $i -lt 600 ] && systemctl -q is-active "$unit"; do sleep 0.5; i=$((i + 1)); done
+    while [ $i -lt 600 ] && running "$unit"; do sleep 0.5; i=$((i + 1)); done
 done
 echo "=== waited t=$(uptime_s)"
 section is-system-running systemctl is-system-running

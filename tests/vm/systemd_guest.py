@@ -73,7 +73,11 @@ ROOT_MIB = 2048
 DATA_DISK_MIB = 1024
 DATA_PART_MIB = 256
 GUEST_TIMEOUT = 420.0  # seconds per boot; the guest is killed and reported past it
-EC2_SMBIOS = "type=1,manufacturer=Amazon EC2,product=m5.large,uuid=ec2e1916-9099-7caf-fd21-012345abcdef"
+# As on a Nitro instance the serial number is the uuid: cloud-init's identify_aws() wants
+# one of the two (uuid == serial, or /sys/hypervisor/uuid, absent under TCG) before it calls
+# the node AWS and fetches an IMDSv2 token; without it cloud-init asks IMDSv1 and gets 401.
+_EC2_UUID = "ec2e1916-9099-7caf-fd21-012345abcdef"
+EC2_SMBIOS = f"type=1,manufacturer=Amazon EC2,product=m5.large,uuid={_EC2_UUID},serial={_EC2_UUID}"
 VMWARE_SMBIOS = "type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform"
 MASKED = ("e2scrub_reap.service", "e2scrub_all.timer", "fstrim.timer", "apt-daily.timer",
           "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "getty@tty1.service")
