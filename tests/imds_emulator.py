@@ -7,7 +7,8 @@ semantics Kindling depends on, as the real service documents them:
 - `PUT /latest/api/token` with `X-aws-ec2-metadata-token-ttl-seconds` 1-21600 gives a
   token valid for that long; a missing or bad TTL is 400; GET on the token path 405.
 - `GET /latest/<path>` or `/<yyyy-mm-dd>/<path>`: without a token, or with an
-  unknown or expired one, 401 (IMDSv2 only); an absent path is 404.
+  unknown or expired one, 401 (IMDSv2 only); a category (`meta-data/`) answers the
+  listing of its children, as the real service does; an absent path is 404.
 - Scripted failures per path (or `*`): a queue of statuses (429/503/500…) with an
   optional `Retry-After`, consumed one request at a time; per-path delays; an
   outage that refuses (closes the connection unanswered) or hangs.
@@ -268,11 +269,25 @@ class _Handler(BaseHTTPRequestHandler):
         queue = st.script.get(key) or st.script.get("*")
         if queue is not None and self._scripted(queue):
             return
-        body = st.data.get(key) if match else None
+        body = (st.data.get(key) or _listing(st.data, key)) if match else None
         if body is None:
             self._reply(404, b"Not Found")
             return
         self._reply(200, body)
+
+
+def _listing(data: dict[str, bytes], key: str) -> bytes | None:
+    """A category's listing, as IMDS answers `GET meta-data/`: one child per line, a
+    child that has children of its own with a trailing `/` (cloud-init crawls by it)."""
+    prefix = key.strip("/") + "/" if key.strip("/") else ""
+    children: dict[str, bool] = {}
+    for path in data:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            head, _, rest = path[len(prefix):].partition("/")
+            children[head] = children.get(head, False) or bool(rest)
+    if not children:
+        return None
+    return "\n".join(name + ("/" if deeper else "") for name, deeper in sorted(children.items())).encode()
 
 
 class ImdsEmulator:
@@ -323,7 +338,11 @@ class ImdsEmulator:
         self._server.state.data[path.strip("/")] = body.encode() if isinstance(body, str) else body
 
     def remove(self, path: str) -> None:
-        self._server.state.data.pop(path.strip("/"), None)
+        """Stop serving `path` and everything below it (a category is gone with its items)."""
+        key = path.strip("/")
+        data = self._server.state.data
+        for name in [n for n in data if n == key or n.startswith(key + "/")]:
+            del data[name]
 
     def identity(self, region: str = "us-west-2", **extra: str) -> None:
         """Serve an instance identity document with `region`."""

@@ -271,8 +271,10 @@ def build_wheel(repo: Path, dest: Path) -> Path:
     src.mkdir(parents=True)
     data = tomllib.loads((repo / "pyproject.toml").read_text())
     patterns = data["tool"]["setuptools"]["packages"]["find"]["include"]
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    scripts = data["tool"]["setuptools"].get("script-files", [])  # the `kindling` program itself
+    for name in ("pyproject.toml", "README.md", "LICENSE", *scripts):
         if (repo / name).exists():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(repo / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for pattern in patterns:
