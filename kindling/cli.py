@@ -157,14 +157,10 @@ def _fail(command: str, exc: BaseException, code: int, json_out: bool) -> int:
     """The one line of a fatal error, through the logger (`<3>` under journald, a JSON
     record with `source` and `key` under `--log-format json`); with `--json` also the
     failure envelope on stdout."""
-    from kindling import log
-    from kindling.envelope import error_fields
+    from kindling.envelope import error_fields, log_failure
 
-    if not log.configured():
-        log.configure()
     fields = error_fields(exc, command=f"kindling {command}")
-    extra = {"source": fields["source"], "key": fields["key"], "kind": fields["kind"], "exit": code}
-    log.get(f"kindling {command}").error(fields["message"], **(extra if log.json_format() else {}))
+    log_failure(f"kindling {command}", fields, code)
     if json_out:
         _envelope_failure(command, exc, fields)
     return code

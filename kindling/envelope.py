@@ -21,7 +21,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["emit_result", "emitted", "envelope", "error_envelope", "error_fields", "failure", "write_envelope"]
+__all__ = ["emit_result", "emitted", "envelope", "error_envelope", "error_fields", "failure", "log_failure",
+           "write_envelope"]
 
 
 class _State:
@@ -76,6 +77,18 @@ def _kind(exc: BaseException) -> str:
         (errors.CommandError, "command"), (errors.HostError, "host"), (errors.KindlingError, "error"),
     ]
     return next((name for cls, name in kinds if isinstance(exc, cls)), "internal")
+
+
+def log_failure(component: str, fields: dict[str, Any], code: int) -> None:
+    """The one fatal line of a command, through the logger: `<3>` under journald, and
+    under `--log-format json` a record carrying the error's `source`, `key`, `kind` and
+    the exit status."""
+    from kindling import log
+
+    if not log.configured():
+        log.configure()
+    extra = {"source": fields["source"], "key": fields["key"], "kind": fields["kind"], "exit": code}
+    log.get(component).error(fields["message"], **(extra if log.json_format() else {}))
 
 
 def error_envelope(fields: dict[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def print_reports(reports: list[FileReport], *, as_json: bool, prog: str, stdout: bool = True) -> int:
     """Print the reports (annotated text, or one JSON list; nothing on stdout when
     `stdout` is False), one summary line per failed file on stderr; the exit status."""
-    from kindling.validate.annotate import render_report, summary_line
+    from kindling.validate.annotate import render_report
 
     ok = all(r.ok for r in reports)
     if not stdout:
@@ -61,15 +61,11 @@ def print_reports(reports: list[FileReport], *, as_json: bool, prog: str, stdout
                   error=None if ok else failure_of(next(r for r in reports if not r.ok)))
     else:
         sys.stdout.write("".join(render_report(r) for r in reports))
-    from kindling import log
+    from kindling.envelope import log_failure
 
-    if not log.configured():
-        log.configure()
-    for report in reports:  # the fatal line: `<3>` under journald, a record under --log-format json
+    for report in reports:  # each failed file's fatal line, as the CLI writes its own
         if not report.ok:
-            why = failure_of(report)
-            fields = {"source": why["source"], "key": why["key"], "kind": why["kind"], "exit": 1}
-            log.get(prog).error(summary_line(report), **(fields if log.json_format() else {}))
+            log_failure(prog, failure_of(report), 1)
     return 0 if ok else 1
 
 
