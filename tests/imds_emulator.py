@@ -269,7 +269,9 @@ class _Handler(BaseHTTPRequestHandler):
         queue = st.script.get(key) or st.script.get("*")
         if queue is not None and self._scripted(queue):
             return
-        body = (st.data.get(key) or _listing(st.data, key)) if match else None
+        body = st.data.get(key) if match else None
+        if body is None and match:  # an empty body set on purpose stays an empty 200
+            body = _listing(st.data, key)
         if body is None:
             self._reply(404, b"Not Found")
             return
