@@ -288,6 +288,8 @@ def _run_stages(
             result = skipped(f"{blocked[0]} failed")
             failed[stage.name] = result.detail
         elif entry is not None:
+            if entry.get("replay"):
+                state.acting()
             replay(host, entry)
             state.keep(stage.name, entry)
             result = skipped(UNCHANGED)
@@ -296,6 +298,7 @@ def _run_stages(
             _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
             mark = len(host.actions)  # a plan records that write: it is not the stage's
             ctx.log = log.get(stage.name)
+            state.acting()
             host.seen, host.replay = set(), []
             if on_start is not None:
                 on_start(stage)

@@ -71,8 +71,6 @@ def _datastore_digest(real: str) -> bytes:
 
 
 def _one(host: Host, p: str) -> bytes:
-    from kindling.datastore import DATASTORE_PATH
-
     listing = p.endswith("/") and p != "/"
     real = os.fspath(host.path(p))
     try:
@@ -101,8 +99,11 @@ def _one(host: Host, p: str) -> bytes:
             except OSError:
                 size = -1
         return f"dev:{st.st_rdev}:{size}".encode()
-    if p == DATASTORE_PATH:
-        return _datastore_digest(real)
+    if p.endswith(".sqlite3"):  # the datastore module (and SQLite) only where it is an input
+        from kindling.datastore import DATASTORE_PATH
+
+        if p == DATASTORE_PATH:
+            return _datastore_digest(real)
     if st.st_size > _BIG:
         return f"big:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()
     try:
@@ -116,11 +117,18 @@ def _one(host: Host, p: str) -> bytes:
     return link + b"\0" + data
 
 
-def digest_paths(host: Host, paths: list[str]) -> str:
-    """One digest over `paths` (sorted), each described as the module docstring says."""
+def digest_paths(host: Host, paths: list[str], memo: dict[str, bytes] | None = None) -> str:
+    """One digest over `paths` (sorted), each described as the module docstring says.
+    `memo` keeps each path's description while nothing can have changed it (stages
+    share inputs: the datastore, /boot, /proc/bootconfig are read by several)."""
     parts = []
     for p in paths:
-        parts.append(p.encode() + b"\0" + _one(host, p))
+        one = memo.get(p) if memo is not None else None
+        if one is None:
+            one = _one(host, p)
+            if memo is not None:
+                memo[p] = one
+        parts.append(p.encode() + b"\0" + one)
     return _hash(b"\0\0".join(parts))
 
 
@@ -139,6 +147,8 @@ class BootState:
         self.previous: dict[str, dict[str, object]] = {}
         self.entries: dict[str, dict[str, object]] = {}
         self.changed = False
+        # path -> description, valid until something acts (a stage runs, a replay writes)
+        self.memo: dict[str, bytes] = {}
         text = _read(host)
         if text is None:
             return
@@ -155,9 +165,14 @@ class BootState:
         if not isinstance(entry, dict):
             return None
         paths = entry.get("paths")
-        if not isinstance(paths, list) or digest_paths(self.host, [str(p) for p in paths]) != entry.get("digest"):
+        if not isinstance(paths, list) or digest_paths(self.host, [str(p) for p in paths],
+                                                       self.memo) != entry.get("digest"):
             return None
         return entry
+
+    def acting(self) -> None:
+        """Something is about to change the machine: the remembered descriptions go."""
+        self.memo.clear()
 
     def keep(self, name: str, entry: dict[str, object]) -> None:
         self.entries[name] = entry
@@ -174,7 +189,7 @@ class BootState:
             "status": status,
             "detail": detail,
             "paths": paths,
-            "digest": digest_paths(self.host, paths),
+            "digest": digest_paths(self.host, paths, self.memo),
             "replay": [[kind, p, data.decode("latin-1"), mode] for kind, p, data, mode in replay],
         }
 

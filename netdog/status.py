@@ -22,8 +22,11 @@ from kindling.errors import HostError, InputError
 from kindling.host import Host
 from netdog import paths
 from netdog.errors import NetlinkError
-from netdog.model import IpAddr, MacAddress
 from netdog.sysctl import apply_primary_sysctls, write_primary_sysctls
+
+TYPE_CHECKING = False  # netdog.model (its regexes, ~0.7 ms) loads only to parse a MAC
+if TYPE_CHECKING:
+    from netdog.model import IpAddr
 
 __all__ = [
     "AddressReader",
@@ -35,7 +38,7 @@ __all__ = [
     "write_primary_interface_status",
 ]
 
-AddressReader = Callable[[str], list[IpAddr]]
+AddressReader = Callable[[str], list["IpAddr"]]
 
 
 def primary_interface_name(host: Host) -> str:
@@ -50,6 +53,8 @@ def primary_interface_name(host: Host) -> str:
             "(run 'kindling netdog generate-net-config' first)"
         )
     try:
+        from netdog.model import MacAddress
+
         mac = MacAddress.parse(mac_text.strip())
     except ValueError as exc:
         raise InputError(str(exc), source=paths.PRIMARY_MAC_ADDRESS) from None

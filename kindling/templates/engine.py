@@ -11,7 +11,9 @@ Why these choices (DESIGN §10):
   `range` is capped. Output is capped too.
 - Errors name the template, the template line (from the frames Jinja rewrites to
   template lines) and the setting (from the view's keys), never a value.
-Jinja2 is imported here only, and this module only when something renders.
+This module loads only when something renders, and Jinja2 only when a template is not
+one the jinja2-free runtime runs from precompiled code (runtime.py): a user template,
+an edited shipped one, or a table made for other options.
 """
 
 from __future__ import annotations
@@ -23,17 +25,20 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from kindling.dotted import parse_key
+from kindling.templates import runtime
 from kindling.templates.errors import HelperError, OutsidePrefixes, RenderTimeout, SkipFile, TemplateError
 from kindling.templates.quoting import FILTERS
-from kindling.templates.view import SettingMap, make_view
+from kindling.templates.view import SettingMap, make_view, undefined_setting_message
 
 if TYPE_CHECKING:
     import jinja2
 
+    from kindling.templates.precompiled import Precompiled
+
 __all__ = ["DEFAULT_TIMEOUT", "MAX_OUTPUT", "render_template"]
 
 DEFAULT_TIMEOUT = 2.0
-MAX_OUTPUT = 4 * 1024 * 1024
+MAX_OUTPUT = runtime.MAX_OUTPUT
 MAX_RANGE = 100_000
 _MISSING = object()
 # What the generated code depends on, besides the template and Jinja2's version (a
@@ -67,23 +72,16 @@ def _environment() -> jinja2.sandbox.SandboxedEnvironment:
 
         @property
         def _undefined_message(self) -> str:
-            obj, name = self._undefined_obj, self._undefined_name
-            if isinstance(obj, SettingMap) and isinstance(name, str):
-                from kindling.dotted import quote_segment
-
-                return f"{obj.key}.{quote_segment(name)} is not set"
+            named = undefined_setting_message(self._undefined_obj, self._undefined_name)
+            if named is not None:
+                return named
             return str(jinja2.StrictUndefined._undefined_message.fget(self))  # type: ignore[attr-defined]
 
     class Sandbox(jinja2.sandbox.SandboxedEnvironment):
         intercepted_binops = INTERCEPTED_BINOPS
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            if operator == "**" and isinstance(right, int) and right > 64:
-                raise HelperError("exponent too large")
-            if operator == "*":
-                seq, times = (left, right) if isinstance(left, str | list) else (right, left)
-                if isinstance(seq, str | list) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
-                    raise HelperError("repetition too large")
+            runtime.check_binop(operator, left, right)
             return super().call_binop(context, operator, left, right)
 
     env = Sandbox(undefined=SettingUndefined, **OPTIONS)
@@ -178,36 +176,58 @@ class _Deadline:
         sys.settrace(self.previous)
 
 
-_COMPILED: dict[tuple[str, str], Any] = {}
+class _Compiled:
+    """A template ready to render, from either backend: its chunks and its error lines."""
+
+    __slots__ = ("generate", "line")
+
+    def __init__(self, generate: Callable[[dict[str, Any]], Iterator[str]],
+                 line: Callable[[TracebackType | None], int | None]) -> None:
+        self.generate = generate
+        self.line = line
 
 
-def _compile(name: str, source: str) -> jinja2.Template:
+_COMPILED: dict[tuple[str, str], _Compiled] = {}
+
+
+def _jinja_compile(name: str, source: str, entry: Precompiled | None) -> _Compiled:
+    import jinja2
+
+    # generated code is Jinja2's internals: usable only by the Jinja2 that generated it
+    code = entry.code if entry is not None and entry.jinja2 == jinja2.__version__ else None
+    env = _env()
+    filename = _filename(name)
+    try:
+        if code is not None:  # a shipped template: Jinja2's output for it, generated ahead
+            compiled = compile(code, filename, "exec", dont_inherit=True)  # as Jinja2 compiles
+        else:
+            compiled = env.compile(source, name=name, filename=filename)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(name, f"syntax error: {exc.message}", line=exc.lineno) from None
+    template = env.template_class.from_code(env, compiled, env.make_globals(None))
+    return _Compiled(template.generate, lambda tb: _template_line(tb, filename))
+
+
+def _compile(name: str, source: str) -> _Compiled:
     """Compiled once per process: an API server applies the same templates on every commit."""
     cached = _COMPILED.get((name, source))
     if cached is not None:
-        template: jinja2.Template = cached
-        return template
-    import jinja2
-
+        return cached
     from kindling.templates.precompiled import precompiled
 
-    env = _env()
-    python = precompiled(name, source, jinja2.__version__)
-    try:
-        if python is not None:  # a shipped template: Jinja2's output for it, generated ahead
-            code = compile(python, _filename(name), "exec", dont_inherit=True)  # as Jinja2 compiles
-        else:
-            code = env.compile(source, name=name, filename=_filename(name))
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(name, f"syntax error: {exc.message}", line=exc.lineno) from None
-    template = env.template_class.from_code(env, code, env.make_globals(None))
+    entry = precompiled(name, source)
+    if entry is not None and entry.runtime:
+        loaded = runtime.load(name, entry.code, _filename(name))
+        template = _Compiled(loaded.generate, loaded.line)
+    else:
+        template = _jinja_compile(name, source, entry)
     if len(_COMPILED) > 256:
         _COMPILED.clear()
     _COMPILED[(name, source)] = template
     return template
 
 
-def _generate(template: jinja2.Template, context: dict[str, Any], deadline: _Deadline) -> str:
+def _generate(template: _Compiled, context: dict[str, Any], deadline: _Deadline) -> str:
     chunks: list[str] = []
     size = 0
     stream: Iterator[str] = template.generate(context)
@@ -219,6 +239,22 @@ def _generate(template: jinja2.Template, context: dict[str, Any], deadline: _Dea
             deadline.check()
             chunks.append(chunk)
     return "".join(chunks)
+
+
+def _backend_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(undefined, sandbox refusal, any other template error) of the runtime and, once
+    loaded, of Jinja2 (a process may have rendered with both)."""
+    undefined: tuple[type[Exception], ...] = (runtime.UndefinedError,)
+    security: tuple[type[Exception], ...] = (runtime.SecurityError,)
+    other: tuple[type[Exception], ...] = (runtime.TemplateRuntimeError,)
+    if sys.modules.get("jinja2") is not None:
+        import jinja2
+        import jinja2.exceptions
+
+        undefined += (jinja2.UndefinedError,)
+        security += (jinja2.exceptions.SecurityError,)
+        other += (jinja2.TemplateError,)
+    return undefined, security, other
 
 
 def render_template(
@@ -235,9 +271,6 @@ def render_template(
     Raises `TemplateError` naming the template, its line and the setting at fault,
     and `SkipFile` when the template calls `skip()` (no file for these settings).
     """
-    import jinja2
-    import jinja2.exceptions
-
     template = _compile(name, source)
     view = make_view(settings, prefixes)
     context: dict[str, Any] = {
@@ -248,31 +281,28 @@ def render_template(
         "skip": _skip,
         **(extra or {}),
     }
-    filename = _filename(name)
+    undefined, security, other = _backend_errors()
     try:
-        return _generate(template, context, _Deadline(filename, timeout))
+        return _generate(template, context, _Deadline(_filename(name), timeout))
     except RenderTimeout:
         raise TemplateError(name, f"render took longer than {timeout:g} s (a runaway loop?)") from None
-    except OutsidePrefixes as exc:
-        line = _template_line(exc.__traceback__, filename)
-        raise TemplateError(name, str(exc), line=line, setting=exc.key) from None
-    except HelperError as exc:
-        line = _template_line(exc.__traceback__, filename)
-        raise TemplateError(name, str(exc), line=line, setting=exc.key) from None
-    except jinja2.UndefinedError as exc:
-        line = _template_line(exc.__traceback__, filename)
-        message = str(exc.message or exc)
-        setting = message.split(" ", 1)[0] if message.startswith("settings.") else None
-        raise TemplateError(name, message, line=line, setting=setting) from None
-    except jinja2.exceptions.SecurityError as exc:
-        line = _template_line(exc.__traceback__, filename)
-        raise TemplateError(name, f"refused by the sandbox: {exc}", line=line) from None
-    except jinja2.TemplateError as exc:
-        line = _template_line(exc.__traceback__, filename)
-        raise TemplateError(name, str(exc.message or exc), line=line) from None
+    except (OutsidePrefixes, HelperError) as exc:
+        raise TemplateError(name, str(exc), line=template.line(exc.__traceback__), setting=exc.key) from None
+    except undefined as exc:
+        message = str(getattr(exc, "message", None) or exc)
+        setting = None
+        if message.startswith("settings."):  # the key may hold quoted spaces: cut the known suffix
+            unset = message.endswith(" is not set")
+            setting = message.removesuffix(" is not set") if unset else message.split(" ", 1)[0]
+        raise TemplateError(name, message, line=template.line(exc.__traceback__), setting=setting) from None
+    except security as exc:
+        raise TemplateError(name, f"refused by the sandbox: {exc}", line=template.line(exc.__traceback__)) from None
+    except other as exc:
+        message = str(getattr(exc, "message", None) or exc)
+        raise TemplateError(name, message, line=template.line(exc.__traceback__)) from None
     except RecursionError:
         raise TemplateError(name, "recursion too deep") from None
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
-        line = _template_line(exc.__traceback__, filename)
         # the message may quote a value (a secret): only the kind of error is named
-        raise TemplateError(name, f"{type(exc).__name__} while rendering", line=line) from None
+        raise TemplateError(name, f"{type(exc).__name__} while rendering",
+                            line=template.line(exc.__traceback__)) from None

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kindling.dotted import format_key, parse_key
+from kindling.dotted import format_key, parse_key, quote_segment
 from kindling.templates.errors import OutsidePrefixes
 
-__all__ = ["SettingList", "SettingMap", "SettingStr", "key_of", "make_view", "prefix_tree"]
+__all__ = [
+    "SettingList", "SettingMap", "SettingStr", "key_of", "make_view", "prefix_tree", "undefined_setting_message",
+]
 
 # A prefix tree: segment -> subtree; None means "everything below is readable".
 PrefixTree = dict[str, "PrefixTree | None"]
@@ -111,3 +113,10 @@ def make_view(settings: dict[str, Any], prefixes: tuple[str, ...] | list[str]) -
     view = _wrap(settings, ("settings",), prefix_tree(prefixes))
     assert isinstance(view, SettingMap)
     return view
+
+
+def undefined_setting_message(obj: object, name: object) -> str | None:
+    """`settings.kubernetes.api-server is not set` when an unset key of the view was read."""
+    if isinstance(obj, SettingMap) and isinstance(name, str):
+        return f"{obj.key}.{quote_segment(name)} is not set"
+    return None

@@ -221,6 +221,49 @@ def test_corrupt_state_means_a_full_boot(booted: tuple[Counter, list[Stage]], ho
     assert json.loads((root / STATE_PATH.lstrip("/")).read_text())["stages"]["render"]["status"] == "ok"
 
 
+def test_an_input_changed_by_a_stage_that_ran_reruns_the_next_reader(host: Host, root: Path) -> None:
+    """Descriptions of shared inputs are remembered between skipped stages only: a stage
+    that runs (here a per-boot one) may change what the next stage reads."""
+    (root / "etc").mkdir()
+    (root / "etc/shared").write_text("x")
+    (root / "etc/source").write_text("x")
+    reads: list[str | None] = []
+
+    def reader(ctx: BootContext) -> StageResult:
+        reads.append(ctx.host.read_optional("/etc/shared"))
+        return ok()
+
+    def copy(ctx: BootContext) -> StageResult:
+        ctx.host.write_file("/etc/shared", ctx.host.read_text("/etc/source"))
+        return ok()
+
+    stages = [Stage("first", 10, reader), Stage("copy", 20, copy, per_boot=True), Stage("last", 30, reader)]
+    statuses(host, stages)
+    (root / "etc/source").write_text("y")  # not an input of `first`: it is skipped, then copy runs
+    got = statuses(host, stages)
+    assert got["first"] == ("skipped", UNCHANGED)
+    assert got["last"] == ("ok", "")
+    assert reads == ["x", "x", "y"]
+
+
+def test_a_replayed_live_value_is_read_fresh_by_the_next_stage(host: Host, root: Path) -> None:
+    """A replay writes: what an earlier stage saw of that file is not reused after it."""
+    (root / "etc").mkdir()
+    (root / "etc/in.conf").write_text("one")
+    (root / "proc/sys/demo").mkdir(parents=True)
+    (root / "proc/sys/demo/value").write_text("")
+    c = Counter()
+    stages = [c.stage("peek", 5, lambda h: h.read_text("/proc/sys/demo/value") or "empty"),
+              c.stage("render", 10, render),
+              c.stage("consumer", 30, lambda h: h.read_text("/proc/sys/demo/value"))]
+    statuses(host, stages)
+    reboot(root)
+    got = statuses(host, stages)
+    assert {n: s for n, (s, _d) in got.items()} == {"peek": "skipped", "render": "skipped", "consumer": "skipped"}
+    assert (root / "proc/sys/demo/value").read_text() == "one"
+    assert c.runs == {"peek": 1, "render": 1, "consumer": 1}
+
+
 # -- the real stages on the demo node ------------------------------------------------------
 
 def _real_stages() -> list[Stage]:
