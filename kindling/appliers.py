@@ -11,6 +11,11 @@ An applier may also declare `check(host, before, after)`: run inside the commit,
 before anything is stored, it refuses a value this node cannot take now (a lowered
 kernel lockdown needs a reboot) by raising `SettingsError` naming the key, so the
 datastore is left unchanged instead of holding a setting that never takes effect.
+
+An applier whose work ends in a slow program (update-ca-certificates, ~20-30 ms) sets
+`overlaps`: it is called first and returns a `Pending` with the program started, the
+others run meanwhile, and its outcome is collected last — the run still reports every
+applier's final outcome, in name order.
 """
 
 from __future__ import annotations
@@ -23,15 +28,39 @@ from kindling.errors import KindlingError
 from kindling.host import Host
 from kindling.record import record
 
-__all__ = ["Applier", "ApplyOutcome", "CommitCheck", "affected", "check_commit", "load_appliers", "run_appliers"]
+__all__ = [
+    "Applier",
+    "ApplyOutcome",
+    "CommitCheck",
+    "Pending",
+    "affected",
+    "check_commit",
+    "load_appliers",
+    "run_appliers",
+]
 
 
 CommitCheck = Callable[[Host, dict[str, Any], dict[str, Any]], None]
 
 
 @record(frozen=True)
+class Pending:
+    """An applier's work with a program still running: `done` says what it did so far;
+    `finish()` waits for the program and returns the rest of its lines, or raises
+    `KindlingError` when it failed."""
+
+    done: list[str]
+    finish: Callable[[], list[str]]
+
+    def wait(self) -> list[str]:
+        """Everything it did, once the program has finished (a direct, unoverlapped call)."""
+        return self.done + self.finish()
+
+
+@record(frozen=True)
 class Applier:
-    """`apply(host, settings)` writes files from the live tree; returns what it did.
+    """`apply(host, settings)` writes files from the live tree; returns what it did
+    (or, with `overlaps`, may return a `Pending` whose program runs on).
 
     `check(host, before, after)`, when given, vets a commit before it is stored.
     `outputs` names the files it may write (absolute, `fnmatch` patterns allowed): what
@@ -39,9 +68,10 @@ class Applier:
 
     name: str
     prefixes: tuple[str, ...]
-    apply: Callable[[Host, dict[str, Any]], list[str]]
+    apply: Callable[[Host, dict[str, Any]], list[str] | Pending]
     check: CommitCheck | None = None
     outputs: tuple[str, ...] = ()
+    overlaps: bool = False
 
 
 @record(frozen=True)
@@ -116,13 +146,29 @@ def run_appliers(
     changed: list[str] | None,
     appliers: list[Applier] | None = None,
 ) -> list[ApplyOutcome]:
-    """Run the affected appliers in name order; collect each one's outcome."""
-    outcomes: list[ApplyOutcome] = []
-    for applier in affected(appliers if appliers is not None else load_appliers(host), changed):
-        try:
-            done = applier.apply(host, settings)
-        except KindlingError as exc:
-            outcomes.append(ApplyOutcome(applier.name, False, str(exc)))
-            continue
-        outcomes.append(ApplyOutcome(applier.name, True, "; ".join(done) or "unchanged"))
-    return outcomes
+    """Run the affected appliers and collect each one's outcome, in name order; those
+    that `overlap` are called first, and their programs collected after the others ran
+    (always: a failing or crashing applier never leaves one running unwaited)."""
+    chosen = affected(appliers if appliers is not None else load_appliers(host), changed)
+    results: dict[int, ApplyOutcome | Pending] = {}
+    try:
+        for i in sorted(range(len(chosen)), key=lambda i: not chosen[i].overlaps):
+            applier = chosen[i]
+            try:
+                done = applier.apply(host, settings)
+            except KindlingError as exc:
+                results[i] = ApplyOutcome(applier.name, False, str(exc))
+                continue
+            results[i] = done if isinstance(done, Pending) else _outcome(applier.name, done)
+    finally:
+        for i, result in results.items():
+            if isinstance(result, Pending):
+                try:
+                    results[i] = _outcome(chosen[i].name, result.wait())
+                except KindlingError as exc:
+                    results[i] = ApplyOutcome(chosen[i].name, False, str(exc))
+    return [r for _, r in sorted(results.items()) if isinstance(r, ApplyOutcome)]
+
+
+def _outcome(name: str, done: list[str]) -> ApplyOutcome:
+    return ApplyOutcome(name, True, "; ".join(done) or "unchanged")

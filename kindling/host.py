@@ -27,7 +27,7 @@ from kindling.record import field, record
 TYPE_CHECKING = False  # typing and subprocess cost ~13 ms to import; most boots run no program
 if TYPE_CHECKING:
     import subprocess
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any, Protocol
 else:
     Protocol = object
@@ -40,6 +40,7 @@ __all__ = [
     "PlanClock",
     "RealClock",
     "RecordingHost",
+    "Started",
     "chase",
     "host_from_env",
     "make_dirs",
@@ -521,6 +522,42 @@ class Host:
             self._record("run " + " ".join(args))
         return self._execute(args, input=input, timeout=timeout, check=check, env=env, limit=limit)
 
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = 60.0,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Started:
+        """Start a program and return at once, so its run overlaps the caller's work;
+        `Started.wait()` collects it as `run` would, its deadline counted from here.
+        Until then its output waits in the pipes: one that fills a pipe (64 KiB) just
+        pauses until collected. A program that cannot start raises here."""
+        args = list(argv)
+        self._record("run " + " ".join(args))
+        proc = self._spawn(args, None, env)
+        begun = time.monotonic()
+        return Started(lambda: self._finish(args, proc, None, timeout, check, None, begun))
+
+    def _spawn(self, args: list[str], input: bytes | None, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+        import subprocess
+
+        full_env = dict(self.env)
+        if env:
+            full_env.update(env)
+        try:
+            return subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=full_env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise CommandError(args, 127, exc.strerror or str(exc)) from exc
+
     def _execute(
         self,
         args: list[str],
@@ -531,24 +568,22 @@ class Host:
         env: Mapping[str, str] | None,
         limit: int | None = None,
     ) -> CommandResult:
-        import subprocess
+        proc = self._spawn(args, input, env)
+        return self._finish(args, proc, input, timeout, check, limit, time.monotonic())
 
-        full_env = dict(self.env)
-        if env:
-            full_env.update(env)
+    @staticmethod
+    def _finish(
+        args: list[str],
+        proc: subprocess.Popen[bytes],
+        input: bytes | None,
+        timeout: float | None,
+        check: bool,
+        limit: int | None,
+        begun: float,
+    ) -> CommandResult:
+        """Collect a started program under the deadline `begun + timeout`."""
         try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=full_env,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise CommandError(args, 127, exc.strerror or str(exc)) from exc
-        try:
-            out, err, stopped = _collect(proc, input, timeout, limit)
+            out, err, stopped = _collect(proc, input, timeout, limit, begun)
         except BaseException:
             _kill_group(proc)
             raise
@@ -562,17 +597,40 @@ class Host:
         return result
 
 
+class Started:
+    """A program `Host.start` left running; `wait()` gives what `Host.run` would have
+    (a `CommandResult`, or its `CommandError`), the same answer on every call."""
+
+    def __init__(self, collect: Callable[[], CommandResult]) -> None:
+        self._collect: Callable[[], CommandResult] | None = collect
+        self._result: CommandResult | None = None
+        self._error: CommandError | None = None
+
+    def wait(self) -> CommandResult:
+        if self._collect is not None:
+            collect, self._collect = self._collect, None
+            try:
+                self._result = collect()
+            except CommandError as exc:
+                self._error = exc
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
 STDERR_KEEP = 256 * 1024
 
 
 def _collect(
-    proc: subprocess.Popen[bytes], input: bytes | None, timeout: float | None, limit: int | None
+    proc: subprocess.Popen[bytes], input: bytes | None, timeout: float | None, limit: int | None, begun: float
 ) -> tuple[bytes, bytes, str | None]:
     """Stream a child's stdout/stderr (and feed stdin) until it exits, under a wall-clock
-    deadline and a stdout cap; returns (stdout, stderr tail, why it was stopped or None)."""
+    deadline (`begun + timeout`) and a stdout cap; returns (stdout, stderr tail, why it
+    was stopped or None)."""
     import selectors
 
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = None if timeout is None else begun + timeout
     out, err = bytearray(), bytearray()
     pending = memoryview(input or b"")
     with selectors.DefaultSelector() as sel:
@@ -812,6 +870,18 @@ class RecordingHost(Host):
             return self._execute(args, input=input, timeout=timeout, check=check, env=env, limit=limit)
         self._record("run " + " ".join(args))
         return CommandResult(tuple(args), 0, b"", b"")
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = 60.0,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Started:
+        args = list(argv)
+        self._record("run " + " ".join(args))
+        return Started(lambda: CommandResult(tuple(args), 0, b"", b""))
 
 
 def host_from_env(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kindling.appliers import Applier
+from kindling.appliers import Applier, Pending
 from kindling.host import Host
 
 __all__ = ["AWS_CONFIG", "NTP", "PKI"]
@@ -18,10 +18,10 @@ def _ntp(host: Host, settings: dict[str, Any]) -> list[str]:
     return apply_ntp(host, settings)
 
 
-def _pki(host: Host, settings: dict[str, Any]) -> list[str]:
-    from kindling.trust_store import apply_pki
+def _pki(host: Host, settings: dict[str, Any]) -> list[str] | Pending:
+    from kindling.trust_store import start_pki
 
-    return apply_pki(host, settings)
+    return start_pki(host, settings)
 
 
 def _aws(host: Host, settings: dict[str, Any]) -> list[str]:
@@ -46,7 +46,7 @@ def _pki_check(host: Host, before: dict[str, Any], after: dict[str, Any]) -> Non
 # outputs: the files of kindling/{ntp,trust_store,aws_files}.py
 NTP = Applier(name="ntp", prefixes=("ntp",), apply=_ntp, check=_ntp_check,
               outputs=("/etc/chrony/conf.d/90-kindling.conf", "/etc/systemd/timesyncd.conf.d/90-kindling.conf"))
-PKI = Applier(name="pki", prefixes=("pki",), apply=_pki, check=_pki_check,
+PKI = Applier(name="pki", prefixes=("pki",), apply=_pki, check=_pki_check, overlaps=True,
               outputs=("/usr/local/share/ca-certificates/kindling/*.crt",
                        "/etc/pki/ca-trust/source/anchors/kindling-*.pem"))
 AWS_CONFIG = Applier(name="aws-config", prefixes=("aws.config", "aws.credentials"), apply=_aws,

@@ -12,7 +12,9 @@ become one file each:
 out of trust: Kindling's anchor files for it are removed, and on RHEL each certificate
 is also put in `/etc/pki/ca-trust/source/blocklist/` so even a copy shipped by the
 distribution stops being trusted. Files of bundles no longer in the settings are
-removed. The store is rebuilt only when a file changed.
+removed. The store is rebuilt only when a file changed; the rebuild program is
+started, not waited for (`start_pki`), so the boot's other appliers run while it
+works (kindling/appliers.py `overlaps`) and its outcome is collected after them.
 
 Under a root prefix, update-ca-certificates runs with its directory options aimed at
 the prefix (it never touches this machine's store); update-ca-trust has no such
@@ -25,11 +27,20 @@ import base64
 import re
 from typing import Any
 
+from kindling.appliers import Pending
 from kindling.dotted import format_key
 from kindling.errors import SettingsError
-from kindling.host import Host
+from kindling.host import Host, Started
 
-__all__ = ["DEBIAN_DIR", "RHEL_ANCHORS", "RHEL_BLOCKLIST", "apply_pki", "bundle_certificates", "store_layout"]
+__all__ = [
+    "DEBIAN_DIR",
+    "RHEL_ANCHORS",
+    "RHEL_BLOCKLIST",
+    "apply_pki",
+    "bundle_certificates",
+    "start_pki",
+    "store_layout",
+]
 
 DEBIAN_DIR = "/usr/local/share/ca-certificates/kindling"
 RHEL_ANCHORS = "/etc/pki/ca-trust/source/anchors"
@@ -98,12 +109,12 @@ def _owned(host: Host, layout: str) -> list[str]:
             if f.startswith("kindling-") and f.endswith(".pem")]
 
 
-def _rebuild(host: Host, layout: str) -> list[str]:
+def _rebuild(host: Host, layout: str) -> tuple[str, Started] | str:
+    """The program that rebuilds the store, started, with its line; or why none runs."""
     if layout == "rhel":
         if host.prefixed:
-            return ["update-ca-trust not run: it has no root option (run it inside the root)"]
-        host.run(["update-ca-trust", "extract"], timeout=120)
-        return ["ran update-ca-trust"]
+            return "update-ca-trust not run: it has no root option (run it inside the root)"
+        return "ran update-ca-trust", host.start(["update-ca-trust", "extract"], timeout=120)
     argv = ["update-ca-certificates"]
     if host.prefixed:
         r = host.path
@@ -113,11 +124,11 @@ def _rebuild(host: Host, layout: str) -> list[str]:
                  "--etccertsdir", str(r("/etc/ssl/certs")),
                  "--hooksdir", str(r("/etc/ca-certificates/update.d"))]
         host.makedirs("/etc/ssl/certs")
-    host.run(argv, timeout=120)
-    return ["ran update-ca-certificates"]
+    return "ran update-ca-certificates", host.start(argv, timeout=120)
 
 
-def apply_pki(host: Host, settings: dict[str, Any]) -> list[str]:
+def start_pki(host: Host, settings: dict[str, Any]) -> list[str] | Pending:
+    """Write the trust anchors; a changed store's rebuild is left running (`Pending`)."""
     if not settings.get("pki") and not any(_owned(host, lay) for lay in ("debian", "rhel")):
         return []
     layout = store_layout(host)
@@ -134,6 +145,21 @@ def apply_pki(host: Host, settings: dict[str, Any]) -> list[str]:
     for path, pem in wanted.items():
         if host.write_file(path, pem, mode=0o644):
             done.append(f"wrote {path}")
-    if done:
-        done += _rebuild(host, layout)
-    return done
+    if not done:
+        return done
+    rebuild = _rebuild(host, layout)
+    if isinstance(rebuild, str):
+        return [*done, rebuild]
+    line, started = rebuild
+
+    def finish() -> list[str]:
+        started.wait()
+        return [line]
+
+    return Pending(done, finish)
+
+
+def apply_pki(host: Host, settings: dict[str, Any]) -> list[str]:
+    """`start_pki`, waited for: everything it did once the store is rebuilt."""
+    result = start_pki(host, settings)
+    return result.wait() if isinstance(result, Pending) else result

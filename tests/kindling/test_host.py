@@ -78,6 +78,48 @@ def test_command_failure_and_timeout(host: Host) -> None:
         host.run(["/nonexistent/program"])
 
 
+def test_started_program_overlaps_the_caller_and_is_collected_like_run(host: Host, root: Path) -> None:
+    import time
+
+    # the program waits for a file the caller writes after start returned: only an
+    # overlapping run can see it (a blocking start would time out here)
+    flag = root / "flag"
+    started = host.start(["sh", "-c", f"while [ ! -e {flag} ]; do sleep 0.01; done; echo seen"], timeout=10)
+    flag.write_text("")
+    t0 = time.monotonic()
+    result = started.wait()
+    assert result.text == "seen\n" and result.returncode == 0
+    assert started.wait() is result  # collected once, the same answer again
+    assert time.monotonic() - t0 < 10
+    assert host.actions[-1].startswith("run sh -c")
+
+
+def test_started_program_failures_and_deadline_from_start(host: Host) -> None:
+    import time
+
+    failing = host.start(["sh", "-c", "echo boom >&2; exit 3"])
+    with pytest.raises(CommandError, match="exited 3: boom"):
+        failing.wait()
+    with pytest.raises(CommandError, match="exited 3: boom"):
+        failing.wait()
+    assert host.start(["sh", "-c", "exit 3"], check=False).wait().returncode == 3
+    slow = host.start(["sleep", "5"], timeout=0.3)
+    time.sleep(0.4)  # the deadline passed while the caller worked: wait gives up at once
+    t0 = time.monotonic()
+    with pytest.raises(CommandError, match="timed out after 0.3s"):
+        slow.wait()
+    assert time.monotonic() - t0 < 2
+    with pytest.raises(CommandError, match="exited 127"):
+        host.start(["/nonexistent/program"])
+
+
+def test_recording_host_starts_nothing(plan_host: RecordingHost, root: Path) -> None:
+    started = plan_host.start(["touch", str(root / "made-by-start")])
+    assert started.wait().returncode == 0
+    assert list(root.iterdir()) == []
+    assert plan_host.actions == [f"run touch {root / 'made-by-start'}"]
+
+
 def test_env_is_the_hosts_not_the_process(root: Path) -> None:
     h = Host(root, env={"PATH": os.environ["PATH"], "KINDLING_TEST_VALUE": "from-host"})
     assert h.run(["sh", "-c", "echo $KINDLING_TEST_VALUE"], read_only=True).text == "from-host\n"
