@@ -28,6 +28,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Iterable
 
+from kindling.datastore_path import DATASTORE_PATH
 from kindling.dotted import format_key, parse_key
 from kindling.errors import HostError, InputError, NotFoundError
 from kindling.host import Host, make_dirs
@@ -49,7 +50,6 @@ __all__ = [
     "read_only_uri",
 ]
 
-DATASTORE_PATH = "/var/lib/kindling/datastore.sqlite3"
 DEFAULT_TX = "default"
 SCHEMA_VERSION = 1
 _TABLES = {"live", "pending", "commits"}

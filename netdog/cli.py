@@ -185,7 +185,7 @@ def _resolv(host: Host, args: argparse.Namespace) -> int:
 
 def _settings_dns(host: Host) -> DnsSettings | None:
     """`settings.dns` from the datastore when there is one (first boot: none yet)."""
-    from kindling.datastore import DATASTORE_PATH
+    from kindling.datastore_path import DATASTORE_PATH
 
     if not host.exists(DATASTORE_PATH):
         return None
