@@ -197,26 +197,35 @@ def acquire_leases(
     up: they get what is left of `grace` seconds (counted from the start) once the
     required ones are settled, then they are given up (networkd's
     `RequiredForOnline=no`). One thread per lease: the DHCPv4 client is a plain
-    select loop, DHCPv6 runs its own event loop (asyncio is imported only then)."""
+    select loop, DHCPv6 runs its own event loop (asyncio is imported only then).
+    A single required lease (the common node) is obtained on the calling thread:
+    there is nothing to wait for beside it, so no thread and no queue."""
+    if not jobs:
+        return {}
+
+    def obtain(job: LeaseJob) -> Lease4 | Lease6 | NetlinkError:
+        try:
+            return _acquire6(job, timeout) if job.family == 6 else _acquire4(job, timeout, lease_dir)
+        except TimeoutError:
+            return NetlinkError(f"interface {job.ifname}: dhcp{job.family}: no lease within {timeout:g}s")
+        except NetlinkError as exc:
+            return exc
+        except OSError as exc:
+            return NetlinkError(f"interface {job.ifname}: dhcp{job.family}: {exc.strerror or exc}")
+
+    if len(jobs) == 1 and jobs[0].required:
+        result = obtain(jobs[0])
+        if on_result is not None:
+            on_result(jobs[0], result)
+        return {jobs[0].key: result}
     import queue
     import threading
 
-    if not jobs:
-        return {}
     begin = time.monotonic()
     done: queue.Queue[tuple[LeaseJob, Lease4 | Lease6 | NetlinkError]] = queue.Queue()
 
     def work(job: LeaseJob) -> None:
-        result: Lease4 | Lease6 | NetlinkError
-        try:
-            result = _acquire6(job, timeout) if job.family == 6 else _acquire4(job, timeout, lease_dir)
-        except TimeoutError:
-            result = NetlinkError(f"interface {job.ifname}: dhcp{job.family}: no lease within {timeout:g}s")
-        except NetlinkError as exc:
-            result = exc
-        except OSError as exc:
-            result = NetlinkError(f"interface {job.ifname}: dhcp{job.family}: {exc.strerror or exc}")
-        done.put((job, result))
+        done.put((job, obtain(job)))
 
     for job in jobs:
         threading.Thread(target=work, args=(job,), name=f"dhcp-{job.key}", daemon=True).start()
