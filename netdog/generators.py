@@ -18,15 +18,22 @@ __all__ = ["HOSTNAME", "NODE_IP"]
 
 def _hostname(host: Host, platform: str) -> Generated:
     from netdog.hostname import HostnameSource, generate_hostname, reverse_dns
-    from netdog.imds_hostname import imds_local_hostname
     from netdog.status import node_ip
 
     ip = node_ip(host)
     sources: list[tuple[str, HostnameSource]] = []
     if platform == "aws":
-        sources.append(("imds local-hostname", lambda: imds_local_hostname(host)))
+        sources.append(("imds local-hostname", lambda: _imds_local_hostname(host)))
     sources.append(("reverse dns", lambda: reverse_dns(host, ip)))
     return generate_hostname(ip, sources)
+
+
+def _imds_local_hostname(host: Host) -> str | None:
+    """Imported when asked: `http.client` (with `email.*` and `ssl`, ~9 ms) is not
+    needed by a boot whose hostname is not generated (no primary address yet)."""
+    from netdog.imds_hostname import imds_local_hostname
+
+    return imds_local_hostname(host)
 
 
 def _node_ip(host: Host, platform: str) -> Generated:

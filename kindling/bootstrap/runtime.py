@@ -17,7 +17,6 @@ CAP_SYS_ADMIN and every device. Everything is argv, never a shell line.
 from __future__ import annotations
 
 import os
-import shutil
 import tomllib
 
 from kindling.errors import InputError
@@ -81,6 +80,8 @@ def choose_runtime(host: Host, config: RuntimeConfig) -> str:
     path = host.env.get("PATH", os.defpath)
     if config.runtime != "auto":
         return config.runtime
+    import shutil  # ~1.6 ms (bz2, lzma): only a container launch asks, not the boot's appliers
+
     for name in ("podman", "ctr"):
         if shutil.which(name, path=path):
             return name

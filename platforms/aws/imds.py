@@ -14,17 +14,22 @@
   be answered whole within the per-request timeout, and no request outlives the
   total budget; a server that drips one byte at a time is cut off at the deadline,
   not allowed one timeout per byte. An answer must carry exactly one
-  `Content-Length` and exactly that many bytes: short, conflicting or unannounced
-  is a transport error (retried), never data.
+  `Content-Length` and exactly that many bytes (or be whole chunked): short,
+  conflicting or unannounced is a transport error (retried), never data.
 - The endpoint follows the AWS SDKs: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else
   `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` → `http://[fd00:ec2::254]`, else
   `http://169.254.169.254`. Budget and per-request timeout: `KINDLING_IMDS_BUDGET`,
   `KINDLING_IMDS_TIMEOUT` (seconds). Under a root prefix (`--root`: tests, demos,
   image builds) the endpoint must be named: the default address is never queried.
 
-Why `http.client` and not requests: requests costs ~120 ms to import, the whole
-early-boot-config budget (DESIGN §8). One keep-alive connection serves the token
-and every GET, so a first boot costs three requests.
+Why HTTP/1.1 over one socket here and not `http.client` (or requests, ~120 ms):
+`http.client` pulls in `email.*` and `ssl` (~9 ms of early-boot-config, ~1.4 MB of
+RSS) to parse headers this service answers in a plain form; IMDS is plain http://.
+The framing is as strict as before (line, header and body bounds; 1xx skipped;
+chunked read whole) and a request that would change its own framing (a space or a
+control character in the path, CR/LF in a header) is refused, not sent. One
+keep-alive connection serves the token and every GET, so a first boot costs three
+requests.
 """
 
 from __future__ import annotations
@@ -42,7 +47,6 @@ from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 from platforms.aws.errors import ImdsError
 
 if TYPE_CHECKING:
-    import http.client
     import random
     import socket
 
@@ -66,6 +70,8 @@ TOKEN_TTL = 60
 DEFAULT_BUDGET = 300.0
 DEFAULT_TIMEOUT = 5.0
 MAX_BODY = 1024 * 1024
+MAX_LINE = 65536  # a status or header line, as http.client bounds them
+MAX_HEADERS = 100
 
 
 def endpoint_from_env(env: Mapping[str, str]) -> str:
@@ -134,7 +140,7 @@ class ImdsClient:
         self._rng = rng
         self._token: str | None = None
         self._identity: dict[str, Any] | None = None
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: _Connection | None = None
         self.request_count = 0
         # the wall-clock limits (Host clock) of the request under way and of the budget
         self._deadline = float("inf")
@@ -145,16 +151,14 @@ class ImdsClient:
         """Seconds until the current request's deadline (Host clock); ≤ 0: past it."""
         return self._deadline - self.clock.monotonic()
 
-    def _connection(self) -> http.client.HTTPConnection:
-        import http.client
+    def _connection(self) -> _Connection:
+        return _Connection(_deadline_socket(self._netloc, self), self._host_header())
 
-        client = self
-
+    def _host_header(self) -> str:
+        """`Host:` as http.client writes it: IPv6 in brackets, the port unless 80."""
         host, port = self._netloc
-        conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        # http.client sets `_create_connection` per instance; ours bounds every wait
-        conn._create_connection = lambda address, *_: _deadline_socket(address, client)  # type: ignore[attr-defined]
-        return conn
+        name = f"[{host}]" if ":" in host else host
+        return name if port == 80 else f"{name}:{port}"
 
     def close(self) -> None:
         if self._conn is not None:
@@ -163,36 +167,37 @@ class ImdsClient:
 
     def _request(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, str | None, bytes]:
         """One HTTP exchange on the kept-alive connection; transport errors → Retryable."""
-        import http.client
-
         self._deadline = min(self.clock.monotonic() + self.timeout, self._budget_end)
+        what = f"{method} {path}"
         for fresh in (self._conn is None, True):
-            if self._conn is None:
-                self._conn = self._connection()
-            self.request_count += 1
             try:
-                self._conn.request(method, path, headers=headers)
-                response = self._conn.getresponse()
-                body = _read_whole(response, f"{method} {path}")
-                retry_after = response.getheader("Retry-After")
-                if response.will_close:
-                    self.close()
+                if self._conn is None:
+                    self._conn = self._connection()
+                self.request_count += 1
+                answer = self._conn.exchange(method, path, headers, what)
                 break
             except _Framing as exc:
                 self.close()
                 raise Retryable(str(exc)) from exc
-            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as exc:
+            except (ConnectionResetError, BrokenPipeError) as exc:
                 # The service closed a kept-alive connection while it sat idle: that is
                 # no failure of the service, so reconnect at once (once) without backoff.
                 self.close()
                 if fresh:
-                    raise Retryable(f"{method} {path}: {type(exc).__name__}") from exc
-            except (OSError, http.client.HTTPException) as exc:
+                    raise Retryable(f"{what}: {type(exc).__name__}") from exc
+            except OSError as exc:
                 self.close()
                 timed_out = isinstance(exc, TimeoutError)
                 why = "timed out (no whole answer before the deadline)" if timed_out else type(exc).__name__
-                raise Retryable(f"{method} {path}: {why}") from exc
-        return response.status, retry_after, body
+                raise Retryable(f"{what}: {why}") from exc
+            except ImdsError:
+                self.close()
+                raise
+        status, fields, body, will_close = answer
+        if will_close:
+            self.close()
+        retry_after = fields.get("retry-after")
+        return status, retry_after[0] if retry_after else None, body
 
     def _failed(self, what: str, status: int, retry_after: str | None) -> Retryable:
         wait = parse_retry_after(retry_after, self.clock.time()) if status in (429, 503) else None
@@ -288,28 +293,147 @@ class _Framing(ImdsError):
     """An answer whose framing is wrong: short, conflicting or unannounced length."""
 
 
-def _read_whole(response: http.client.HTTPResponse, what: str) -> bytes:
-    """The body, exactly as announced: one `Content-Length`, that many bytes."""
-    announced = {v.strip() for v in response.msg.get_all("Content-Length") or []}
-    if response.chunked:
-        if announced:
-            raise _Framing(f"{what}: both chunked and Content-Length")
-        body = response.read(MAX_BODY + 1)  # http.client refuses a short chunked body
-        if len(body) > MAX_BODY:
+class RemoteDisconnected(ConnectionResetError):
+    """The service closed the connection before a status line (an idle keep-alive
+    connection it dropped, or an outage): named as http.client names it."""
+
+
+class _Connection:
+    """One HTTP/1.1 connection to the IMDS: a request out in one write, the answer
+    read back under the socket's deadline, framed strictly (see `_body`)."""
+
+    def __init__(self, sock: socket.socket, host_header: str) -> None:
+        self.sock = sock
+        self.host_header = host_header
+        self._buf = b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def exchange(
+        self, method: str, path: str, headers: dict[str, str], what: str
+    ) -> tuple[int, dict[str, list[str]], bytes, bool]:
+        """(status, header fields by lower-case name, body, close afterwards?)."""
+        _check_request(path, headers, what)
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host_header}", "Accept-Encoding: identity"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if method in ("PUT", "POST"):
+            lines.append("Content-Length: 0")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        while True:
+            version, status = self._status_line(what)
+            fields = self._fields(what)
+            if not 100 <= status < 200:
+                break  # a 1xx interim answer is skipped, as http.client does
+        connection = {t.strip().lower() for v in fields.get("connection", []) for t in v.split(",")}
+        will_close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection)
+        body = b"" if status in (204, 304) else self._body(fields, what)
+        return status, fields, body, will_close
+
+    def _line(self, what: str) -> bytes:
+        while True:
+            end = self._buf.find(b"\n")
+            if end > MAX_LINE or (end < 0 and len(self._buf) > MAX_LINE):
+                raise _Framing(f"{what}: header line longer than {MAX_LINE} bytes")
+            if end >= 0:
+                line, self._buf = self._buf[: end + 1], self._buf[end + 1 :]
+                return line
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                line, self._buf = self._buf, b""
+                return line
+            self._buf += chunk
+
+    def _exactly(self, length: int) -> bytes:
+        while len(self._buf) < length:
+            chunk = self.sock.recv(max(length - len(self._buf), 65536))
+            if not chunk:
+                break
+            self._buf += chunk
+        data, self._buf = self._buf[:length], self._buf[length:]
+        return data
+
+    def _status_line(self, what: str) -> tuple[str, int]:
+        line = self._line(what)
+        if not line:
+            raise RemoteDisconnected("closed without an answer")
+        version, _, rest = line.decode("latin-1").strip().partition(" ")
+        code = rest[:3]
+        if not version.startswith("HTTP/1.") or not code.isdigit() or rest[3:4] not in ("", " "):
+            raise _Framing(f"{what}: not an HTTP/1.x status line")
+        return version, int(code)
+
+    def _fields(self, what: str) -> dict[str, list[str]]:
+        fields: dict[str, list[str]] = {}
+        last: list[str] | None = None
+        for _ in range(MAX_HEADERS + 1):
+            line = self._line(what).decode("latin-1")
+            if line in ("\r\n", "\n"):
+                return fields
+            if not line.endswith("\n"):
+                raise _Framing(f"{what}: answer cut off in its headers")
+            if line[0] in " \t" and last:
+                last[-1] += " " + line.strip()  # an obsolete folded continuation
+                continue
+            name, sep, value = line.partition(":")
+            if not sep or not name.strip():
+                raise _Framing(f"{what}: malformed header line")
+            last = fields.setdefault(name.strip().lower(), [])
+            last.append(value.strip())
+        raise _Framing(f"{what}: more than {MAX_HEADERS} headers")
+
+    def _body(self, fields: dict[str, list[str]], what: str) -> bytes:
+        """The body, exactly as announced: one `Content-Length`, that many bytes."""
+        announced = set(fields.get("content-length", []))
+        if "chunked" in ",".join(fields.get("transfer-encoding", [])).lower():
+            if announced:
+                raise _Framing(f"{what}: both chunked and Content-Length")
+            return self._chunked(what)
+        if len(announced) != 1:
+            raise _Framing(f"{what}: {'conflicting' if announced else 'no'} Content-Length")
+        text = announced.pop()
+        if not text.isdigit():
+            raise _Framing(f"{what}: invalid Content-Length")
+        length = int(text)
+        if length > MAX_BODY:
             raise ImdsError(f"imds {what}: answer larger than {MAX_BODY // 1024} KiB")
+        body = self._exactly(length)
+        if len(body) != length:
+            raise _Framing(f"{what}: answer shorter than its Content-Length ({len(body)} of {length} bytes)")
         return body
-    if len(announced) != 1:
-        raise _Framing(f"{what}: {'conflicting' if announced else 'no'} Content-Length")
-    text = announced.pop()
-    if not text.isdigit():
-        raise _Framing(f"{what}: invalid Content-Length")
-    length = int(text)
-    if length > MAX_BODY:
-        raise ImdsError(f"imds {what}: answer larger than {MAX_BODY // 1024} KiB")
-    body = response.read(length)
-    if len(body) != length:
-        raise _Framing(f"{what}: answer shorter than its Content-Length ({len(body)} of {length} bytes)")
-    return body
+
+    def _chunked(self, what: str) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            size_text = self._line(what).split(b";", 1)[0].strip()
+            if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
+                raise _Framing(f"{what}: chunked answer cut short or malformed")  # int() takes -, +, _, 0x
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            total += size
+            if total > MAX_BODY:
+                raise ImdsError(f"imds {what}: answer larger than {MAX_BODY // 1024} KiB")
+            part = self._exactly(size + 2)
+            if len(part) != size + 2 or part[-2:] != b"\r\n":
+                raise _Framing(f"{what}: chunked answer cut short or malformed")
+            parts.append(part[:-2])
+        for _ in range(MAX_HEADERS + 1):  # trailer fields: none that matter here
+            if self._line(what) in (b"\r\n", b"\n", b""):
+                return b"".join(parts)
+        raise _Framing(f"{what}: more than {MAX_HEADERS} trailer fields")
+
+
+def _check_request(path: str, headers: Mapping[str, str], what: str) -> None:
+    """Refuse what would change the request's framing (http.client refuses the same):
+    a path with spaces or control characters (a role name read from IMDS goes into
+    one), a header value with CR/LF. Not retried: the same request would be refused again."""
+    if not path.isascii() or not path.isprintable() or " " in path:
+        raise ImdsError(f"imds {ascii(what)[1:-1]}: path is not printable ASCII without spaces")
+    for name, value in headers.items():
+        if not value.isascii() or not value.isprintable():
+            raise ImdsError(f"imds {ascii(what)[1:-1]}: header {name} is not printable ASCII")
 
 
 def _deadline_socket(address: tuple[str, int], client: ImdsClient) -> socket.socket:
@@ -326,9 +450,9 @@ def _deadline_socket(address: tuple[str, int], client: ImdsClient) -> socket.soc
                 raise TimeoutError("request deadline passed")
             self.settimeout(min(left, client.timeout))
 
-        def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        def recv(self, bufsize: int, flags: int = 0) -> bytes:
             self._arm()
-            return super().recv_into(buffer, nbytes, flags)
+            return super().recv(bufsize, flags)
 
         def sendall(self, data: Any, flags: int = 0) -> None:
             self._arm()
@@ -336,7 +460,8 @@ def _deadline_socket(address: tuple[str, int], client: ImdsClient) -> socket.soc
 
     host, port = address
     last: OSError | None = None
-    for family, kind, proto, _name, addr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+    name = host.encode() if host.isascii() else host  # a str goes through the idna codec (~1 ms)
+    for family, kind, proto, _name, addr in socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM):
         sock = _Socket(family, kind, proto)
         try:
             sock._arm()

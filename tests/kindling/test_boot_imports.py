@@ -37,7 +37,8 @@ with open(sys.argv[2], "w") as fh:
 sys.exit(code)
 """
 
-NEVER_ON_A_BOOT = ("dataclasses", "importlib.resources", "importlib.metadata", "hashlib", "random", "inspect")
+NEVER_ON_A_BOOT = ("dataclasses", "importlib.resources", "importlib.metadata", "hashlib", "random", "inspect",
+                   "shutil")
 TEMPLATE_ENGINE = ("kindling.templates.engine", "kindling.templates.runtime")
 JINJA2 = ("jinja2", "markupsafe")
 NOT_ON_A_LATER_BOOT = (
