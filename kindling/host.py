@@ -7,7 +7,8 @@ the CLI builds it from `--root` / `KINDLING_ROOT` and `--plan`.
 
 Two implementations, one protocol (as httpx's transports):
 - `Host` acts for real: files are written atomically (temp file, fsync, rename) and
-  programs really run.
+  programs really run. Inside `deferred_sync()` (a `kindling boot`) the fsyncs of
+  persistent files wait for the next `barrier()` (docs/CONTRACT-NOTES.md, "one barrier").
 - `RecordingHost` (`--plan`) reads for real but records every mutation instead of
   doing it; read-only commands (`read_only=True`) still run so a plan can look at
   the machine. Logic never asks "am I planning?": it just calls the Host.
@@ -16,6 +17,7 @@ Two implementations, one protocol (as httpx's transports):
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import time
@@ -26,7 +28,7 @@ from kindling.record import field, record
 
 TYPE_CHECKING = False  # typing costs ~8 ms to import; the runner (kindling.child) loads only to run one
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any, Protocol
 
     from kindling.child import Child
@@ -92,6 +94,15 @@ def make_dirs(target: Path, mode: int = 0o755) -> None:
             continue
         os.chmod(directory, mode if i == len(missing) - 1 else 0o755)
 
+def _sync_directory(directory: Path) -> None:
+    """fsync a directory: what makes a rename (or a new entry) in it durable."""
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
 def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
     """A new file beside `target` with an unguessable name, as `mkstemp` makes it:
     `O_EXCL|O_NOFOLLOW`, so a planted file or symlink of that name is never opened
@@ -107,6 +118,7 @@ def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
 
 
 _SLASH = Path("/")
+_SYNC_NOW = ("/boot/", "/efi/")  # read by firmware and boot loaders: never deferred
 _MAX_HOPS = 40  # the kernel's limit on symlinks followed in one lookup (ELOOP)
 
 
@@ -209,6 +221,8 @@ class Host:
         # paths the stage resolved, and its per-boot effects (/run files, live kernel values).
         self.seen: set[str] | None = None
         self.replay: list[tuple[str, str, bytes, int]] | None = None
+        # Inside `deferred_sync()`: files renamed into place whose fsyncs wait for `barrier()`.
+        self.unsynced: dict[Path, None] | None = None
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -306,7 +320,8 @@ class Host:
         """Atomically replace `p` with `data`; returns False when it already held it.
 
         Temp file in the same directory, fsync, rename, fsync of the directory: a
-        crash leaves the old or the new file, never a torn one.
+        crash leaves the old or the new file, never a torn one. Under /run (a tmpfs)
+        there are no fsyncs; inside `deferred_sync()` they wait for `barrier()`.
         """
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if self.replay is not None and p.startswith("/run/"):
@@ -318,8 +333,69 @@ class Host:
         except OSError:
             pass
         self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
-        self._write_atomic(target, raw, mode, durable=not p.startswith("/run/"))
+        durable = not p.startswith("/run/")
+        if durable and self.unsynced is not None and not p.startswith(_SYNC_NOW):
+            self._write_atomic(target, raw, mode, durable=False)
+            self.unsynced[target] = None
+        else:
+            self._write_atomic(target, raw, mode, durable=durable)
         return True
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Within: persistent files are renamed into place without their two fsyncs,
+        which `barrier()` does for all of them at once (each file, then each distinct
+        directory once): one journal commit instead of one per file. The caller puts a
+        barrier before anything that lets a later boot skip work (a marker, the boot
+        state); a normal exit is a barrier too. /boot is always synced at once: firmware
+        reads it before any Kindling runs to repair it."""
+        if self.unsynced is not None:  # nested: the outer scope's barriers hold
+            yield
+            return
+        self.unsynced = {}
+        try:
+            yield
+            self.barrier()
+        finally:
+            self.unsynced = None
+
+    @contextlib.contextmanager
+    def synced_now(self) -> Iterator[None]:
+        """Within: writes are durable when they return, even inside `deferred_sync()` (a
+        marker: one on disk must be whole, never the empty file an unsynced rename leaves)."""
+        saved, self.unsynced = self.unsynced, None
+        try:
+            yield
+        finally:
+            self.unsynced = saved
+
+    def barrier(self) -> None:
+        """Make every write deferred since the last barrier durable (nothing to do
+        outside `deferred_sync()`: each write was durable when it returned)."""
+        pending = self.unsynced
+        if not pending:
+            return
+        directories: dict[Path, None] = {}
+        for target in list(pending):
+            directories[target.parent] = None
+            try:
+                fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ELOOP):  # removed or replaced since: the directory says so
+                    continue
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+            finally:
+                os.close(fd)
+        for directory in directories:
+            try:
+                _sync_directory(directory)
+            except OSError as exc:
+                raise HostError(f"{directory}: cannot make it durable: {exc.strerror or exc}") from exc
+        pending.clear()
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
         """`durable=False` for /run (a tmpfs, gone at the next boot): the rename alone is
@@ -339,11 +415,7 @@ class Host:
                 os.close(fd)
             os.replace(tmp, target)
             if durable:
-                dfd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
+                _sync_directory(target.parent)
         except OSError as exc:
             # a full disk fails the write, not the open: leave no temp file behind
             if tmp is not target:
@@ -704,6 +776,11 @@ class RecordingHost(Host):
 
     def did(self, verb: str, what: str) -> str:
         return f"would {verb} {what}"
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """A plan writes nothing, so it has nothing to make durable."""
+        yield
 
     def network(self, what: str) -> None:
         raise PlanBoundary(what, actions=list(self.actions))
