@@ -161,9 +161,13 @@ def _check_schema(conn: sqlite3.Connection, where: str, *, writable: bool) -> No
     if version == SCHEMA_VERSION:
         return
     if version == 0:
-        if writable:
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if writable:  # one transaction: one WAL sync, not one per table (a first boot makes the file)
+            try:
+                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         return
     raise HostError(
         f"{where}: datastore schema version {version}, this Kindling reads version "

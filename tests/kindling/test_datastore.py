@@ -171,7 +171,7 @@ def write_transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         conn = real(*args, **kwargs)
-        conn.set_trace_callback(lambda sql: begun.append(sql) if sql.startswith("BEGIN") else None)
+        conn.set_trace_callback(lambda sql: begun.append(sql.rstrip(";")) if sql.startswith("BEGIN") else None)
         return conn
 
     from kindling.api.service import release_thread_stores
@@ -183,6 +183,9 @@ def write_transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_set_tree_is_one_write_transaction_its_readers_see(host: Host, root: Path,
                                                           write_transactions: list[str]) -> None:
+    Datastore(host).close()
+    assert write_transactions == ["BEGIN IMMEDIATE"]  # a new file's tables and version: one transaction
+    write_transactions.clear()
     svc = SettingsService(host)
     report = svc.set_tree({"motd": "hi", "kernel": {"sysctl": {"a": "1"}}}, tx="t", source="test")
     assert write_transactions == ["BEGIN IMMEDIATE"]  # PATCH and commit together: one WAL sync, not two
