@@ -26,11 +26,12 @@ from pathlib import Path
 from kindling.errors import CommandError, HostError, PlanBoundary
 from kindling.record import field, record
 
-TYPE_CHECKING = False  # typing and subprocess cost ~13 ms to import; most boots run no program
+TYPE_CHECKING = False  # typing costs ~8 ms to import; the runner (kindling.child) loads only to run one
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any, Protocol
+
+    from kindling.child import Child
 else:
     Protocol = object
 
@@ -586,7 +587,7 @@ class Host:
         The program runs in a session of its own; on timeout, or when its stdout passes
         `limit` bytes, its whole process group is killed (its own children too) and
         `CommandError` says why. Output is read as it comes, so the cap bounds memory;
-        stderr keeps its last `STDERR_KEEP` bytes. A non-zero exit raises `CommandError`
+        stderr keeps its last `kindling.child.STDERR_KEEP` bytes. A non-zero exit raises `CommandError`
         when `check`; a timeout or the cap always raises.
         """
         args = list(argv)
@@ -612,21 +613,14 @@ class Host:
         begun = time.monotonic()
         return Started(lambda: self._finish(args, proc, None, timeout, check, None, begun))
 
-    def _spawn(self, args: list[str], input: bytes | None, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
-        import subprocess
+    def _spawn(self, args: list[str], input: bytes | None, env: Mapping[str, str] | None) -> Child:
+        from kindling.child import spawn
 
         full_env = dict(self.env)
         if env:
             full_env.update(env)
         try:
-            return subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=full_env,
-                start_new_session=True,
-            )
+            return spawn(args, full_env, stdin_pipe=input is not None)
         except OSError as exc:
             raise CommandError(args, 127, exc.strerror or str(exc)) from exc
 
@@ -646,7 +640,7 @@ class Host:
     @staticmethod
     def _finish(
         args: list[str],
-        proc: subprocess.Popen[bytes],
+        proc: Child,
         input: bytes | None,
         timeout: float | None,
         check: bool,
@@ -654,13 +648,15 @@ class Host:
         begun: float,
     ) -> CommandResult:
         """Collect a started program under the deadline `begun + timeout`."""
+        from kindling.child import collect, kill_group
+
         try:
-            out, err, stopped = _collect(proc, input, timeout, limit, begun)
+            out, err, stopped = collect(proc, input, timeout, limit, begun)
         except BaseException:
-            _kill_group(proc)
+            kill_group(proc)
             raise
         if stopped is not None:
-            _kill_group(proc)
+            kill_group(proc)
             raise CommandError(args, None, err.decode("utf-8", "replace"), reason=stopped)
         returncode = proc.returncode if proc.returncode is not None else -1
         result = CommandResult(tuple(args), returncode, out, err)
@@ -689,84 +685,6 @@ class Started:
             raise self._error
         assert self._result is not None
         return self._result
-
-
-STDERR_KEEP = 256 * 1024
-
-
-def _collect(
-    proc: subprocess.Popen[bytes], input: bytes | None, timeout: float | None, limit: int | None, begun: float
-) -> tuple[bytes, bytes, str | None]:
-    """Stream a child's stdout/stderr (and feed stdin) until it exits, under a wall-clock
-    deadline (`begun + timeout`) and a stdout cap; returns (stdout, stderr tail, why it
-    was stopped or None)."""
-    import selectors
-
-    deadline = None if timeout is None else begun + timeout
-    out, err = bytearray(), bytearray()
-    pending = memoryview(input or b"")
-    with selectors.DefaultSelector() as sel:
-        assert proc.stdout is not None and proc.stderr is not None
-        sel.register(proc.stdout, selectors.EVENT_READ, out)
-        sel.register(proc.stderr, selectors.EVENT_READ, err)
-        if proc.stdin is not None:
-            os.set_blocking(proc.stdin.fileno(), False)
-            if pending:
-                sel.register(proc.stdin, selectors.EVENT_WRITE, None)
-            else:
-                proc.stdin.close()
-        while sel.get_map():
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return bytes(out), bytes(err), f"timed out after {timeout:g}s"
-            for key, _ in sel.select(left):
-                fd = key.fd
-                if key.data is None:  # stdin
-                    try:
-                        pending = pending[os.write(fd, pending[:65536]) :]
-                    except BlockingIOError:
-                        continue
-                    except BrokenPipeError:
-                        pending = pending[:0]
-                    if not pending:
-                        sel.unregister(key.fileobj)
-                        key.fileobj.close()  # type: ignore[union-attr]
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    sel.unregister(key.fileobj)
-                    continue
-                buf: bytearray = key.data
-                buf += chunk
-                if buf is out and limit is not None and len(out) > limit:
-                    return bytes(out[: limit + 1]), bytes(err), f"stdout larger than {limit} bytes"
-                if buf is err and len(err) > STDERR_KEEP:
-                    del err[: len(err) - STDERR_KEEP]
-    for pipe in (proc.stdout, proc.stderr):
-        pipe.close()
-    left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    import subprocess
-
-    try:
-        proc.wait(left)
-    except subprocess.TimeoutExpired:
-        return bytes(out), bytes(err), f"timed out after {timeout:g}s"
-    return bytes(out), bytes(err), None
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the child's whole session (it leads its own group), then reap it."""
-    import signal
-
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        proc.kill()
-    proc.wait()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None:
-            with contextlib.suppress(OSError):
-                pipe.close()
 
 
 _PAST = {"write": "wrote", "set": "set", "send": "sent", "reload": "reloaded", "save": "saved",
