@@ -87,8 +87,8 @@ def measure(boots: int, workdir: Path) -> list[GuestTimes]:
             data = cloud_config("kindling-bench-node", SYSCTLS) if cloud else KINDLING_UD
             node = Node(f"bench-{suite}-{i}", "aws", data, cloud_init=cloud, sysctl_keys=tuple(SYSCTLS))
             with aws_stand_ins(data) as (imds, endpoint):
-                run = boot_node(node, workdir / node.name, wheel=wheel, imds_port=imds.port,  # type: ignore[attr-defined]
-                                aws_port=int(endpoint.url.rsplit(":", 1)[1]))  # type: ignore[attr-defined]
+                run = boot_node(node, workdir / node.name, wheel=wheel, imds_port=imds.port,
+                                aws_port=int(endpoint.url.rsplit(":", 1)[1]))
             if run.guest.timed_out or "done" not in run.sections:
                 kept = run.keep_artifacts()
                 raise RuntimeError(f"{node.name}: guest did not finish (artifacts in {kept})")

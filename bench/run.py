@@ -181,7 +181,7 @@ def run(targets: list[Kindling], janitor: Janitor, report: Report, sections: set
         from bench.bench_vm_guest import guest_rows
 
         boots = int(os.environ.get("KINDLING_BENCH_VM_BOOTS", "3"))
-        _section(report, "vm", lambda: report.rows.extend(guest_rows(boots)))
+        _section(report, "vm", lambda: report.pairs.extend(guest_rows(boots)))
     if "profile" in sections:
         from bench.profile import profile_blocks
 

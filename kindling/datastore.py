@@ -161,9 +161,13 @@ def _check_schema(conn: sqlite3.Connection, where: str, *, writable: bool) -> No
     if version == SCHEMA_VERSION:
         return
     if version == 0:
-        if writable:
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if writable:  # one transaction: one WAL sync, not one per table (a first boot makes the file)
+            try:
+                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         return
     raise HostError(
         f"{where}: datastore schema version {version}, this Kindling reads version "
@@ -281,8 +285,9 @@ class Datastore:
         return [str(k) for k in keys] if isinstance(keys, list) else []
 
     # -- writing ------------------------------------------------------------------
-    def _write(self, action: str, work: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run `work` in one IMMEDIATE transaction; a recording host only records."""
+    def _write(self, action: str, work: Callable[[sqlite3.Connection], Any], *also: str) -> Any:
+        """Run `work` in one IMMEDIATE transaction; a recording host only records.
+        `also`: further actions the same transaction carries (`patch_and_commit`)."""
         if self.read_only or self._conn is None:
             self.host.actions.append(f"datastore: {action}")
             return None
@@ -297,39 +302,39 @@ class Datastore:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise HostError(f"{self.rel_path}: {exc}") from exc
-        self.host.actions.append(f"datastore: {action}")
+        self.host.actions.extend(f"datastore: {a}" for a in (action, *also))
         return result
 
     def patch(self, tx: str, tree: dict[str, Any]) -> int:
         """Lay a validated partial tree over transaction `tx`; returns leaves written."""
         check_tx_name(tx)
-        leaves = [(format_key(p), json.dumps(v, sort_keys=True)) for p, v in flatten(tree)]
+        leaves = _leaf_rows(tree)
 
         if self.read_only or self._conn is None:
             self._planned[tx] = merge(self._planned.get(tx, {}), tree)
 
-        def work(conn: sqlite3.Connection) -> int:
-            for key, value in leaves:
-                segments = _segments(key)
-                for cut in range(1, len(segments)):
-                    conn.execute(
-                        "DELETE FROM pending WHERE tx = ? AND key = ?",
-                        (tx, format_key(segments[:cut])),
-                    )
-                # A new leaf replaces any leaf it shadows (a map replaced by a list or
-                # the reverse), as a merge of trees would.
-                conn.execute(
-                    "DELETE FROM pending WHERE tx = ? AND (key LIKE ? ESCAPE '\\')",
-                    (tx, _like_prefix(key)),
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO pending (tx, key, value) VALUES (?, ?, ?)",
-                    (tx, key, value),
-                )
-            return len(leaves)
-
-        written: int | None = self._write(f"patch {tx} ({len(leaves)} keys)", work)
+        written: int | None = self._write(f"patch {tx} ({len(leaves)} keys)",
+                                          lambda conn: _patch_rows(conn, tx, leaves))
         return written if written is not None else len(leaves)
+
+    def patch_and_commit(
+        self, tx: str, tree: dict[str, Any], validate: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> list[str]:
+        """`patch` then `commit` in one SQLite transaction: one WAL sync instead of two
+        (each boot stage that sets settings does this), and a failure leaves not even
+        the PATCH behind. Returns the dotted keys whose values changed."""
+        check_tx_name(tx)
+        if self.read_only or self._conn is None:
+            self.patch(tx, tree)
+            return self.commit(tx, validate)
+        leaves = _leaf_rows(tree)
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            _patch_rows(conn, tx, leaves)
+            return self._commit_rows(conn, tx, validate)
+
+        result: list[str] = self._write(f"patch {tx} ({len(leaves)} keys)", work, f"commit {tx}")
+        return result
 
     def delete_tx(self, tx: str) -> list[str]:
         """Drop a pending transaction; returns the keys it held."""
@@ -350,34 +355,6 @@ class Datastore:
         transaction, so a commit can never leave an invalid live tree, even if the
         model changed since the PATCH.
         """
-
-        def work(conn: sqlite3.Connection) -> list[str]:
-            rows = list(conn.execute("SELECT key, value FROM pending WHERE tx = ?", (tx,)))
-            if not rows:
-                raise NotFoundError(f"transaction {tx!r} not found")
-            live_rows = dict(conn.execute("SELECT key, value FROM live"))
-            pending_tree = unflatten(_leaves(rows, self.rel_path))
-            live_tree = unflatten(_leaves(live_rows.items(), self.rel_path))
-            merged = validate(merge(live_tree, pending_tree))
-            new_rows = {format_key(p): json.dumps(v, sort_keys=True) for p, v in flatten(merged)}
-            changed = sorted(
-                k for k in set(new_rows) | set(live_rows) if new_rows.get(k) != live_rows.get(k)
-            )
-            for key in set(live_rows) - set(new_rows):
-                conn.execute("DELETE FROM live WHERE key = ?", (key,))
-            for key in changed:
-                if key in new_rows:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO live (key, value) VALUES (?, ?)",
-                        (key, new_rows[key]),
-                    )
-            conn.execute("DELETE FROM pending WHERE tx = ?", (tx,))
-            conn.execute(
-                "INSERT INTO commits (tx, at, keys) VALUES (?, ?, ?)",
-                (tx, self.host.clock.time(), json.dumps(changed)),
-            )
-            return changed
-
         if self.read_only or self._conn is None:
             # Plan: compute what would change without writing anything.
             pending_tree = self.pending(tx)
@@ -391,8 +368,64 @@ class Datastore:
             self._plan.live = merged
             self.host.actions.append(f"datastore: commit {tx} ({len(changed)} keys change)")
             return changed
-        result: list[str] = self._write(f"commit {tx}", work)
+        result: list[str] = self._write(f"commit {tx}", lambda conn: self._commit_rows(conn, tx, validate))
         return result
+
+    def _commit_rows(
+        self, conn: sqlite3.Connection, tx: str, validate: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> list[str]:
+        """The commit of `tx` inside an open transaction (see `commit`)."""
+        rows = list(conn.execute("SELECT key, value FROM pending WHERE tx = ?", (tx,)))
+        if not rows:
+            raise NotFoundError(f"transaction {tx!r} not found")
+        live_rows = dict(conn.execute("SELECT key, value FROM live"))
+        pending_tree = unflatten(_leaves(rows, self.rel_path))
+        live_tree = unflatten(_leaves(live_rows.items(), self.rel_path))
+        merged = validate(merge(live_tree, pending_tree))
+        new_rows = {format_key(p): json.dumps(v, sort_keys=True) for p, v in flatten(merged)}
+        changed = sorted(
+            k for k in set(new_rows) | set(live_rows) if new_rows.get(k) != live_rows.get(k)
+        )
+        for key in set(live_rows) - set(new_rows):
+            conn.execute("DELETE FROM live WHERE key = ?", (key,))
+        for key in changed:
+            if key in new_rows:
+                conn.execute(
+                    "INSERT OR REPLACE INTO live (key, value) VALUES (?, ?)",
+                    (key, new_rows[key]),
+                )
+        conn.execute("DELETE FROM pending WHERE tx = ?", (tx,))
+        conn.execute(
+            "INSERT INTO commits (tx, at, keys) VALUES (?, ?, ?)",
+            (tx, self.host.clock.time(), json.dumps(changed)),
+        )
+        return changed
+
+
+def _leaf_rows(tree: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(format_key(p), json.dumps(v, sort_keys=True)) for p, v in flatten(tree)]
+
+
+def _patch_rows(conn: sqlite3.Connection, tx: str, leaves: list[tuple[str, str]]) -> int:
+    """Lay `leaves` over `tx` inside an open transaction (see `Datastore.patch`)."""
+    for key, value in leaves:
+        segments = _segments(key)
+        for cut in range(1, len(segments)):
+            conn.execute(
+                "DELETE FROM pending WHERE tx = ? AND key = ?",
+                (tx, format_key(segments[:cut])),
+            )
+        # A new leaf replaces any leaf it shadows (a map replaced by a list or
+        # the reverse), as a merge of trees would.
+        conn.execute(
+            "DELETE FROM pending WHERE tx = ? AND (key LIKE ? ESCAPE '\\')",
+            (tx, _like_prefix(key)),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO pending (tx, key, value) VALUES (?, ?, ?)",
+            (tx, key, value),
+        )
+    return len(leaves)
 
 
 def _like_prefix(key: str) -> str:

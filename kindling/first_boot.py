@@ -93,7 +93,8 @@ def marker_done(host: Host, path: str, component: str) -> bool:
 
 
 def write_marker(host: Host, path: str, body: str | dict[str, Any]) -> None:
-    """Write a marker with this machine's identity (JSON key or `instance=` line)."""
+    """Write a marker with this machine's identity (JSON key or `instance=` line), after
+    a barrier: within a `kindling boot` the marked work's writes are made durable first."""
     ident = instance_identity(host)
     if isinstance(body, dict):
         text = json.dumps({**body, **({"instance": ident} if ident else {})}, indent=1) + "\n"
@@ -101,8 +102,10 @@ def write_marker(host: Host, path: str, body: str | dict[str, Any]) -> None:
         text = body if body.endswith("\n") else body + "\n"
         if ident:
             text += f"instance={ident}\n"
+    host.barrier()  # what the marked run did is on disk before the marker that says it is done
     host.makedirs(MARKER_DIR, mode=0o700)
-    host.write_file(path, text, mode=0o644)
+    with host.synced_now():
+        host.write_file(path, text, mode=0o644)
 
 
 def markers(host: Host) -> list[str]:

@@ -7,7 +7,8 @@ the CLI builds it from `--root` / `KINDLING_ROOT` and `--plan`.
 
 Two implementations, one protocol (as httpx's transports):
 - `Host` acts for real: files are written atomically (temp file, fsync, rename) and
-  programs really run.
+  programs really run. Inside `deferred_sync()` (a `kindling boot`) the fsyncs of
+  persistent files wait for the next `barrier()` (docs/CONTRACT-NOTES.md, "one barrier").
 - `RecordingHost` (`--plan`) reads for real but records every mutation instead of
   doing it; read-only commands (`read_only=True`) still run so a plan can look at
   the machine. Logic never asks "am I planning?": it just calls the Host.
@@ -16,6 +17,7 @@ Two implementations, one protocol (as httpx's transports):
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import time
@@ -24,11 +26,12 @@ from pathlib import Path
 from kindling.errors import CommandError, HostError, PlanBoundary
 from kindling.record import field, record
 
-TYPE_CHECKING = False  # typing and subprocess cost ~13 ms to import; most boots run no program
+TYPE_CHECKING = False  # typing costs ~8 ms to import; the runner (kindling.child) loads only to run one
 if TYPE_CHECKING:
-    import subprocess
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any, Protocol
+
+    from kindling.child import Child
 else:
     Protocol = object
 
@@ -91,6 +94,15 @@ def make_dirs(target: Path, mode: int = 0o755) -> None:
             continue
         os.chmod(directory, mode if i == len(missing) - 1 else 0o755)
 
+def _sync_directory(directory: Path) -> None:
+    """fsync a directory: what makes a rename (or a new entry) in it durable."""
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
 def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
     """A new file beside `target` with an unguessable name, as `mkstemp` makes it:
     `O_EXCL|O_NOFOLLOW`, so a planted file or symlink of that name is never opened
@@ -106,6 +118,7 @@ def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
 
 
 _SLASH = Path("/")
+_SYNC_NOW = ("/boot/", "/efi/")  # read by firmware and boot loaders: never deferred
 _MAX_HOPS = 40  # the kernel's limit on symlinks followed in one lookup (ELOOP)
 
 
@@ -208,6 +221,8 @@ class Host:
         # paths the stage resolved, and its per-boot effects (/run files, live kernel values).
         self.seen: set[str] | None = None
         self.replay: list[tuple[str, str, bytes, int]] | None = None
+        # Inside `deferred_sync()`: files renamed into place whose fsyncs wait for `barrier()`.
+        self.unsynced: dict[Path, None] | None = None
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -305,7 +320,8 @@ class Host:
         """Atomically replace `p` with `data`; returns False when it already held it.
 
         Temp file in the same directory, fsync, rename, fsync of the directory: a
-        crash leaves the old or the new file, never a torn one.
+        crash leaves the old or the new file, never a torn one. Under /run (a tmpfs)
+        there are no fsyncs; inside `deferred_sync()` they wait for `barrier()`.
         """
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if self.replay is not None and p.startswith("/run/"):
@@ -317,8 +333,69 @@ class Host:
         except OSError:
             pass
         self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
-        self._write_atomic(target, raw, mode, durable=not p.startswith("/run/"))
+        durable = not p.startswith("/run/")
+        if durable and self.unsynced is not None and not p.startswith(_SYNC_NOW):
+            self._write_atomic(target, raw, mode, durable=False)
+            self.unsynced[target] = None
+        else:
+            self._write_atomic(target, raw, mode, durable=durable)
         return True
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Within: persistent files are renamed into place without their two fsyncs,
+        which `barrier()` does for all of them at once (each file, then each distinct
+        directory once): one journal commit instead of one per file. The caller puts a
+        barrier before anything that lets a later boot skip work (a marker, the boot
+        state); a normal exit is a barrier too. /boot is always synced at once: firmware
+        reads it before any Kindling runs to repair it."""
+        if self.unsynced is not None:  # nested: the outer scope's barriers hold
+            yield
+            return
+        self.unsynced = {}
+        try:
+            yield
+            self.barrier()
+        finally:
+            self.unsynced = None
+
+    @contextlib.contextmanager
+    def synced_now(self) -> Iterator[None]:
+        """Within: writes are durable when they return, even inside `deferred_sync()` (a
+        marker: one on disk must be whole, never the empty file an unsynced rename leaves)."""
+        saved, self.unsynced = self.unsynced, None
+        try:
+            yield
+        finally:
+            self.unsynced = saved
+
+    def barrier(self) -> None:
+        """Make every write deferred since the last barrier durable (nothing to do
+        outside `deferred_sync()`: each write was durable when it returned)."""
+        pending = self.unsynced
+        if not pending:
+            return
+        directories: dict[Path, None] = {}
+        for target in list(pending):
+            directories[target.parent] = None
+            try:
+                fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ELOOP):  # removed or replaced since: the directory says so
+                    continue
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+            finally:
+                os.close(fd)
+        for directory in directories:
+            try:
+                _sync_directory(directory)
+            except OSError as exc:
+                raise HostError(f"{directory}: cannot make it durable: {exc.strerror or exc}") from exc
+        pending.clear()
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
         """`durable=False` for /run (a tmpfs, gone at the next boot): the rename alone is
@@ -338,11 +415,7 @@ class Host:
                 os.close(fd)
             os.replace(tmp, target)
             if durable:
-                dfd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
+                _sync_directory(target.parent)
         except OSError as exc:
             # a full disk fails the write, not the open: leave no temp file behind
             if tmp is not target:
@@ -514,7 +587,7 @@ class Host:
         The program runs in a session of its own; on timeout, or when its stdout passes
         `limit` bytes, its whole process group is killed (its own children too) and
         `CommandError` says why. Output is read as it comes, so the cap bounds memory;
-        stderr keeps its last `STDERR_KEEP` bytes. A non-zero exit raises `CommandError`
+        stderr keeps its last `kindling.child.STDERR_KEEP` bytes. A non-zero exit raises `CommandError`
         when `check`; a timeout or the cap always raises.
         """
         args = list(argv)
@@ -540,21 +613,14 @@ class Host:
         begun = time.monotonic()
         return Started(lambda: self._finish(args, proc, None, timeout, check, None, begun))
 
-    def _spawn(self, args: list[str], input: bytes | None, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
-        import subprocess
+    def _spawn(self, args: list[str], input: bytes | None, env: Mapping[str, str] | None) -> Child:
+        from kindling.child import spawn
 
         full_env = dict(self.env)
         if env:
             full_env.update(env)
         try:
-            return subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=full_env,
-                start_new_session=True,
-            )
+            return spawn(args, full_env, stdin_pipe=input is not None)
         except OSError as exc:
             raise CommandError(args, 127, exc.strerror or str(exc)) from exc
 
@@ -574,7 +640,7 @@ class Host:
     @staticmethod
     def _finish(
         args: list[str],
-        proc: subprocess.Popen[bytes],
+        proc: Child,
         input: bytes | None,
         timeout: float | None,
         check: bool,
@@ -582,13 +648,15 @@ class Host:
         begun: float,
     ) -> CommandResult:
         """Collect a started program under the deadline `begun + timeout`."""
+        from kindling.child import collect, kill_group
+
         try:
-            out, err, stopped = _collect(proc, input, timeout, limit, begun)
+            out, err, stopped = collect(proc, input, timeout, limit, begun)
         except BaseException:
-            _kill_group(proc)
+            kill_group(proc)
             raise
         if stopped is not None:
-            _kill_group(proc)
+            kill_group(proc)
             raise CommandError(args, None, err.decode("utf-8", "replace"), reason=stopped)
         returncode = proc.returncode if proc.returncode is not None else -1
         result = CommandResult(tuple(args), returncode, out, err)
@@ -617,84 +685,6 @@ class Started:
             raise self._error
         assert self._result is not None
         return self._result
-
-
-STDERR_KEEP = 256 * 1024
-
-
-def _collect(
-    proc: subprocess.Popen[bytes], input: bytes | None, timeout: float | None, limit: int | None, begun: float
-) -> tuple[bytes, bytes, str | None]:
-    """Stream a child's stdout/stderr (and feed stdin) until it exits, under a wall-clock
-    deadline (`begun + timeout`) and a stdout cap; returns (stdout, stderr tail, why it
-    was stopped or None)."""
-    import selectors
-
-    deadline = None if timeout is None else begun + timeout
-    out, err = bytearray(), bytearray()
-    pending = memoryview(input or b"")
-    with selectors.DefaultSelector() as sel:
-        assert proc.stdout is not None and proc.stderr is not None
-        sel.register(proc.stdout, selectors.EVENT_READ, out)
-        sel.register(proc.stderr, selectors.EVENT_READ, err)
-        if proc.stdin is not None:
-            os.set_blocking(proc.stdin.fileno(), False)
-            if pending:
-                sel.register(proc.stdin, selectors.EVENT_WRITE, None)
-            else:
-                proc.stdin.close()
-        while sel.get_map():
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return bytes(out), bytes(err), f"timed out after {timeout:g}s"
-            for key, _ in sel.select(left):
-                fd = key.fd
-                if key.data is None:  # stdin
-                    try:
-                        pending = pending[os.write(fd, pending[:65536]) :]
-                    except BlockingIOError:
-                        continue
-                    except BrokenPipeError:
-                        pending = pending[:0]
-                    if not pending:
-                        sel.unregister(key.fileobj)
-                        key.fileobj.close()  # type: ignore[union-attr]
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    sel.unregister(key.fileobj)
-                    continue
-                buf: bytearray = key.data
-                buf += chunk
-                if buf is out and limit is not None and len(out) > limit:
-                    return bytes(out[: limit + 1]), bytes(err), f"stdout larger than {limit} bytes"
-                if buf is err and len(err) > STDERR_KEEP:
-                    del err[: len(err) - STDERR_KEEP]
-    for pipe in (proc.stdout, proc.stderr):
-        pipe.close()
-    left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    import subprocess
-
-    try:
-        proc.wait(left)
-    except subprocess.TimeoutExpired:
-        return bytes(out), bytes(err), f"timed out after {timeout:g}s"
-    return bytes(out), bytes(err), None
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the child's whole session (it leads its own group), then reap it."""
-    import signal
-
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        proc.kill()
-    proc.wait()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None:
-            with contextlib.suppress(OSError):
-                pipe.close()
 
 
 _PAST = {"write": "wrote", "set": "set", "send": "sent", "reload": "reloaded", "save": "saved",
@@ -786,6 +776,11 @@ class RecordingHost(Host):
 
     def did(self, verb: str, what: str) -> str:
         return f"would {verb} {what}"
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """A plan writes nothing, so it has nothing to make durable."""
+        yield
 
     def network(self, what: str) -> None:
         raise PlanBoundary(what, actions=list(self.actions))

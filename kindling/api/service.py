@@ -7,7 +7,7 @@ datastore byte-for-byte unchanged. Commits re-validate the merged tree.
 
 from __future__ import annotations
 
-import threading
+import _thread  # threading's own primitives: `threading` itself costs ~0.5 ms on every boot
 
 from kindling.apply_lock import apply_lock
 from kindling.datastore import DATASTORE_PATH, Datastore, check_tx_name, plan_state_for
@@ -18,6 +18,7 @@ from kindling.record import record
 
 TYPE_CHECKING = False  # the settings model and the appliers load on first write / apply
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from kindling.appliers import ApplyOutcome
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CommitReport", "SettingsService", "release_thread_stores", "select"]
 
-_OPEN = threading.local()
+_OPEN = _thread._local()
 
 
 @record(frozen=True)
@@ -102,7 +103,7 @@ class SettingsService:
             return Datastore(self.host, plan=self._plan)
         cache: dict[tuple[str, int], tuple[int, Datastore]] = _OPEN.__dict__.setdefault("stores", {})
         file = self.host.path(DATASTORE_PATH)
-        key = (str(file), threading.get_ident())
+        key = (str(file), _thread.get_ident())
         try:
             inode = file.stat().st_ino
         except OSError:
@@ -161,9 +162,14 @@ class SettingsService:
 
     def commit(self, tx: str) -> list[str]:
         """Make `tx` live; returns the changed keys (with `settings.`)."""
+        check_tx_name(tx)
+        return self._commit(tx, lambda store, vet: store.commit(tx, vet))
+
+    def _commit(self, tx: str, write: Callable[[Datastore, Callable[[dict[str, Any]], dict[str, Any]]], list[str]]
+                ) -> list[str]:
+        """`write` makes `tx` live under the apply lock, the merged tree vetted as a whole."""
         from kindling.appliers import check_commit
 
-        check_tx_name(tx)
         with apply_lock(self.host), self._store() as store:
             from kindling.settings import validate_settings
 
@@ -174,7 +180,7 @@ class SettingsService:
                 check_commit(self.host, before, after)
                 return after
 
-            changed = store.commit(tx, vet)
+            changed = write(store, vet)
         return [f"settings.{k}" for k in changed]
 
     def apply(self, keys: list[str] | None = None) -> list[ApplyOutcome]:
@@ -197,12 +203,19 @@ class SettingsService:
     def set_tree(self, tree: Any, *, tx: str, source: str) -> CommitReport:
         """PATCH + commit + apply in one call (apiclient set/apply, early-boot-config).
 
-        Validation happens before anything is written, and a failed commit drops the
-        transaction, so bad input leaves no trace.
+        Validation happens before anything is written; PATCH and commit are one SQLite
+        transaction, and a failed commit also drops what `tx` held before, so bad input
+        leaves no trace.
         """
-        self.patch(tx, tree, source=source)
+        check_tx_name(tx)
+        from kindling.settings import validate_settings
+
+        checked = validate_settings(tree, source=source)
         try:
-            return self.commit_and_apply(tx)
+            with apply_lock(self.host):  # PATCH and commit: one SQLite transaction, one WAL sync
+                changed = self._commit(tx, lambda store, vet: store.patch_and_commit(tx, checked, vet))
+                applied = self.apply(changed) if changed else []
+            return CommitReport(changed, applied)
         except Exception:
             try:
                 self.delete_tx(tx)

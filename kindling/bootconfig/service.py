@@ -169,8 +169,10 @@ def reboot_if_required(host: Host) -> RebootDecision:
                               f"for it (set {ACT_ON_KERNEL_ENV}=1 to allow)", decision.changed)
     if decision.reboot:
         wanted = params_from_settings(boot)
+        host.barrier()  # the boot loader's files on disk before the marker that says we rebooted for them
         host.makedirs(posixpath.dirname(REBOOT_MARKER), mode=0o755)
-        host.write_file(REBOOT_MARKER, wanted.fingerprint() + "\n", mode=0o644)
+        with host.synced_now():
+            host.write_file(REBOOT_MARKER, wanted.fingerprint() + "\n", mode=0o644)
         _log.info("rebooting to reconcile boot parameters", changed=",".join(decision.changed))
         host.run(["systemctl", "reboot"], timeout=60)
     elif not decision.changed:

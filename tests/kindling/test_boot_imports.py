@@ -7,6 +7,10 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
   does, which shows the guard can see it). The shipped templates run on the jinja2-free
   runtime, so even that boot loads neither `jinja2` nor `markupsafe`.
 - `dataclasses` (inspect, ast, dis, tokenize) is not imported on a boot.
+- A first boot runs a program (the demo's trust store runs update-ca-certificates) through
+  the Host's own runner, so `subprocess` (and the `locale`, `signal` and `threading` it
+  pulls in) is not imported either. `selectors` still is: `socket` imports it, and the
+  network status reads the link's addresses over a netlink socket.
 - A later boot, where the fingerprint skips every stage whose inputs did not change,
   imports neither `typing`, `tomllib`, nor the settings model, the appliers, the
   template declarations, the user-data providers, the boot loader integration (the
@@ -38,7 +42,7 @@ sys.exit(code)
 """
 
 NEVER_ON_A_BOOT = ("dataclasses", "importlib.resources", "importlib.metadata", "hashlib", "random", "inspect",
-                   "shutil")
+                   "shutil", "subprocess", "locale", "signal", "threading")
 TEMPLATE_ENGINE = ("kindling.templates.engine", "kindling.templates.runtime")
 JINJA2 = ("jinja2", "markupsafe")
 NOT_ON_A_LATER_BOOT = (
@@ -84,6 +88,7 @@ def demo_copy(tmp_path: Path, *, kubernetes: bool = True) -> Path:
 def test_first_boot_without_template_inputs_imports_no_engine(tmp_path: Path) -> None:
     modules = boot_modules(demo_copy(tmp_path, kubernetes=False), tmp_path)
     assert "kindling.appliers" in modules  # the appliers did run (the guard looks at a real boot)
+    assert "kindling.child" in modules  # and a program did (update-ca-certificates)
     assert sorted(modules & {*NEVER_ON_A_BOOT, *TEMPLATE_ENGINE, *JINJA2}) == []
 
 

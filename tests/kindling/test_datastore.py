@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +161,69 @@ def test_corrupt_file_is_a_clear_error(host: Host, root: Path) -> None:
         SettingsService(host).get_settings()
     with pytest.raises(HostError, match="not a usable datastore"):
         Datastore(RecordingHost(root))
+
+
+@pytest.fixture
+def write_transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQLite write transactions begun from here on, on any new connection."""
+    begun: list[str] = []
+    real = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real(*args, **kwargs)
+        conn.set_trace_callback(lambda sql: begun.append(sql.rstrip(";")) if sql.startswith("BEGIN") else None)
+        return conn
+
+    from kindling.api.service import release_thread_stores
+
+    release_thread_stores()  # a connection cached by an earlier test would not be traced
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    return begun
+
+
+def test_set_tree_is_one_write_transaction_its_readers_see(host: Host, root: Path,
+                                                          write_transactions: list[str]) -> None:
+    Datastore(host).close()
+    assert write_transactions == ["BEGIN IMMEDIATE"]  # a new file's tables and version: one transaction
+    write_transactions.clear()
+    svc = SettingsService(host)
+    report = svc.set_tree({"motd": "hi", "kernel": {"sysctl": {"a": "1"}}}, tx="t", source="test")
+    assert write_transactions == ["BEGIN IMMEDIATE"]  # PATCH and commit together: one WAL sync, not two
+    assert report.changed == ["settings.kernel.sysctl.a", "settings.motd"]
+    assert svc.get_settings()["motd"] == "hi"  # this process's cached connection
+    other = sqlite3.connect(root / DATASTORE_PATH.lstrip("/"))  # and any other reader
+    assert dict(other.execute("SELECT key, value FROM live")) == {"kernel.sysctl.a": '"1"', "motd": '"hi"'}
+    assert other.execute("SELECT count(*) FROM pending").fetchone()[0] == 0
+    other.close()
+    assert [a for a in host.actions if a.startswith("datastore")] == [
+        "datastore: patch t (2 keys)", "datastore: commit t"]
+
+
+def test_patch_and_commit_that_fails_or_dies_leaves_nothing(host: Host) -> None:
+    with Datastore(host) as ds:
+        ds.patch("t", {"motd": "earlier"})
+
+        def refuse(tree: dict[str, object]) -> dict[str, object]:
+            raise SettingsError("settings.motd", "refused")
+
+        def die(tree: dict[str, object]) -> dict[str, object]:
+            raise SystemExit("killed between PATCH and commit")
+
+        with pytest.raises(SettingsError):
+            ds.patch_and_commit("t", {"ntp": {"time-servers": ["a"]}}, refuse)
+        with pytest.raises(SystemExit):
+            ds.patch_and_commit("t", {"ntp": {"time-servers": ["a"]}}, die)
+        assert ds.pending("t") == {"motd": "earlier"}  # not even the PATCH stayed
+        assert ds.live() == {}
+        assert ds.patch_and_commit("t", {"ntp": {"time-servers": ["a"]}}, validate_settings) == [
+            "motd", "ntp.time-servers"]
+        assert ds.transactions() == []
+
+
+def test_plan_of_patch_and_commit_records_both(plan_host: RecordingHost, host: Host) -> None:
+    Datastore(host).close()
+    with Datastore(plan_host) as ds:
+        assert ds.patch_and_commit("p", {"motd": "x"}, validate_settings) == ["motd"]
+    assert plan_host.actions == ["datastore: patch p (1 keys)", "datastore: commit p (1 keys change)"]
+    with Datastore(host) as real:
+        assert real.live() == {} and real.transactions() == []
