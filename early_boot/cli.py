@@ -48,7 +48,10 @@ def main(argv: list[str]) -> int:
     from kindling.platform_id import resolve_platform
 
     platform = resolve_platform(host, args.platform)
-    report = run_early_boot(host, platform)
+    # The appliers' files are synced at one barrier, before the marker (docs/CONTRACT-NOTES.md,
+    # "one barrier"); the unit's consumers start after this process has exited.
+    with host.deferred_sync():
+        report = run_early_boot(host, platform)
     if args.json:
         out = report.to_json()
         out["plan"] = host.recording

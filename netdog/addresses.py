@@ -8,8 +8,8 @@ stays for what needs it (other namespaces, the renewing DHCP daemon).
 
 from __future__ import annotations
 
+import _socket as socket  # not the `socket` wrapper module (~1.5 ms of import): see netdog/rtnl.py
 import ipaddress
-import socket
 
 from netdog.errors import NetlinkError
 from netdog.rtnl import Rtnl

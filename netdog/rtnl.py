@@ -11,9 +11,12 @@ Bonds and VLANs (rare, and many more attributes) still go through pyroute2
 
 from __future__ import annotations
 
+# The C socket type, not the `socket` module: that wrapper (its enum conversions and
+# `selectors`) costs ~1.5 ms of import on every boot for one netlink socket; `_socket`
+# has every call used here, with the same errors.
+import _socket as socket
 import errno as errno_mod
 import os
-import socket
 import struct
 
 from netdog.errors import NetlinkError

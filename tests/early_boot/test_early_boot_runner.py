@@ -262,6 +262,27 @@ def test_cli_human_output_auto_platform_and_skip(root: Path, capsys: pytest.Capt
     assert '"skipped": "/var/lib/kindling/early-boot-config.ran exists' in capsys.readouterr().out
 
 
+def test_cli_syncs_the_appliers_files_at_one_barrier_before_the_marker(
+        root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from early_boot.cli import main
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}").replace(str(root), ""))
+        real(fd)
+
+    plant(Host(root), LOCAL, '[settings]\nmotd = "cli"\n')
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert main(["--root", str(root)]) == 0
+    assert "/etc/motd" in synced  # the file itself, after its rename: deferred to the barrier
+    assert not any(name.startswith("/etc/.motd.") for name in synced)
+    marker = next(i for i, name in enumerate(synced) if name.startswith("/var/lib/kindling/.early-boot-config.ran."))
+    assert synced.index("/etc/motd") < synced.index("/etc") < marker
+    assert synced[marker + 1:] == ["/var/lib/kindling"]  # nothing left behind the marker
+
+
 def test_import_arrows_point_one_way() -> None:
     """DESIGN §1: early_boot finds providers through the registry; platforms never
     import early_boot (the contract lives in kindling)."""

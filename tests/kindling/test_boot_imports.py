@@ -14,7 +14,7 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
 - A later boot, where the fingerprint skips every stage whose inputs did not change,
   imports neither `typing`, `tomllib`, nor the settings model, the appliers, the
   template declarations, the user-data providers, the boot loader integration (the
-  crash kernel is reserved) or the GPT reader (no disk to search).
+  crash kernel is reserved), the GPT reader (no disk to search) or the `socket` wrapper.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ NOT_ON_A_LATER_BOOT = (
     "kindling.bootloader.integrate",  # kdump-load asks for the boot loader only when nothing is reserved
     "growpart.gpt",  # no disk under the demo root: nothing to read
     "netdog.model",  # the network status reads the recorded primary name, parses no MAC
+    "socket",  # its one netlink socket is a `_socket` one (netdog/rtnl.py)
 )
 
 
