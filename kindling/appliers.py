@@ -16,6 +16,13 @@ An applier whose work ends in a slow program (update-ca-certificates, ~20-30 ms)
 `overlaps`: it is called first and returns a `Pending` with the program started, the
 others run meanwhile, and its outcome is collected last — the run still reports every
 applier's final outcome, in name order.
+
+Inside `kindling boot` (`host.in_flight` set by the boot runner) such a program is not
+waited for at the end of its commit but left running across the next stages: the same
+applier's next run collects it first (never two rebuilds at once; its verdict becomes
+that run's), and the boot collects whatever is left before it ends (kindling/boot.py).
+On a first boot that hides update-ca-certificates behind the stages between
+early-boot-config and apply-settings.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ __all__ = [
     "Pending",
     "affected",
     "check_commit",
+    "collect_in_flight",
     "load_appliers",
     "run_appliers",
 ]
@@ -51,6 +59,7 @@ class Pending:
 
     done: list[str]
     finish: Callable[[], list[str]]
+    running: str = "its program"  # what is left running, for a report made before it ends
 
     def wait(self) -> list[str]:
         """Everything it did, once the program has finished (a direct, unoverlapped call)."""
@@ -148,26 +157,69 @@ def run_appliers(
 ) -> list[ApplyOutcome]:
     """Run the affected appliers and collect each one's outcome, in name order; those
     that `overlap` are called first, and their programs collected after the others ran
-    (always: a failing or crashing applier never leaves one running unwaited)."""
+    (always: a failing or crashing applier never leaves one running unwaited) — or,
+    inside a boot (`host.in_flight`), left running for a later run or the boot's end."""
     chosen = affected(appliers if appliers is not None else load_appliers(host), changed)
+    in_flight = host.in_flight
+    earlier = {i: in_flight.pop(a.name) for i, a in enumerate(chosen)
+               if in_flight is not None and a.name in in_flight}  # fmt: skip
     results: dict[int, ApplyOutcome | Pending] = {}
+    # overlapping first (their programs run while the others work); one whose program from
+    # an earlier commit is still running last (it is waited for before it runs again)
+    order = sorted(range(len(chosen)), key=lambda i: (i in earlier, not chosen[i].overlaps))
     try:
-        for i in sorted(range(len(chosen)), key=lambda i: not chosen[i].overlaps):
+        for i in order:
             applier = chosen[i]
+            before = _collect(applier.name, earlier.pop(i), rest=True) if i in earlier else None
             try:
                 done = applier.apply(host, settings)
             except KindlingError as exc:
-                results[i] = ApplyOutcome(applier.name, False, str(exc))
+                results[i] = _joined(before, ApplyOutcome(applier.name, False, str(exc)))
                 continue
-            results[i] = done if isinstance(done, Pending) else _outcome(applier.name, done)
+            if isinstance(done, Pending) and before is None:
+                results[i] = done
+            else:  # (a rebuild right after a collected one is rare: waited here, not overlapped)
+                results[i] = _joined(before, _collect(applier.name, done) if isinstance(done, Pending)
+                                     else _outcome(applier.name, done))
     finally:
+        for i, left in earlier.items():  # not reached: a crash came first
+            results[i] = _collect(chosen[i].name, left, rest=True)
         for i, result in results.items():
-            if isinstance(result, Pending):
-                try:
-                    results[i] = _outcome(chosen[i].name, result.wait())
-                except KindlingError as exc:
-                    results[i] = ApplyOutcome(chosen[i].name, False, str(exc))
+            if not isinstance(result, Pending):
+                continue
+            if in_flight is not None:
+                in_flight[chosen[i].name] = result
+                results[i] = _outcome(chosen[i].name, [*result.done, f"{result.running} left running "
+                                                       "(collected by its next run or at the end of the boot)"])
+            else:
+                results[i] = _collect(chosen[i].name, result)
     return [r for _, r in sorted(results.items()) if isinstance(r, ApplyOutcome)]
+
+
+def collect_in_flight(host: Host) -> list[ApplyOutcome]:
+    """Wait for every program appliers left running in this boot: what each program did
+    (its applier's earlier lines were reported by the run that started it)."""
+    in_flight = host.in_flight or {}
+    return [_collect(name, in_flight.pop(name), rest=True) for name in sorted(in_flight)]
+
+
+def _collect(name: str, pending: Pending, *, rest: bool = False) -> ApplyOutcome:
+    """Wait for `pending`: the whole outcome, or with `rest` only what came after `done`."""
+    try:
+        return _outcome(name, pending.finish() if rest else pending.wait())
+    except KindlingError as exc:
+        return ApplyOutcome(name, False, str(exc))
+
+
+def _lines(outcome: ApplyOutcome) -> list[str]:
+    return [] if outcome.detail == "unchanged" else [outcome.detail]
+
+
+def _joined(before: ApplyOutcome | None, now: ApplyOutcome) -> ApplyOutcome:
+    """An earlier program's verdict and this run's, as one outcome (either failing fails it)."""
+    if before is None:
+        return now
+    return ApplyOutcome(now.name, before.ok and now.ok, "; ".join(_lines(before) + _lines(now)) or "unchanged")
 
 
 def _outcome(name: str, done: list[str]) -> ApplyOutcome:

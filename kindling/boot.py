@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from kindling.boot_fingerprint import BootState
     from kindling.host import Host
 
 __all__ = [
@@ -256,14 +257,21 @@ def _run_locked(
     progress: dict[str, Any] = {"state": "running", "pid": os.getpid(), "platform": platform,
                                 "started": round(report.started, 3)}
     _note_progress(host, progress)
+    host.in_flight = {}  # appliers' programs may run on across stages (kindling/appliers.py)
     try:
         with host.deferred_sync():  # one barrier, not two fsyncs per file (docs/CONTRACT-NOTES.md)
             _run_stages(ctx, ordered, report, progress, on_record, on_start, full)
     except BaseException as exc:  # the end is recorded however the run ends, then it goes on
+        if host.in_flight:  # a runner crash never leaves a program unwaited
+            from kindling.appliers import collect_in_flight
+
+            collect_in_flight(host)
         _note_progress(host, {**progress, "state": "failed", "finished": round(time.time(), 3),
                               "failed": [r.name for r in report.records if r.status == "failed"],
                               "error": f"boot runner: {describe(exc)}"})
         raise
+    finally:
+        host.in_flight = None
     _note_progress(host, {**progress, "state": "done" if report.ok else "failed",
                           "finished": round(time.time(), 3),
                           "failed": [r.name for r in report.records if r.status == "failed"]})
@@ -286,6 +294,7 @@ def _run_stages(
     t0 = time.perf_counter()
     failed: dict[str, str] = {}
     ctx.options["failed_stages"] = failed  # live view: late stages (cfsignal) judge the run so far
+    started_by: dict[int, int] = {}  # id of a program left running -> index of its stage's record
     for stage in ordered:
         if stage.platforms is not None and platform not in stage.platforms:
             continue
@@ -340,9 +349,12 @@ def _run_stages(
             tuple(host.actions[mark:]),
             result.notes,
         )
+        for pending in (host.in_flight or {}).values():
+            started_by.setdefault(id(pending), len(report.records))
         report.records.append(record)
         if on_record is not None:
             on_record(record)
+    _collect_in_flight(host, report, started_by, state, on_record)
     write_timeline(host, report)
     if not host.recording:
         host.barrier()  # every stage's files on disk before the state that lets a later boot skip them
@@ -358,6 +370,27 @@ def _precondition(ctx: BootContext, stage: Stage) -> str | None:
         return stage.precondition(ctx)
     except Exception:
         return None
+
+
+def _collect_in_flight(host: Host, report: BootReport, started_by: dict[int, int], state: BootState,
+                       on_record: Callable[[StageRecord], None] | None) -> None:
+    """Wait for the programs appliers left running that no later run collected; one that
+    failed fails the stage that started it (reported again, and rerun on the next boot)."""
+    if not host.in_flight:
+        return  # (a later boot runs no applier: it does not import them)
+    from kindling.appliers import collect_in_flight
+
+    origin = {name: started_by.get(id(p)) for name, p in (host.in_flight or {}).items()}
+    for outcome in collect_in_flight(host):
+        at = origin.get(outcome.name)
+        if outcome.ok or at is None:
+            continue
+        old = report.records[at]
+        report.records[at] = StageRecord(old.name, "failed", f"{old.detail}; {outcome.name}: {outcome.detail}",
+                                         old.start, old.duration, old.actions, old.notes)
+        state.forget(old.name)
+        if on_record is not None:
+            on_record(report.records[at])
 
 
 def _note_progress(host: Host, progress: dict[str, Any]) -> None:

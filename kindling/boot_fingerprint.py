@@ -199,6 +199,11 @@ class BootState:
             "replay": [[kind, p, data.decode("latin-1"), mode] for kind, p, data, mode in replay],
         }
 
+    def forget(self, name: str) -> None:
+        """A stage found failed after it was recorded: the next boot runs it again."""
+        self.changed = True
+        self.entries.pop(name, None)
+
     def save(self) -> None:
         """Persist (fsync'd: it is what the next boot trusts) when anything ran."""
         if not self.changed and self.entries == self.previous:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any, Protocol
 
+    from kindling.appliers import Pending
     from kindling.child import Child
 else:
     Protocol = object
@@ -223,6 +224,9 @@ class Host:
         self.replay: list[tuple[str, str, bytes, int]] | None = None
         # Inside `deferred_sync()`: files renamed into place whose fsyncs wait for `barrier()`.
         self.unsynced: dict[Path, None] | None = None
+        # Set by the boot runner: appliers' programs left running past their commit
+        # (kindling/appliers.py), collected by the applier's next run or the boot's end.
+        self.in_flight: dict[str, Pending] | None = None
 
     # -- paths ---------------------------------------------------------------
     @property

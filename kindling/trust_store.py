@@ -156,7 +156,7 @@ def start_pki(host: Host, settings: dict[str, Any]) -> list[str] | Pending:
         started.wait()
         return [line]
 
-    return Pending(done, finish)
+    return Pending(done, finish, line.removeprefix("ran "))
 
 
 def apply_pki(host: Host, settings: dict[str, Any]) -> list[str]:

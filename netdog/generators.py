@@ -29,8 +29,9 @@ def _hostname(host: Host, platform: str) -> Generated:
 
 
 def _imds_local_hostname(host: Host) -> str | None:
-    """Imported when asked: `http.client` (with `email.*` and `ssl`, ~9 ms) is not
-    needed by a boot whose hostname is not generated (no primary address yet)."""
+    """Imported when asked, like every generator's work: a boot whose hostname is not
+    generated (no primary address yet) loads none of it. On aws it reads through the
+    node's IMDS session, reusing early-boot-config's token (`kindling/imds.py`)."""
     from netdog.imds_hostname import imds_local_hostname
 
     return imds_local_hostname(host)

@@ -6,6 +6,7 @@
     └── HostError
         ├── ImdsError             IMDS could not be read within the retry budget, or
         │                         answered something that is not what the path holds
+        │                         (drawn in kindling/imds.py: netdog reads IMDS too)
         ├── SystemStateError      D-Bus / systemd could not be asked (unreachable, no systemd)
         └── AwsApiError           an AWS Query-API call failed (names service, action, code)
             └── AwsThrottled      still throttled when the retry budget ran out
@@ -20,12 +21,9 @@ kept (it names stacks and groups, which are not secrets), cut to one short line.
 from __future__ import annotations
 
 from kindling.errors import HostError, InputError
+from kindling.imds import ImdsError
 
 __all__ = ["AwsApiError", "AwsThrottled", "CredentialsError", "ImdsError", "SystemStateError"]
-
-
-class ImdsError(HostError):
-    """IMDS could not be read within the budget, or answered nonsense."""
 
 
 class CredentialsError(InputError):

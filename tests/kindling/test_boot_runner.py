@@ -111,3 +111,58 @@ def test_a_slow_stage_says_it_started_a_quick_one_does_not(tmp_path: Path) -> No
     run_boot(RecordingHost(tmp_path), "metal", stages=stages, on_start=notice.start,
              on_record=lambda _r: notice.done())
     assert out.getvalue().splitlines() == ["slow-one                 running… (wait for a lease)"]
+
+
+def _starting(name: str, order: int, script: str, after: tuple[str, ...] = ()) -> Stage:
+    """A stage whose commit runs an overlapping applier (as early-boot-config's pki)."""
+    from kindling.appliers import Applier, Pending, run_appliers
+
+    def apply(h: Host, settings: dict[str, object]) -> Pending:
+        started = h.start(["sh", "-c", script], timeout=10)
+        return Pending(["wrote anchors"], lambda: [started.wait().text.strip()], "sh")
+
+    applier = Applier(name="m-slow", prefixes=("slow",), apply=apply, overlaps=True)
+
+    def run(ctx: BootContext) -> StageResult:
+        outcomes = run_appliers(ctx.host, {}, None, [applier])
+        return ok("; ".join(o.detail for o in outcomes))
+
+    return Stage(name, order, run, after=after)
+
+
+def test_a_program_left_running_that_fails_fails_the_stage_that_started_it(host: Host, root: Path) -> None:
+    gate = root / "gate"
+    stages = [
+        _starting("user-data", 30, f"while [ ! -e {gate} ]; do sleep 0.01; done; echo no store >&2; exit 2"),
+        stage("later", 40, ok("ran meanwhile"), write="/gate"),
+    ]
+    seen: list[tuple[str, str]] = []
+    report = run_boot(host, "metal", stages=stages, on_record=lambda r: seen.append((r.name, r.status)))
+    # the program waited for a file the later stage wrote: it ran across the stages
+    assert [(r.name, r.status) for r in report.records] == [("user-data", "failed"), ("later", "ok")]
+    assert report.records[0].detail.startswith("wrote anchors; sh left running")
+    assert "; m-slow: " in report.records[0].detail and "exited 2: no store" in report.records[0].detail
+    assert seen == [("user-data", "ok"), ("later", "ok"), ("user-data", "failed")]  # reported again, as failed
+    assert not report.ok
+    assert host.in_flight is None
+    state = json.loads((root / "var/lib/kindling/boot-state.json").read_text())
+    assert "user-data" not in state["stages"] and "later" in state["stages"]  # the next boot reruns it
+
+
+def test_a_program_left_running_that_succeeds_changes_no_verdict(host: Host, root: Path) -> None:
+    report = run_boot(host, "metal", stages=[_starting("user-data", 30, "echo rebuilt"), stage("later", 40, ok())])
+    assert [(r.name, r.status) for r in report.records] == [("user-data", "ok"), ("later", "ok")]
+    assert "sh left running" in report.records[0].detail
+    assert report.ok and host.in_flight is None
+
+
+def test_a_runner_crash_still_collects_a_program_left_running(host: Host, root: Path) -> None:
+    done = root / "collected"
+
+    def boom(record: object) -> None:
+        raise RuntimeError("on_record bug")
+
+    with pytest.raises(RuntimeError, match="on_record bug"):
+        run_boot(host, "metal", stages=[_starting("user-data", 30, f"sleep 0.2; touch {done}")], on_record=boom)
+    assert done.exists()  # waited for before the error went on
+    assert host.in_flight is None

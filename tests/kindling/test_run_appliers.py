@@ -3,14 +3,23 @@ while the others do their work, is always collected, and its failure is its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kindling.appliers import Applier, Pending, run_appliers
+from kindling.appliers import Applier, Pending, collect_in_flight, run_appliers
 from kindling.errors import SettingsError
 from kindling.host import Host
+
+
+@pytest.fixture(autouse=True)
+def _collected(host: Host) -> Iterator[None]:
+    """A failed assertion never leaves a test's program running (its deadline ends it)."""
+    yield
+    if host.in_flight:
+        collect_in_flight(host)
 
 
 def _plain(name: str, calls: list[str], fail: bool = False) -> Applier:
@@ -34,7 +43,7 @@ def _overlapping(calls: list[str], script: str) -> Applier:
             calls.append("slow finished")
             return [started.wait().text.strip()]
 
-        return Pending(["wrote anchors"], finish)
+        return Pending(["wrote anchors"], finish, "sh")
 
     return Applier(name="m-slow", prefixes=("slow",), apply=apply, overlaps=True)
 
@@ -92,3 +101,51 @@ def test_plain_failures_do_not_stop_the_others(host: Host) -> None:
         ("b", False, "settings.b: refused"),
         ("c", True, "c done"),
     ]
+
+
+def test_inside_a_boot_the_program_runs_on_and_the_next_run_collects_it_first(host: Host, root: Path) -> None:
+    """`host.in_flight` (set by the boot runner): the commit does not wait; the same
+    applier's next run waits for the earlier program before it runs again."""
+    calls: list[str] = []
+    gate = root / "gate"
+    host.in_flight = {}
+    slow = _overlapping(calls, f"while [ ! -e {gate} ]; do sleep 0.01; done; echo rebuilt")
+    first = run_appliers(host, {}, None, [_plain("a", calls), slow])
+    # returned while the program still waits for the gate: nothing collected it
+    assert calls == ["slow", "a"]
+    assert [(o.name, o.ok) for o in first] == [("a", True), ("m-slow", True)]
+    assert first[1].detail == ("wrote anchors; sh left running "
+                               "(collected by its next run or at the end of the boot)")
+    assert list(host.in_flight) == ["m-slow"]
+    gate.write_text("")
+    second = run_appliers(host, {}, None, [slow, _plain("b", calls)])
+    # the other applier ran first; the earlier program was collected before slow ran
+    # again, and a rebuild right after a collected one is waited for, not left running
+    assert calls == ["slow", "a", "b", "slow finished", "slow", "slow finished"]
+    assert [(o.name, o.ok, o.detail) for o in second] == [("m-slow", True, "rebuilt; wrote anchors; rebuilt"),
+                                                         ("b", True, "b done")]
+    assert host.in_flight == {}
+    run_appliers(host, {}, None, [slow])
+    assert list(host.in_flight) == ["m-slow"]
+    assert [(o.name, o.ok, o.detail) for o in collect_in_flight(host)] == [("m-slow", True, "rebuilt")]
+    assert host.in_flight == {}
+
+
+def test_an_earlier_programs_failure_is_the_next_runs_outcome(host: Host) -> None:
+    calls: list[str] = []
+    host.in_flight = {}
+    failing = _overlapping(calls, "echo cannot rebuild >&2; exit 3")
+    run_appliers(host, {}, None, [failing])
+    unchanged = Applier(name="m-slow", prefixes=("slow",), apply=lambda h, s: [], overlaps=True)
+    outcomes = run_appliers(host, {}, None, [unchanged])
+    assert [(o.name, o.ok) for o in outcomes] == [("m-slow", False)]
+    assert "exited 3: cannot rebuild" in outcomes[0].detail
+    assert host.in_flight == {}
+
+
+def test_outside_a_boot_nothing_is_left_running(host: Host) -> None:
+    calls: list[str] = []
+    assert host.in_flight is None
+    outcomes = run_appliers(host, {}, None, [_overlapping(calls, "echo rebuilt")])
+    assert calls == ["slow", "slow finished"]
+    assert outcomes[0].detail == "wrote anchors; rebuilt"

@@ -3,19 +3,21 @@ an emulator on 127.0.0.1, and set-hostname under the root prefix."""
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from kindling.errors import InputError
 from kindling.host import FakeClock, Host, RecordingHost
-from kindling.retry import RetryBudgetExceeded, RetryPolicy
+from kindling.imds import TOKEN_TTL, ImdsError
+from kindling.retry import RetryBudgetExceeded
 from netdog import paths
 from netdog.hostname import generate_hostname, set_hostname
-from netdog.imds_hostname import imds_local_hostname
+from netdog.imds_hostname import HOSTNAME_BUDGET, imds_local_hostname
+from tests.imds_emulator import ImdsEmulator
 
 
 def test_first_valid_source_wins_and_is_cleaned() -> None:
@@ -48,77 +50,73 @@ def test_invalid_or_missing_answers_fall_through_to_ip() -> None:
     assert generate_hostname("10.0.0.9", [("rdns", lambda: "-x")]) == ("10.0.0.9", "ip")
 
 
-class _Imds(http.server.BaseHTTPRequestHandler):
-    hostname: bytes | None = b"ip-10-1-2-3.ec2.internal"
-    failures = 0
-    seen: list[str] = []
-
-    def do_PUT(self) -> None:
-        ttl = self.headers["X-aws-ec2-metadata-token-ttl-seconds"]
-        self.seen.append(f"PUT {self.path} ttl={ttl}")
-        if type(self).failures:
-            type(self).failures -= 1
-            self.send_response(503)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"TOKEN")
-
-    def do_GET(self) -> None:
-        self.seen.append(f"GET {self.path} token={self.headers['X-aws-ec2-metadata-token']}")
-        if self.hostname is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(self.hostname)
-
-    def log_message(self, *args: object) -> None:
-        return None
+def _imds_host(root: Path, clock: FakeClock, imds: ImdsEmulator) -> Host:
+    return Host(root, clock=clock, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url})
 
 
-@pytest.fixture
-def imds() -> Iterator[tuple[str, type[_Imds]]]:
-    handler = type("H", (_Imds,), {"seen": [], "failures": 0})
-    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
-    server.timeout = 0.05
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()  # serve_forever polls every 0.5 s by default
-        server.server_close()
-
-
-def test_imds_local_hostname(root: Path, imds: tuple[str, type[_Imds]]) -> None:
-    url, handler = imds
-    clock = FakeClock()
-    host = Host(root, clock=clock, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": url})
-    handler.failures = 2
-    assert imds_local_hostname(host) == "ip-10-1-2-3.ec2.internal"
-    assert handler.seen[-1] == "GET /latest/meta-data/local-hostname token=TOKEN"
-    assert handler.seen[0] == "PUT /latest/api/token ttl=60"
+def test_imds_local_hostname(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
+    imds.set("meta-data/local-hostname", "ip-10-1-2-3.ec2.internal other.example")
+    imds.fail_token(503, times=2)
+    assert imds_local_hostname(_imds_host(root, clock, imds)) == "ip-10-1-2-3.ec2.internal"
+    assert [(r.method, r.path, r.status) for r in imds.requests] == [
+        ("PUT", "/latest/api/token", 503), ("PUT", "/latest/api/token", 503), ("PUT", "/latest/api/token", 200),
+        ("GET", "/2021-07-15/meta-data/local-hostname", 200)]  # the pinned schema, as every IMDS read
     assert len(clock.sleeps) == 2  # two 503s retried on the Host clock, no real waiting
 
 
-def test_imds_404_is_absent_not_retried(root: Path, imds: tuple[str, type[_Imds]]) -> None:
-    url, handler = imds
-    handler.hostname = None
-    clock = FakeClock()
-    host = Host(root, clock=clock, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": url})
-    assert imds_local_hostname(host) is None
+def test_imds_404_is_absent_not_retried(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
+    assert imds_local_hostname(_imds_host(root, clock, imds)) is None
+    assert imds.count("GET") == 1 and clock.sleeps == []
+
+
+def test_imds_unreachable_gives_up_within_budget(root: Path, clock: FakeClock) -> None:
+    host = Host(root, clock=clock, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"})
+    with pytest.raises(ImdsError, match="imds meta-data/local-hostname: gave up"):
+        imds_local_hostname(host, budget=3)
+    assert 0 < sum(clock.sleeps) <= 3
+
+
+def test_hostname_budget_is_its_own_minute_unless_named(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
+    """IMDS down: the hostname source gives up after 60 s (then reverse DNS), not the 300 s
+    early-boot-config waits; `KINDLING_IMDS_BUDGET` still rules when set."""
+    imds.fail("meta-data/local-hostname", 500, times=10_000)
+    with pytest.raises(ImdsError, match="gave up"):
+        imds_local_hostname(_imds_host(root, clock, imds))
+    assert 50 < sum(clock.sleeps) <= HOSTNAME_BUDGET
+    named = FakeClock()
+    host = Host(root, clock=named, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url, "KINDLING_IMDS_BUDGET": "5"})
+    with pytest.raises(ImdsError, match="gave up"):
+        imds_local_hostname(host)
+    assert sum(named.sleeps) <= 5
+
+
+def test_the_token_of_the_aws_reads_is_reused(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
+    """One node, one session: the token early-boot-config fetched (identity document)
+    names the host too; a refused (401) token is fetched again once, at once."""
+    from platforms.aws.imds import client_for
+
+    imds.identity("eu-west-1")
+    imds.set("meta-data/local-hostname", "ip-10-1-2-3.eu-west-1.compute.internal")
+    host = _imds_host(root, clock, imds)
+    assert client_for(host).region() == "eu-west-1"
+    assert imds_local_hostname(host) == "ip-10-1-2-3.eu-west-1.compute.internal"
+    assert imds.count("PUT") == 1 and imds.count("GET") == 2
+    imds.expire_tokens()
+    assert imds_local_hostname(host) == "ip-10-1-2-3.eu-west-1.compute.internal"
+    assert [r.status for r in imds.requests[-3:]] == [401, 200, 200] and imds.count("PUT") == 2
     assert clock.sleeps == []
 
 
-def test_imds_unreachable_gives_up_within_budget(root: Path) -> None:
-    clock = FakeClock()
-    host = Host(root, clock=clock, env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"})
-    with pytest.raises(RetryBudgetExceeded, match="imds"):
-        imds_local_hostname(host, RetryPolicy(first=0.25, cap=1, budget=3, jitter=0))
+def test_a_token_past_its_ttl_is_not_sent(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
+    """The token's 60 s run on the Host clock (the emulator's too, here): a lookup a
+    minute after the token was fetched asks for a new one first instead of earning a 401."""
+    imds.use_clock(clock.monotonic)
+    imds.set("meta-data/local-hostname", "n1.ec2.internal")
+    host = _imds_host(root, clock, imds)
+    assert imds_local_hostname(host) == "n1.ec2.internal"
+    clock.sleep(TOKEN_TTL + 1)
+    assert imds_local_hostname(host) == "n1.ec2.internal"
+    assert [(r.method, r.status) for r in imds.requests] == [("PUT", 200), ("GET", 200), ("PUT", 200), ("GET", 200)]
 
 
 def test_set_hostname_writes_kernel_file(host: Host) -> None:
@@ -157,3 +155,34 @@ def test_imds_is_never_asked_by_default_under_a_root_prefix(root: Path) -> None:
     host = Host(root, clock=FakeClock(), env={})
     with pytest.raises(InputError, match="AWS_EC2_METADATA_SERVICE_ENDPOINT"):
         imds_local_hostname(host)
+
+
+_GENERATE = """
+import json, sys
+from kindling.cli import main
+code = main(["netdog", "generate-hostname", "--platform", "aws", "--no-reverse-dns", "--root", sys.argv[1]])
+with open(sys.argv[2], "w") as fh:
+    json.dump(sorted(sys.modules), fh)
+sys.exit(code)
+"""
+NOT_FOR_A_HOSTNAME = ("http", "http.client", "email", "email.parser", "ssl", "_ssl", "platforms.aws.imds")
+
+
+def test_generate_hostname_on_aws_alone_one_token_no_http_client(tmp_path: Path, imds: ImdsEmulator) -> None:
+    """The command by itself (a fresh interpreter, as its unit runs it): one token, one
+    GET, and the session's own HTTP/1.1 — neither `http.client` (with `email.*`, `ssl`)
+    nor the AWS platform package is imported to ask IMDS for a name."""
+    root, out = tmp_path / "root", tmp_path / "modules.json"
+    (root / paths.CURRENT_IP.lstrip("/")).parent.mkdir(parents=True)
+    (root / paths.CURRENT_IP.lstrip("/")).write_text("10.1.2.3\n")
+    imds.set("meta-data/local-hostname", "ip-10-1-2-3.eu-west-1.compute.internal. other.example")
+    env = {"PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}
+    done = subprocess.run([sys.executable, "-c", _GENERATE, str(root), str(out)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout) == "ip-10-1-2-3.eu-west-1.compute.internal"
+    assert [(r.method, r.path) for r in imds.requests] == [
+        ("PUT", "/latest/api/token"), ("GET", "/2021-07-15/meta-data/local-hostname")]
+    modules = set(json.loads(out.read_text()))
+    assert "kindling.imds" in modules  # the guard looks at a run that asked IMDS
+    assert sorted(modules & set(NOT_FOR_A_HOSTNAME)) == []
