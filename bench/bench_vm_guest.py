@@ -58,6 +58,7 @@ class GuestTimes:
     multi_user_s: float
     configured_s: float  # first unit of the suite → its target
     state: str  # systemctl is-system-running at the end
+    failed: str = ""  # the failed units when not running (systemctl --failed), one line
 
 
 def _times(suite: str, sections: dict[str, str]) -> GuestTimes:
@@ -70,8 +71,10 @@ def _times(suite: str, sections: dict[str, str]) -> GuestTimes:
     else:
         first = spans["cloud-init-local.service"].start
         target = spans["cloud-init.target"].end
+    failed = " ".join(line.split()[0] for line in sections.get("failed", "").splitlines()
+                      if line.strip() and not line.startswith("===") and "loaded" in line)
     return GuestTimes(suite, spans["multi-user.target"].end / 1e6, (target - first) / 1e6,
-                      sections.get("is-system-running", "").strip())
+                      sections.get("is-system-running", "").strip(), failed)
 
 
 def measure(boots: int, workdir: Path) -> list[GuestTimes]:
@@ -94,7 +97,7 @@ def measure(boots: int, workdir: Path) -> list[GuestTimes]:
                 raise RuntimeError(f"{node.name}: guest did not finish (artifacts in {kept})")
             times = _times(suite, run.sections)
             print(f"  {node.name}: multi-user {times.multi_user_s:6.1f} s, configured {times.configured_s:6.1f} s, "
-                  f"state {times.state}", flush=True)
+                  f"state {times.state}" + (f" (failed: {times.failed})" if times.failed else ""), flush=True)
             out.append(times)
     return out
 
@@ -116,7 +119,7 @@ def guest_rows(boots: int = 3) -> list[PairRow]:
     ):
         ci = [getattr(t, attr) for t in times if t.suite == "cloud-init"]
         kd = [getattr(t, attr) for t in times if t.suite == "kindling"]
-        states = sorted({f"{t.suite}: {t.state}" for t in times})
+        states = sorted({f"{t.suite}: {t.state}" + (f" ({t.failed} failed)" if t.failed else "") for t in times})
         rows.append(PairRow(SECTION, name, "cloud-init image", "Kindling image", "s", Summary.of(ci), Summary.of(kd),
                             Summary.of(pair_ratios(ci, kd)),
                             note="; ".join(filter(None, [note, f"{len(kd)} boots each, alternating",

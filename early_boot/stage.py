@@ -12,14 +12,21 @@ from kindling.boot import BootContext, Stage, StageResult, ok, skipped
 __all__ = ["STAGE"]
 
 
-def run(ctx: BootContext) -> StageResult:
+def applied(ctx: BootContext) -> str | None:
+    """The unit's condition, as systemd checks it before starting the unit: a node that has
+    applied its user data imports neither the runner, the providers nor the model."""
     from early_boot import MARKER_PATH
     from kindling.first_boot import marker_state
 
-    # the condition first, as systemd checks it before starting the unit: a node that
-    # has applied its user data imports neither the runner, the providers nor the model
     if marker_state(ctx.host, MARKER_PATH)[0] == "done":
-        return skipped(f"{MARKER_PATH} exists (user data already applied)")
+        return f"{MARKER_PATH} exists (user data already applied)"
+    return None
+
+
+def run(ctx: BootContext) -> StageResult:
+    reason = applied(ctx)
+    if reason is not None:
+        return skipped(reason)
     from early_boot.runner import effect_line, run_early_boot
 
     report = run_early_boot(ctx.host, ctx.platform)
@@ -41,4 +48,5 @@ STAGE = Stage(
     run=run,
     unit="kindling-early-boot-config.service",
     description="read the platform's user data and commit it to the settings datastore",
+    precondition=applied,  # its commit changes the datastore later stages change again
 )

@@ -107,9 +107,15 @@ class Stage:
     skipped on a boot where nothing it read changed (kindling/boot_fingerprint.py).
     `outputs`: the files it may write (absolute, `fnmatch` patterns allowed), as appliers
     declare theirs: what `kindling support-bundle` collects.
+    `precondition`: the stage's own first check, as its unit's `Condition…=` (a marker
+    that exists, a setting already there): a reason to skip it, or None to go on. The
+    runner asks it before the fingerprint, so a stage whose inputs a later stage changed
+    on the first boot is not rerun on the next just to find that again. It only reads;
+    `run` makes the same check (a stage may be run alone).
     """
 
-    __slots__ = ("after", "description", "name", "order", "outputs", "per_boot", "platforms", "run", "unit")
+    __slots__ = ("after", "description", "name", "order", "outputs", "per_boot", "platforms", "precondition", "run",
+                 "unit")
 
     def __init__(
         self,
@@ -122,6 +128,7 @@ class Stage:
         description: str = "",
         per_boot: bool = False,
         outputs: tuple[str, ...] = (),
+        precondition: Callable[[BootContext], str | None] | None = None,
     ) -> None:
         self.name = name
         self.order = order
@@ -132,6 +139,7 @@ class Stage:
         self.description = description
         self.per_boot = per_boot
         self.outputs = outputs
+        self.precondition = precondition
 
     def __repr__(self) -> str:
         return f"Stage({self.name!r}, order={self.order})"
@@ -293,10 +301,14 @@ def _run_stages(
         blocked = [d for d in stage.after if d in failed]
         start = time.perf_counter()
         mark = len(host.actions)
-        entry = None if blocked or stage.per_boot or full else state.unchanged(stage.name)
+        reason = None if blocked else _precondition(ctx, stage)
+        entry = None if blocked or reason or stage.per_boot or full else state.unchanged(stage.name)
         if blocked:
             result = skipped(f"{blocked[0]} failed")
             failed[stage.name] = result.detail
+        elif reason is not None:  # what its run would find first: it would do nothing more
+            state.keep_previous(stage.name)
+            result = skipped(reason)
         elif entry is not None:
             if entry.get("replay"):
                 state.acting()
@@ -347,6 +359,17 @@ def _run_stages(
     if not host.recording:
         host.barrier()  # every stage's files on disk before the state that lets a later boot skip them
         state.save()
+
+
+def _precondition(ctx: BootContext, stage: Stage) -> str | None:
+    """The stage's reason to skip itself, or None; a check that fails lets the stage run
+    (its own run meets the same problem and reports it as the stage's result)."""
+    if stage.precondition is None:
+        return None
+    try:
+        return stage.precondition(ctx)
+    except Exception:
+        return None
 
 
 def _collect_in_flight(host: Host, report: BootReport, started_by: dict[int, int], state: BootState,

@@ -177,6 +177,12 @@ class BootState:
     def keep(self, name: str, entry: dict[str, object]) -> None:
         self.entries[name] = entry
 
+    def keep_previous(self, name: str) -> None:
+        """A stage its precondition skipped: what it last recorded stays (nothing to save)."""
+        entry = self.previous.get(name)
+        if isinstance(entry, dict):
+            self.entries[name] = entry
+
     def record(self, name: str, status: str, detail: str, seen: set[str],
                replay: list[tuple[str, str, bytes, int]]) -> None:
         """A stage ran: remember what it read and its per-boot effects (none if it failed)."""

@@ -280,13 +280,20 @@ def test_demo_node_later_boots_skip_then_follow_a_setting_and_net_toml(tmp_path:
     stages = _real_stages()
     first = statuses(host, stages)
     assert first["early-boot-config"][0] == "ok"
-    for _ in range(2):  # the second boot settles what later stages changed after earlier ones read it
+    state = (root / STATE_PATH.lstrip("/")).read_bytes()
+    # the first later boot is already settled: early-boot-config and boot-settings read the
+    # datastore that later stages changed, and their preconditions (the marker, boot
+    # parameters in settings) skip them instead of a rerun that would find just that
+    by_precondition = {"early-boot-config", "boot-settings"}
+    for _ in range(2):
         reboot_run = root / "run"
         shutil.rmtree(reboot_run)
         reboot_run.mkdir()
         later = statuses(host, stages)
-    not_per_boot = {s.name for s in stages if not s.per_boot}
-    assert {n for n, (_s, d) in later.items() if d == UNCHANGED} == not_per_boot
+        not_per_boot = {s.name for s in stages if not s.per_boot}
+        assert {n for n, (_s, d) in later.items() if d == UNCHANGED} == not_per_boot - by_precondition
+        assert {n: later[n][0] for n in by_precondition} == {n: "skipped" for n in by_precondition}
+        assert (root / STATE_PATH.lstrip("/")).read_bytes() == state  # nothing ran: nothing to record
     assert (root / "etc/motd").read_text() == "set from /proc/bootconfig\n"
     # a setting changed between boots (as `apiclient set` would, without applying)
     with Datastore(host) as store:
@@ -301,3 +308,45 @@ def test_demo_node_later_boots_skip_then_follow_a_setting_and_net_toml(tmp_path:
     after = statuses(host, stages)
     assert after["generate-network-config"][0] == "ok"
     assert (root / "etc/systemd/network/10-eth2.network").exists()
+
+
+def test_precondition_skips_before_the_fingerprint_and_keeps_the_entry(booted: tuple[Counter, list[Stage]],
+                                                                        host: Host, root: Path) -> None:
+    c, stages = booted
+    state = (root / STATE_PATH.lstrip("/")).read_bytes()
+    (root / "etc/in.conf").write_text("two")  # an input changed, but the stage's own check says no
+    asked: list[str] = []
+
+    def done(ctx: BootContext) -> str | None:
+        asked.append(ctx.platform)
+        return "already done"
+
+    gated = [Stage(s.name, s.order, s.run, per_boot=s.per_boot, precondition=done if s.name == "render" else None)
+             for s in stages]
+    reboot(root)
+    assert statuses(host, gated)["render"] == ("skipped", "already done")
+    assert c.runs == {"render": 1, "kexec": 2} and asked == ["metal"]
+    assert (root / STATE_PATH.lstrip("/")).read_bytes() == state  # kept as it was
+    # once the precondition lets it go on, the fingerprint still sees the changed input
+    reboot(root)
+    assert statuses(host, stages)["render"][0] == "ok"
+    assert (root / "etc/out.conf").read_text() == "rendered two"
+
+
+@pytest.mark.parametrize("answer", [None, "raise"])
+def test_a_precondition_that_says_go_on_or_fails_leaves_it_to_the_fingerprint(
+        booted: tuple[Counter, list[Stage]], host: Host, root: Path, answer: str | None) -> None:
+    c, stages = booted
+
+    def check(ctx: BootContext) -> str | None:
+        if answer == "raise":
+            raise OSError("unreadable marker")
+        return None
+
+    gated = [Stage(s.name, s.order, s.run, per_boot=s.per_boot, precondition=check) for s in stages]
+    reboot(root)
+    assert statuses(host, gated)["render"] == ("skipped", UNCHANGED)
+    (root / "etc/in.conf").write_text("three")
+    reboot(root)
+    assert statuses(host, gated)["render"][0] == "ok"
+    assert c.runs["render"] == 2

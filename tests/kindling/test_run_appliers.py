@@ -3,6 +3,7 @@ while the others do their work, is always collected, and its failure is its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,14 @@ import pytest
 from kindling.appliers import Applier, Pending, collect_in_flight, run_appliers
 from kindling.errors import SettingsError
 from kindling.host import Host
+
+
+@pytest.fixture(autouse=True)
+def _collected(host: Host) -> Iterator[None]:
+    """A failed assertion never leaves a test's program running (its deadline ends it)."""
+    yield
+    if host.in_flight:
+        collect_in_flight(host)
 
 
 def _plain(name: str, calls: list[str], fail: bool = False) -> Applier:
