@@ -7,7 +7,8 @@ with pyroute2's client the command spent 100-170 ms importing for a 3-27 ms exch
 header; no address is needed yet) and asks the server to broadcast its answers, as
 dhclient does. Retransmission: 1 s, then doubling with jitter up to 16 s, within the
 caller's deadline (a DISCOVER sent before the peer was ready costs one second, not
-pyroute2's four). A NAK restarts from DISCOVER.
+pyroute2's four). A NAK restarts from DISCOVER. The socket's release (an RCU grace
+period in the kernel) is left to a forked child: `close_packet_socket`.
 
 The ACK is kept as pyroute2's `JSONFileLease` writes it (`<ifname>.lease.json`: the
 ack's fields and options by pyroute2's names, the server's MAC, when it was obtained),
@@ -21,11 +22,12 @@ import os
 import select
 import socket
 import struct
+import sys
 import time
 
 from netdog.errors import NetlinkError
 
-__all__ = ["Ack", "acquire4", "build_packet", "open_packet_socket", "parse_packet"]
+__all__ = ["Ack", "acquire4", "build_packet", "close_packet_socket", "open_packet_socket", "parse_packet"]
 
 ETH_P_IP = 0x0800
 _COOKIE = b"\x63\x82\x53\x63"
@@ -197,6 +199,53 @@ def open_packet_socket(ifname: str) -> socket.socket:
     return sock
 
 
+_closers: list[int] = []  # children still releasing a packet socket, reaped on a later call
+
+
+def _keep_only(fd: int) -> None:
+    """Close every descriptor but `fd`: the closer child must hold no pipe of the
+    caller's (a shell reading `netdog apply`'s output would wait for it)."""
+    os.closerange(0, fd)
+    os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
+
+
+def close_packet_socket(sock: socket.socket) -> None:
+    """Close a packet socket without this process waiting for its release.
+
+    The kernel frees a packet socket only after an RCU grace period (`packet_release`
+    calls `synchronize_net()` whatever the socket's state: unbinding first, or having no
+    filter, changes nothing), 8-20 ms here, which a one-shot `netdog apply` would spend
+    idle in `close()` or, unclosed, in `exit_group()`. dhclient's foreground process never
+    pays it because its daemon keeps the socket. Here a forked child that holds nothing
+    else keeps the last reference and releases it by exiting (no Python teardown, no
+    buffered output flushed twice); this process's close only drops its own reference.
+    With other threads running (several leases at once) forking is not safe: the socket
+    is closed here. Alternatives measured and rejected: docs/CONTRACT-NOTES.md."""
+    for pid in list(_closers):  # children of an earlier call, in a caller that lives on
+        try:
+            done = os.waitpid(pid, os.WNOHANG)[0] != 0
+        except ChildProcessError:
+            done = True
+        if done:
+            _closers.remove(pid)
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        sock.close()
+        return
+    try:
+        pid = os.fork()
+    except OSError:
+        sock.close()
+        return
+    if pid == 0:
+        try:
+            _keep_only(sock.fileno())
+        finally:
+            os._exit(0)
+    _closers.append(pid)
+    sock.close()
+
+
 class _Client:
     """One interface's exchange, driven by `acquire4`'s select loop."""
 
@@ -257,7 +306,7 @@ class _Client:
                 self.send(now)
 
     def close(self) -> None:
-        self.sock.close()
+        close_packet_socket(self.sock)
 
 
 def lease_json(ifname: str, ack: Ack, obtained: float) -> str:
