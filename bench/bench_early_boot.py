@@ -6,7 +6,11 @@ fresh root each run: token PUT, two GETs, validate, one datastore commit, the mo
 applier, the marker. Prints the median and worst wall time against the budget of
 issue 20 (80 ms; DESIGN §8 says 120 ms) and the HTTP requests per run against its budget (3).
 
-    python bench/bench_early_boot.py [--runs N] [--tmpdir /dev/shm]
+    python bench/bench_early_boot.py [--runs N] [--tmpdir /dev/shm] [--address]
+
+`--address` plants the primary address (`current_ip`) as write-network-status records
+it before early-boot-config in a `kindling boot`: the hostname generator then asks IMDS
+for `local-hostname` too, over the same session and token (4 requests, budget 3 + 1).
 
 On a machine shared with other work (the load average is printed), the figures
 measure the neighbours as much as Kindling: `chrt -f 10 python bench/...` gives
@@ -75,7 +79,13 @@ def main() -> int:
         default=None,
         help="where the roots go (default: the system temp dir; /dev/shm shows the cost without disk fsync)",
     )
+    parser.add_argument(
+        "--address",
+        action="store_true",
+        help="record a primary address first, as a boot does: the hostname is asked of IMDS too",
+    )
     args = parser.parse_args()
+    request_budget = REQUEST_BUDGET + (1 if args.address else 0)
     bare = [sys.executable, "-c", "pass"]
     floor_runs = [_timed(bare, dict(os.environ)) for _ in range(5)]
     floor = statistics.median(r[0] for r in floor_runs)
@@ -90,6 +100,7 @@ def main() -> int:
     ):
         imds.identity("eu-west-1")
         imds.set("user-data", USER_DATA)
+        imds.set("meta-data/local-hostname", "ip-10-1-2-3.eu-west-1.compute.internal")
         env = {**os.environ, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}
         # An installed node has compiled bytecode; without it every run pays ~150 ms of
         # compiling. The warm-up run below writes it.
@@ -97,6 +108,9 @@ def main() -> int:
         for i in range(args.runs + 1):
             root = Path(tmp) / f"root{i}"
             root.mkdir()
+            if args.address:  # netdog/paths.py CURRENT_IP
+                (root / "var/lib/kindling/netdog").mkdir(parents=True)
+                (root / "var/lib/kindling/netdog/current_ip").write_text("10.1.2.3\n")
             imds.clear_log()
             argv = [
                 sys.executable,
@@ -119,7 +133,8 @@ def main() -> int:
             requests.append(len(imds.requests))
             shutil.rmtree(root)
     median, worst = statistics.median(walls), max(walls)
-    print(f"early-boot-config (aws, loopback IMDS), {args.runs} runs, roots in {tmp}")
+    with_address = ", primary address recorded" if args.address else ""
+    print(f"early-boot-config (aws, loopback IMDS{with_address}), {args.runs} runs, roots in {tmp}")
     print(f"  interpreter floor        {floor:7.1f} ms  (load {load:.1f}, {os.cpu_count()} CPUs)")
     print(
         f"  wall median              {median:7.1f} ms  budget {WALL_BUDGET_MS:.0f} ms"
@@ -135,11 +150,11 @@ def main() -> int:
     cpu = statistics.median(cpus)
     print(f"  CPU median (user+sys)    {cpu:7.1f} ms  ratio {cpu / WALL_BUDGET_MS:.2f}  (floor {floor_cpu:.1f} ms)")
     print(
-        f"  HTTP requests per run    {max(requests):7d}     budget {REQUEST_BUDGET}"
-        f"  ratio {max(requests) / REQUEST_BUDGET:.2f}"
+        f"  HTTP requests per run    {max(requests):7d}     budget {request_budget}"
+        f"  ratio {max(requests) / request_budget:.2f}"
     )
     print(f"  peak RSS                 {rss:7.1f} MB  budget {RSS_BUDGET_MB:.0f} MB  ratio {rss / RSS_BUDGET_MB:.2f}")
-    ok = median <= WALL_BUDGET_MS and max(requests) <= REQUEST_BUDGET and rss <= RSS_BUDGET_MB
+    ok = median <= WALL_BUDGET_MS and max(requests) <= request_budget and rss <= RSS_BUDGET_MB
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1
 

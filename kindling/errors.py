@@ -8,7 +8,9 @@
     ├── NotFoundError             a thing asked for does not exist (API 404)
     ├── ConflictError             state forbids the request (API 409)
     └── HostError                 a side effect failed: a command, a file, the kernel
-        └── CommandError          a program exited non-zero or timed out
+        ├── CommandError          a program exited non-zero or timed out
+        └── ImdsError             IMDS could not be read within the retry budget, or answered
+                                  nonsense (kindling/imds.py: the aws platform and netdog read it)
 
 Service packages derive their own errors from these in their `errors.py`. Messages
 name the source and key (`imds: settings.network.hostname: not a valid Linux
@@ -21,6 +23,7 @@ __all__ = [
     "CommandError",
     "ConflictError",
     "HostError",
+    "ImdsError",
     "InputError",
     "KindlingError",
     "NotFoundError",
@@ -103,6 +106,10 @@ class CommandError(HostError):
         tail = stderr.strip().splitlines()[-1:] if stderr.strip() else []
         detail = f": {tail[0][:300]}" if tail else ""
         super().__init__(f"{argv[0]} {what}{detail}")
+
+
+class ImdsError(HostError):
+    """IMDS could not be read within the budget, or answered nonsense."""
 
 
 def describe(exc: BaseException) -> str:

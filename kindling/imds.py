@@ -53,7 +53,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kindling.env_seconds import env_seconds
-from kindling.errors import HostError, InputError
+from kindling.errors import ImdsError, InputError
 from kindling.host import Host
 from kindling.retry import Retryable, RetryBudgetExceeded, RetryPolicy, retry
 
@@ -85,10 +85,6 @@ DEFAULT_TIMEOUT = 5.0
 MAX_BODY = 1024 * 1024
 MAX_LINE = 65536  # a status or header line, as http.client bounds them
 MAX_HEADERS = 100
-
-
-class ImdsError(HostError):
-    """IMDS could not be read within the budget, or answered nonsense."""
 
 
 def endpoint_from_env(env: Mapping[str, str]) -> str:

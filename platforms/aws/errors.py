@@ -6,7 +6,7 @@
     └── HostError
         ├── ImdsError             IMDS could not be read within the retry budget, or
         │                         answered something that is not what the path holds
-        │                         (drawn in kindling/imds.py: netdog reads IMDS too)
+        │                         (kindling.errors: netdog reads IMDS too)
         ├── SystemStateError      D-Bus / systemd could not be asked (unreachable, no systemd)
         └── AwsApiError           an AWS Query-API call failed (names service, action, code)
             └── AwsThrottled      still throttled when the retry budget ran out
@@ -20,8 +20,7 @@ kept (it names stacks and groups, which are not secrets), cut to one short line.
 
 from __future__ import annotations
 
-from kindling.errors import HostError, InputError
-from kindling.imds import ImdsError
+from kindling.errors import HostError, ImdsError, InputError
 
 __all__ = ["AwsApiError", "AwsThrottled", "CredentialsError", "ImdsError", "SystemStateError"]
 
