@@ -256,7 +256,8 @@ def _run_locked(
     report = BootReport(platform, host.recording, time.time(), [])
     progress: dict[str, Any] = {"state": "running", "pid": os.getpid(), "platform": platform,
                                 "started": round(report.started, 3)}
-    _note_progress(host, progress)
+    # no "running" note yet: the first stage that runs (or replay that writes) writes it
+    # with its own name, one write fewer; until then the lock alone says a boot runs
     host.in_flight = {}  # appliers' programs may run on across stages (kindling/appliers.py)
     try:
         with host.deferred_sync():  # one barrier, not two fsyncs per file (docs/CONTRACT-NOTES.md)
@@ -295,6 +296,7 @@ def _run_stages(
     failed: dict[str, str] = {}
     ctx.options["failed_stages"] = failed  # live view: late stages (cfsignal) judge the run so far
     started_by: dict[int, int] = {}  # id of a program left running -> index of its stage's record
+    noted = False  # whether the "running" state is written (kindling/boot_progress.py)
     for stage in ordered:
         if stage.platforms is not None and platform not in stage.platforms:
             continue
@@ -312,12 +314,16 @@ def _run_stages(
         elif entry is not None:
             if entry.get("replay"):
                 state.acting()
+                if not noted:  # the boot acts: it says it runs first
+                    _note_progress(host, progress)
+                    noted = True
             replay(host, entry)
             state.keep(stage.name, entry)
             result = skipped(UNCHANGED)
         else:
             # only a stage that runs is worth a progress write: a skipped one takes no time
             _note_progress(host, {**progress, "stage": stage.name, "stage_started": round(time.time(), 3)})
+            noted = True
             mark = len(host.actions)  # a plan records that write: it is not the stage's
             ctx.log = log.get(stage.name)
             state.acting()

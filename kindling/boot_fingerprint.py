@@ -70,9 +70,29 @@ def _datastore_digest(real: str) -> bytes:
     return json.dumps(rows).encode()
 
 
-def _one(host: Host, p: str) -> bytes:
+def _real(host: Host, p: str, dirs: dict[str, str]) -> str:
+    """`host.path(p)`, with each directory on the way resolved once per pass: under a root
+    prefix that is an lstat per component (kindling/host.py `chase`), and a later boot's
+    ~100 inputs sit in a dozen directories. The last component is looked at as `chase`
+    does: a symlink there is left to `chase`; anything else (or nothing) is appended."""
+    head, _, name = p.rstrip("/").rpartition("/")
+    if not host.prefixed or not name or name in (".", ".."):
+        return os.fspath(host.path(p))
+    parent = dirs.get(head)
+    if parent is None:
+        parent = dirs[head] = os.fspath(host.path(head or "/")).rstrip("/")
+    real = parent + "/" + name
+    try:
+        if not stat.S_ISLNK(os.lstat(real).st_mode):
+            return real
+    except OSError:
+        return real  # missing: `chase` takes the rest as written
+    return os.fspath(host.path(p))
+
+
+def _one(host: Host, p: str, dirs: dict[str, str]) -> bytes:
     listing = p.endswith("/") and p != "/"
-    real = os.fspath(host.path(p))
+    real = _real(host, p, dirs)
     try:
         st = os.stat(real)
     except FileNotFoundError:
@@ -113,19 +133,23 @@ def _one(host: Host, p: str) -> bytes:
         return f"error:{exc.errno}".encode()
     if p == "/proc/meminfo":  # only the total is an input (crash kernel sizing)
         data = b"".join(line for line in data.splitlines(keepends=True) if line.startswith(b"MemTotal:"))
-    link = os.readlink(real).encode() if os.path.islink(real) else b""
+    # under a root prefix the path is resolved to its last component (never a link)
+    link = os.readlink(real).encode() if not host.prefixed and os.path.islink(real) else b""
     return link + b"\0" + data
 
 
-def digest_paths(host: Host, paths: list[str], memo: dict[str, bytes] | None = None) -> str:
+def digest_paths(host: Host, paths: list[str], memo: dict[str, bytes] | None = None,
+                 dirs: dict[str, str] | None = None) -> str:
     """One digest over `paths` (sorted), each described as the module docstring says.
-    `memo` keeps each path's description while nothing can have changed it (stages
-    share inputs: the datastore, /boot, /proc/bootconfig are read by several)."""
+    `memo` keeps each path's description, and `dirs` each resolved directory, while
+    nothing can have changed them (stages share inputs: the datastore, /boot,
+    /proc/bootconfig are read by several)."""
     parts = []
+    dirs = {} if dirs is None else dirs
     for p in paths:
         one = memo.get(p) if memo is not None else None
         if one is None:
-            one = _one(host, p)
+            one = _one(host, p, dirs)
             if memo is not None:
                 memo[p] = one
         parts.append(p.encode() + b"\0" + one)
@@ -147,8 +171,10 @@ class BootState:
         self.previous: dict[str, dict[str, object]] = {}
         self.entries: dict[str, dict[str, object]] = {}
         self.changed = False
-        # path -> description, valid until something acts (a stage runs, a replay writes)
+        # path -> description, and directory -> its real location, valid until something
+        # acts (a stage runs, a replay writes)
         self.memo: dict[str, bytes] = {}
+        self.dirs: dict[str, str] = {}
         text = _read(host)
         if text is None:
             return
@@ -166,13 +192,14 @@ class BootState:
             return None
         paths = entry.get("paths")
         if not isinstance(paths, list) or digest_paths(self.host, [str(p) for p in paths],
-                                                       self.memo) != entry.get("digest"):
+                                                       self.memo, self.dirs) != entry.get("digest"):
             return None
         return entry
 
     def acting(self) -> None:
         """Something is about to change the machine: the remembered descriptions go."""
         self.memo.clear()
+        self.dirs.clear()
 
     def keep(self, name: str, entry: dict[str, object]) -> None:
         self.entries[name] = entry
@@ -195,7 +222,7 @@ class BootState:
             "status": status,
             "detail": detail,
             "paths": paths,
-            "digest": digest_paths(self.host, paths, self.memo),
+            "digest": digest_paths(self.host, paths, self.memo, self.dirs),
             "replay": [[kind, p, data.decode("latin-1"), mode] for kind, p, data, mode in replay],
         }
 

@@ -2,7 +2,8 @@
 
 The timeline (`/run/kindling/timeline.json`) is written when a boot ends, so on its own
 it cannot tell "running" from "never ran". The boot runner therefore also writes a
-small state file, atomically through the Host, when it starts, when each stage starts,
+small state file, atomically through the Host, when the first stage that runs starts
+(or a skipped stage's replay first writes), when each later stage that runs starts,
 and when it ends:
 
     /run/kindling/boot-progress.json
@@ -14,7 +15,9 @@ A boot killed mid-way (OOM, SIGKILL) never writes its end, so "running" in the f
 is not proof: for as long as it runs, the runner holds `flock(LOCK_EX)` on
 `/run/kindling/boot.lock` (the kernel drops it when the process dies, however it
 dies). A reader that finds "running" in the file but can take the lock knows the boot
-was interrupted. The same lock keeps a second `kindling boot` on the same root from
+was interrupted; a reader that cannot take the lock while the file holds no
+"running" state (an earlier run's end, or none) sees a boot that has not reached its
+first write. The same lock keeps a second `kindling boot` on the same root from
 interleaving its stages and state with the first: it is refused, naming the pid.
 Both files live under /run (tmpfs): a reboot starts with neither, as with the timeline.
 A plan records the state writes like any other and takes no lock (it acts on nothing).
@@ -83,7 +86,9 @@ def boot_lock(host: Host) -> Iterator[None]:
     except BlockingIOError:
         os.close(fd)
         state = read_progress(host) or {}
-        pid = f" (pid {state['pid']})" if isinstance(state.get("pid"), int) else ""
+        # a pid from a "done" state is an earlier run's: the holder has not written yet
+        running = state.get("state") == "running"
+        pid = f" (pid {state['pid']})" if running and isinstance(state.get("pid"), int) else ""
         raise KindlingError(f"another kindling boot is running on this root{pid}; "
                             "'kindling status --wait' waits for it") from None
     except OSError as exc:

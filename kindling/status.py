@@ -129,6 +129,11 @@ def read_status(host: Host) -> BootStatus:
     state = read_progress(host)
     timeline = _timeline(host)
     status = BootStatus("not-started", markers=_markers(host))
+    if (state is None or state["state"] != "running") and boot_in_progress(host):
+        # a boot holds the lock but has not written its first state yet (it writes it
+        # with the first stage that runs): what the file says is an earlier run's
+        status.state, status.detail = "running", "starting"
+        return status
     if state is None and timeline is None:
         status.detail = "no boot recorded on this root (run 'kindling boot')"
         return status

@@ -350,3 +350,35 @@ def test_a_precondition_that_says_go_on_or_fails_leaves_it_to_the_fingerprint(
     reboot(root)
     assert statuses(host, gated)["render"][0] == "ok"
     assert c.runs["render"] == 2
+
+
+def test_inputs_resolve_as_the_host_resolves_them_with_directories_taken_once(host: Host, root: Path) -> None:
+    """The digest pass resolves each directory once (kindling/boot_fingerprint.py `_real`):
+    every input lands where `Host.path` puts it — links inside the root (absolute,
+    relative, to a directory, dangling, a loop), missing parents, listings."""
+    from kindling.boot_fingerprint import _real
+
+    (root / "etc/sub").mkdir(parents=True)
+    (root / "etc/sub/file").write_text("x")
+    (root / "srv").mkdir()
+    (root / "srv/real.conf").write_text("y")
+    (root / "etc/abs").symlink_to("/srv/real.conf")  # absolute: inside the root
+    (root / "etc/rel").symlink_to("../srv/real.conf")
+    (root / "etc/dirlink").symlink_to("/etc/sub")
+    (root / "etc/dangling").symlink_to("/nowhere/at/all")
+    (root / "etc/up").symlink_to("../../../../srv")  # `..` stops at the root
+    (root / "etc/loop").symlink_to("/etc/loop")
+    paths = ["/", "/etc", "/etc/", "/etc/sub/file", "/etc/abs", "/etc/rel", "/etc/dirlink/file", "/etc/dirlink/",
+             "/etc/dangling", "/etc/missing/deeper/file", "/etc/up/real.conf", "/etc/sub//file", "/srv/real.conf"]
+    dirs: dict[str, str] = {}
+    for p in paths:
+        assert _real(host, p, dirs) == str(host.path(p)), p
+    assert len(dirs) < len(paths)  # directories were taken once
+    with pytest.raises(KindlingError, match="too many levels"):  # as the Host says it
+        _real(host, "/etc/loop", dirs)
+    with pytest.raises(KindlingError, match="too many levels"):
+        host.path("/etc/loop")
+    # and a changed link is followed once the pass is over (a new pass, new directories)
+    (root / "etc/dirlink").unlink()
+    (root / "etc/dirlink").symlink_to("/srv")
+    assert _real(host, "/etc/dirlink/real.conf", {}) == str(root / "srv/real.conf")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,33 @@ def test_a_runner_crash_still_collects_a_program_left_running(host: Host, root: 
         run_boot(host, "metal", stages=[_starting("user-data", 30, f"sleep 0.2; touch {done}")], on_record=boom)
     assert done.exists()  # waited for before the error went on
     assert host.in_flight is None
+
+
+def test_the_progress_file_is_written_when_a_stage_runs_and_at_the_end(host: Host) -> None:
+    """No separate "boot started" write: the first stage that runs writes the running
+    state with its name; skipped stages write nothing; the end is written (kindling/boot_progress.py)."""
+    from kindling.boot_progress import PROGRESS_PATH
+
+    seen: list[dict[str, object]] = []
+
+    def reads(name: str) -> Callable[[BootContext], StageResult]:
+        def run(ctx: BootContext) -> StageResult:
+            seen.append(json.loads(ctx.host.read_text(PROGRESS_PATH)))
+            return ok(name)
+        return run
+
+    writes: list[str] = []
+    real = host.write_file
+
+    def counting(p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
+        if p == PROGRESS_PATH:
+            writes.append(json.loads(data)["state"])
+        return real(p, data, mode=mode)
+
+    host.write_file = counting  # type: ignore[method-assign]
+    stages = [Stage("a", 10, reads("a")), Stage("b", 20, reads("b"), precondition=lambda ctx: "nothing to do"),
+              Stage("c", 30, reads("c"))]
+    report = run_boot(host, "metal", stages=stages)
+    assert [r.status for r in report.records] == ["ok", "skipped", "ok"]
+    assert [(s["state"], s["stage"]) for s in seen] == [("running", "a"), ("running", "c")]
+    assert writes == ["running", "running", "done"]

@@ -225,3 +225,16 @@ def test_usage_errors(node: Path) -> None:
     for args in (["--timeout", "5"], ["--wait", "--timeout", "0"], ["--wait", "--timeout", "soon"]):
         out = kindling(node, "status", *args)
         assert out.returncode == 2 and "Traceback" not in out.stderr, args
+
+
+@pytest.mark.parametrize("before", [None, "done"], ids=["fresh-run", "an-earlier-run-ended"])
+def test_a_boot_that_has_not_written_its_first_state_is_running(tmp_path: Path, before: str | None) -> None:
+    """The runner writes its "running" state with the first stage that runs: until then
+    the lock alone says a boot runs, whatever an earlier run left in the file."""
+    host = Host(tmp_path)
+    if before is not None:
+        write_progress(host, {"state": before, "pid": 1, "platform": "metal", "started": 1.0, "finished": 2.0})
+    with boot_lock(host):
+        status = read_status(host)
+    assert (status.state, status.stage, status.pid, status.detail) == ("running", None, None, "starting")
+    assert read_status(host).state == ("done" if before else "not-started")  # the lock is free again

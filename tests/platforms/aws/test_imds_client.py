@@ -239,6 +239,24 @@ def test_closed_keep_alive_connection_is_reopened_without_backoff(
     assert client.request_count > 4  # the dropped connections were really re-opened
 
 
+def test_one_session_per_node_not_per_endpoint(root: Path, clock: FakeClock, imds: ImdsEmulator) -> None:
+    """`client_for` rides the node's session (`kindling.imds.session_for`): one token per
+    Host, reused by every AWS read; another Host on the same endpoint (another simulated
+    node, as in bench/bench_fleet.py) fetches its own."""
+    from kindling.imds import session_for
+    from platforms.aws.imds import client_for
+
+    imds.identity("us-east-1")
+    imds.set("meta-data/instance-id", "i-1")
+    env = {"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}
+    node, other = Host(root, clock=clock, env=env), Host(root, clock=clock, env=env)
+    assert client_for(node) is client_for(node) and client_for(node).session is session_for(node)
+    assert client_for(node).region() == "us-east-1" and client_for(node).instance_id() == "i-1"
+    assert imds.count("PUT") == 1
+    assert client_for(other).instance_id() == "i-1"
+    assert imds.count("PUT") == 2 and session_for(other) is not session_for(node)
+
+
 def test_emulator_runs_as_a_program(root: Path, clock: FakeClock, tmp_path: Path) -> None:
     import subprocess
     import sys
