@@ -5,34 +5,38 @@ module that does the job, print. Subcommands keep Bottlerocket's names (DESIGN �
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
 
 from kindling import log
-from kindling.cli_common import Formatter, add_common, emit_json, host_from_args
 from kindling.errors import UsageError
-from kindling.host import Host
 
+TYPE_CHECKING = False  # typing (~2 ms) and argparse (~4 ms with its parser) only when needed
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from kindling.host import Host
     from netdog.resolv import DnsSettings
 
-__all__ = ["build_parser", "main"]
+__all__ = ["ApplyOptions", "build_parser", "main", "quick_apply"]
 
 _log = log.get("netdog")
 
 
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", Formatter)  # no shutil import (cli_common)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> Any:  # argparse exits 2 itself; route through UsageError
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from kindling.cli_common import Formatter, add_common
+
+    class _Parser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", Formatter)  # no shutil import (cli_common)
+            super().__init__(*args, **kwargs)
+
+        def error(self, message: str) -> Any:  # argparse exits 2 itself; route through UsageError
+            raise UsageError(message)
+
     p = _Parser(prog="kindling netdog", description=(
         "Network configuration at boot: net.toml or the kernel command line to systemd-networkd "
         "files or a direct netlink apply with DHCPv4, the hostname, DNS and the primary address."))
@@ -74,13 +78,75 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _print(args: argparse.Namespace, value: Any, text: str, host: Host | None = None) -> None:
+class ApplyOptions:
+    """What `build_parser()` parses for `netdog apply`, with its defaults."""
+
+    __slots__ = ("cmd", "json", "log_format", "log_level", "plan", "root", "timeout")
+
+    def __init__(self) -> None:
+        self.cmd = "apply"
+        self.timeout = 30.0
+        self.root: str | None = None
+        self.plan = self.json = False
+        self.log_format = "text"
+        self.log_level = "info"
+
+
+_APPLY_FLAGS = {"--plan": "plan", "--dry-run": "plan", "--json": "json"}
+_APPLY_VALUED: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "--root": ("root", None),
+    "--timeout": ("timeout", None),
+    "--log-format": ("log_format", ("text", "json")),
+    "--log-level": ("log_level", ("debug", "info", "warning", "error")),
+}
+
+
+def quick_apply(argv: list[str]) -> ApplyOptions | None:
+    """`netdog apply` in the plain forms a unit or a script runs it with, read without
+    argparse (its import, gettext and building every subcommand's parser cost ~4 ms of
+    a ~35 ms lease), as `kindling boot` does (`boot_cli.quick_options`). Anything else —
+    help, an abbreviation, `--opt=value`, a repeated or unknown option, a value argparse
+    would question — returns None, and argparse parses (or refuses) it as before."""
+    if not argv or argv[0] != "apply":
+        return None
+    opts = ApplyOptions()
+    seen: set[str] = set()
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in seen:
+            return None
+        seen.add(arg)
+        if arg in _APPLY_FLAGS:
+            setattr(opts, _APPLY_FLAGS[arg], True)
+            i += 1
+            continue
+        if arg not in _APPLY_VALUED or i + 1 >= len(argv):
+            return None
+        dest, choices = _APPLY_VALUED[arg]
+        value = argv[i + 1]
+        if value.startswith("-") or (choices is not None and value not in choices):
+            return None
+        if dest == "timeout":
+            try:
+                opts.timeout = float(value)  # argparse's `type=float`
+            except ValueError:
+                return None
+        else:
+            setattr(opts, dest, value)
+        i += 2
+    return opts
+
+
+def _print(args: argparse.Namespace | ApplyOptions, value: Any, text: str, host: Host | None = None) -> None:
     if host is not None and host.recording:  # --plan: show what would be done
         if isinstance(value, dict):
             value = {**value, "plan": list(host.actions)}
         text += "".join(f"\n    would {a}" for a in host.actions)
     if getattr(args, "json", False):
-        emit_json(value)
+        from kindling.envelope import emit_result  # cli_common.emit_json, without argparse
+
+        emit_result(value)
     else:
         sys.stdout.write(text + "\n")
 
@@ -104,6 +170,7 @@ def _validate(host: Host, args: argparse.Namespace) -> int:
     """The engine of `kindling validate` (every error, annotated), read as net.toml;
     then, when valid, what netdog would configure. No FILE: the file in effect, else
     the kernel command line's `netdog.default-interface=`."""
+    from kindling.cli_common import emit_json
     from kindling.validate.cli import failure_of, print_reports
     from kindling.validate.engine import read_input, validate_data
     from netdog.parse import parse_net_toml
@@ -195,7 +262,7 @@ def _settings_dns(host: Host) -> DnsSettings | None:
     return dns_from_settings(SettingsService(host).get_settings(prefix="settings.dns"))
 
 
-def _apply(host: Host, args: argparse.Namespace) -> int:
+def _apply(host: Host, args: argparse.Namespace | ApplyOptions) -> int:
     from netdog.apply import apply_config
 
     report = apply_config(host, timeout=args.timeout, dns=_settings_dns(host))
@@ -204,6 +271,14 @@ def _apply(host: Host, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
+    quick = quick_apply(argv)
+    if quick is not None:
+        from kindling.host import host_from_env
+
+        log.configure(level=quick.log_level, fmt=quick.log_format)  # as cli_common.host_from_args
+        return _apply(host_from_env(quick.root, plan=quick.plan), quick)
+    from kindling.cli_common import host_from_args
+
     args = build_parser().parse_args(argv)
     host = host_from_args(args)
     if args.cmd == "generate-net-config":
