@@ -180,15 +180,19 @@ def _links(nl: RealNetlink, config: NetConfig, links: _Links) -> dict[InterfaceI
         names[d.name] = link.name
         if not link.up:
             nl.set_up(link.index, link.name)
+            links.by_name[link.name] = Link(link.index, link.name, link.mac, link.perm_mac, link.kind,
+                                            link.master, True)
     return names
 
 
 def resolve_links(nl: RealNetlink, config: NetConfig) -> tuple[_Links, dict[InterfaceId, str]]:
-    """Links created and up; the live link table and each configured id's name."""
+    """Links created and up; the link table and each configured id's name. The table is
+    dumped once more only after a bond or VLAN is created or a member enslaved (there,
+    in `_links`); bringing a link up changes only its flag, set in the table: one link
+    dump, not two, before a plain node's lease."""
     links = _Links(nl)
     _precheck(config, links)
     names = _links(nl, config, links)
-    links.refresh()
     return links, names
 
 
@@ -254,6 +258,19 @@ def apply_config(
     netlink: RealNetlink | None = None,
     lease_source: LeaseSource | None = None,
 ) -> ApplyReport:
+    """Apply the configuration in effect. The files it writes (primary state, sysctl
+    drop-in, resolv.conf, current_ip: rewritten on every boot) are made durable by one
+    barrier before it returns, or fails, not two fsyncs each (docs/CONTRACT-NOTES.md)."""
+    with host.deferred_sync():
+        try:
+            return _apply_config(host, timeout, dns, netlink, lease_source)
+        except BaseException:
+            host.barrier()  # what was written before the failure is on disk too
+            raise
+
+
+def _apply_config(host: Host, timeout: float, dns: DnsSettings | None, netlink: RealNetlink | None,
+                  lease_source: LeaseSource | None) -> ApplyReport:
     config = load_net_config(host)
     report = ApplyReport()
     if config is None:

@@ -17,10 +17,12 @@ so `kindling netdog dhcp`, which renews with pyroute2's client, reads it back as
 
 from __future__ import annotations
 
+# The C socket type, not the `socket` module (its enum conversions and `selectors`:
+# ~1 ms of import on every lease), as netdog/rtnl.py: `_socket` has every call used here.
+import _socket as socket
 import json
 import os
 import select
-import socket
 import struct
 import sys
 import time

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import socket
 import struct
 import time
 from collections.abc import Iterable
@@ -179,6 +178,8 @@ class _Exchange:
     """One UDP socket on the link's port 546; sends with RFC 8415 retransmission."""
 
     def __init__(self, ifname: str, ifindex: int) -> None:
+        import socket  # here, not at import: `netdog apply` reads Lease6 on every DHCPv4 lease
+
         self.ifname, self.ifindex = ifname, ifindex
         self.sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

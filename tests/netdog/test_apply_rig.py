@@ -129,15 +129,15 @@ _APPLY_IMPORTS = """
 import sys
 from kindling.cli import main
 code = main(["netdog", "apply", "--root", sys.argv[1], "--timeout", "10"])
-print(sorted(m for m in ("sqlite3", "threading", "queue", "asyncio", "pyroute2", "argparse", "kindling.cli_common")
-             if m in sys.modules))
+unwanted = ("sqlite3", "threading", "queue", "asyncio", "pyroute2", "argparse", "kindling.cli_common", "socket")
+print(sorted(m for m in unwanted if m in sys.modules))
 """
 
 
 def test_dhcp4_apply_imports_only_what_the_lease_needs(rig: Rig, root: Path) -> None:
     """Issue 20: one required DHCPv4 lease on a first boot (no datastore) is obtained on
     the calling thread, the datastore's path is known without importing sqlite3, and
-    the plain options are read without argparse."""
+    the plain options are read without argparse, the sockets are the C type (no `socket`)."""
     s0, c0 = rig.veth("10.213.0.1/24")
     rig.serve_dhcp(s0, "10.213.0")
     write_net_toml(root, f"version = 2\n[{c0}]\ndhcp4 = true\nprimary = true\n")
@@ -309,3 +309,86 @@ def test_dhcp_service_renews_dhcpv6_at_t1(rig: Rig, root: Path) -> None:
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
+
+
+_APPLY_SYNCS = """
+import json, os, sys
+events = []
+real_fsync, real_replace = os.fsync, os.replace
+
+def fsync(fd):
+    name = os.readlink(f"/proc/self/fd/{fd}").replace(sys.argv[1], "")
+    events.append("fsync " + name)
+    real_fsync(fd)
+
+def replace(src, dst, **kw):
+    events.append("write " + str(dst).replace(sys.argv[1], ""))
+    real_replace(src, dst, **kw)
+
+os.fsync, os.replace = fsync, replace
+from kindling.cli import main
+code = main(["netdog", "apply", "--root", sys.argv[1], "--timeout", sys.argv[2]])
+print(json.dumps([code, events]))
+"""
+
+
+@pytest.mark.parametrize("leased", [True, False], ids=["lease", "no-lease"])
+def test_apply_makes_its_files_durable_with_one_barrier(rig: Rig, root: Path, leased: bool) -> None:
+    """Every file `netdog apply` writes is fsynced, with each directory once, after the
+    last write and before the command returns — also when the required lease fails."""
+    s0, c0 = rig.veth("10.213.0.1/24")
+    if leased:
+        rig.serve_dhcp(s0, "10.213.0")
+    write_net_toml(root, f"version = 2\n[{c0}]\ndhcp4 = true\nprimary = true\n")
+    done = subprocess.run(["ip", "netns", "exec", rig.client, sys.executable, "-c", _APPLY_SYNCS, str(root),
+                           "10" if leased else "1"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    code, events = json.loads(done.stdout.splitlines()[-1])
+    state, sysctl = "/var/lib/kindling/netdog", "/etc/sysctl.d"
+    files = [f"{state}/primary_interface", f"{sysctl}/90-primary_interface.conf"]
+    dirs = [state, sysctl]
+    if leased:  # dnsmasq offers itself as the name server
+        files += ["/etc/resolv.conf", f"{state}/current_ip"]
+        dirs.append("/etc")
+    assert code == (0 if leased else 1)
+    assert [e for e in events if e.startswith("write ")] == [f"write {f}" for f in files]
+    assert events[len(files):] == [f"fsync {f}" for f in [*files, *dirs]]
+
+
+_LINK_DUMPS = """
+import sys
+from kindling.host import host_from_env
+from netdog.apply import apply_config
+from netdog.netlink import RealNetlink
+
+class Counting(RealNetlink):
+    dumps = 0
+
+    def links(self):
+        Counting.dumps += 1
+        return super().links()
+
+host = host_from_env(sys.argv[1])
+nl = Counting(host)
+try:
+    report = apply_config(host, timeout=10, netlink=nl)
+finally:
+    nl.close()
+print(Counting.dumps, sorted(report.leases))
+"""
+
+
+def test_a_plain_node_dumps_its_links_once(rig: Rig, root: Path) -> None:
+    """Issue 20: bringing the (down) interface up changes only its flag in the link
+    table, so the lease is asked after one link dump, not two."""
+    s0, c0 = rig.veth("10.213.0.1/24")
+    rig.serve_dhcp(s0, "10.213.0")
+    write_net_toml(root, f"version = 2\n[{c0}]\ndhcp4 = true\nprimary = true\n")
+    (link,) = rig.client_json("link", "show", "dev", c0)
+    assert "UP" not in link["flags"]
+    done = subprocess.run(["ip", "netns", "exec", rig.client, sys.executable, "-c", _LINK_DUMPS, str(root)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == f"1 ['{c0}/dhcp4']"
+    (link,) = rig.client_json("link", "show", "dev", c0)
+    assert "UP" in link["flags"]
