@@ -24,9 +24,10 @@ The datastore without SQLite: the state also keeps a digest of the datastore's f
 subtrees stages read through `BootContext.settings` (kdump's, `settings.boot`). While the
 files are byte for byte those, the same bytes are the same settings: a later boot takes
 both from here and imports no sqlite3. Anything that wrote (a commit, a checkpoint)
-changes the bytes, and the settings are read again; a read during which the files
-changed is not kept. The boot closes its connections before saving, so the checkpoint
-SQLite makes then is in what the next boot compares.
+changes the bytes: from then on the boot reads the datastore itself. At its end the
+boot closes its connections (SQLite checkpoints then), takes the files' digest, the
+live settings and the subtrees asked for, and keeps them only if the files did not
+change meanwhile: what the next boot compares is what it will find.
 """
 
 from __future__ import annotations
@@ -218,6 +219,9 @@ class BootState:
         # digest of its live settings, and the settings subtrees stages asked for
         self.store: dict[str, Any] = {}
         self.store_changed = False
+        self._stale = False  # the files were found changed this boot
+        self._asked: set[str] = set()  # the settings prefixes stages asked for
+        self._described = False  # whether a fingerprint looked at the datastore
         text = _read(host)
         if text is None:
             return
@@ -231,65 +235,69 @@ class BootState:
                 self.store = data["datastore"]
 
     # -- the datastore, without SQLite while its files are as they were -------------------
-    def _remember(self, raw: str, *, live: str | None = None, trees: dict[str, Any] | None = None) -> None:
-        if self.store.get("raw") != raw:
-            self.store = {"raw": raw, "trees": {}}
-        if live is not None:
-            self.store["live"] = live
-        self.store["trees"].update(trees or {})
-        self.store_changed = True
+    def _as_left(self) -> bool:
+        """Whether the datastore's files are still as the last boot left them; once they
+        are not, this boot reads it (SQLite) and `_settle` keeps what it finds at the end."""
+        if not self._stale:
+            raw = store_raw(self.host)
+            self._stale = raw is None or raw != self.store.get("raw")
+        return not self._stale
 
     def _store_description(self, real: str) -> bytes:
         """The fingerprint's description of the datastore (its live settings)."""
-        raw = store_raw(self.host)
-        if raw is not None and raw == self.store.get("raw") and isinstance(self.store.get("live"), str):
+        self._described = True
+        if isinstance(self.store.get("live"), str) and self._as_left():
             return str(self.store["live"]).encode()
-        live = _live(real)
-        if raw is not None and raw == store_raw(self.host):  # nothing wrote while it was read
-            self._remember(raw, live=live.decode())
-        return live
+        return _live(real)
 
     def settings(self, prefixes: tuple[str, ...]) -> dict[str, Any]:
         """The live settings under `prefixes` (`settings.kdump`, …), through SettingsService;
-        while the datastore's files are byte for byte those it was read from, the copy kept
-        here (a later boot then opens no SQLite). Each call looks at the files again: a
-        stage may write settings between two reads."""
-        raw = None if self.host.recording else store_raw(self.host)
+        while the datastore's files are byte for byte those the last boot left, the copy
+        kept here (a later boot then opens no SQLite). Each call looks at the files again:
+        a stage may write settings between two reads."""
+        if self.host.recording:  # a plan's settings are its own (kindling/datastore.py PlanState)
+            from kindling.api.service import SettingsService
+
+            return SettingsService(self.host).get_settings(keys=list(prefixes))
+        self._asked.update(prefixes)
         trees = self.store.get("trees") or {}
-        if raw is not None and raw == self.store.get("raw") and all(p in trees for p in prefixes):
+        if all(p in trees for p in prefixes) and self._as_left():
             out: dict[str, Any] = {}
             for p in prefixes:
                 _lay(out, json.loads(json.dumps(trees[p])))  # a fresh copy for each reader
             return out
-        from kindling.api.service import SettingsService, select
+        from kindling.api.service import SettingsService
 
-        tree = SettingsService(self.host).get_settings(keys=list(prefixes))
-        if raw is not None and raw == store_raw(self.host):
-            self._remember(raw, trees={p: select(tree, p) for p in prefixes})
-        return tree
+        return SettingsService(self.host).get_settings(keys=list(prefixes))
 
     def _settle(self) -> None:
-        """Before saving: SQLite checkpoints its WAL into the database when the last
-        connection closes, which changes the files after everything was read. Close this
-        boot's connections now, and read again what changed with that, so the next boot
-        finds the files as recorded."""
+        """Before saving: keep the datastore's state for the next boot when this one looked
+        at it. SQLite checkpoints its WAL into the database when the last connection
+        closes, so this boot's connections are closed first; then the files' digest, the
+        live settings and the subtrees asked for are taken, and kept only if the files did
+        not change meanwhile."""
+        if not (self._asked or self._described):
+            return
         service = sys.modules.get("kindling.api.service")
-        if not self.store or service is None:
-            return
-        service.release_thread_stores()
+        if service is not None:
+            service.release_thread_stores()
         raw = store_raw(self.host)
-        if raw is None or raw == self.store.get("raw"):
-            if raw is None:
-                self.store, self.store_changed = {}, True
-            return
-        prefixes = tuple(self.store.get("trees") or {})
-        real = os.fspath(self.host.path(DATASTORE_PATH))
+        trees = self.store.get("trees") or {}
+        prefixes = sorted({*self._asked, *trees})
+        if raw is not None and raw == self.store.get("raw") and not self._stale and all(
+                p in trees for p in prefixes) and (isinstance(self.store.get("live"), str) or not self._described):
+            return  # as it was: nothing to keep anew
         self.store, self.store_changed = {}, True
-        live = _live(real)
-        tree = service.SettingsService(self.host).get_settings(keys=list(prefixes)) if prefixes else {}
-        service.release_thread_stores()
+        if raw is None:
+            return
+        live = _live(os.fspath(self.host.path(DATASTORE_PATH)))
+        from kindling.api import service as api
+        from kindling.api.service import SettingsService
+
+        tree = SettingsService(self.host).get_settings(keys=prefixes) if prefixes else {}
+        api.release_thread_stores()
         if store_raw(self.host) == raw:
-            self._remember(raw, live=live.decode(), trees={p: service.select(tree, p) for p in prefixes})
+            self.store = {"raw": raw, "live": live.decode(), "trees": {p: api.select(tree, p) for p in prefixes}}
 
     def unchanged(self, name: str) -> dict[str, object] | None:
         """The stored entry of stage `name` when its inputs are as it left them."""
