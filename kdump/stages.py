@@ -16,10 +16,14 @@ from kindling.boot import BootContext, Stage, StageResult, ok, skipped
 __all__ = ["KDUMP_LOAD", "KDUMP_RESERVE"]
 
 
-def _settings(ctx: BootContext) -> dict[str, object]:
-    from kindling.api.service import SettingsService
+# every setting the stages read: kdump.*, the boot parameters (the reservation, its
+# carrier) and the user's sysctls (kernel.panic_on_oops); kdump-load asks on every boot,
+# and a later boot answers it from the boot state while the datastore is unchanged
+SETTINGS = ("settings.kdump", "settings.boot", "settings.kernel.sysctl")
 
-    return SettingsService(ctx.host).get_settings()
+
+def _settings(ctx: BootContext) -> dict[str, object]:
+    return ctx.settings(*SETTINGS)
 
 
 def run_reserve(ctx: BootContext) -> StageResult:

@@ -90,13 +90,25 @@ def skipped(reason: str) -> StageResult:
 class BootContext:
     """What a stage may use: the Host, the platform, a logger, and boot-wide options."""
 
-    __slots__ = ("host", "log", "options", "platform")
+    __slots__ = ("host", "log", "options", "platform", "settings_source")
 
     def __init__(self, host: Host, platform: str, log: log.Logger, options: dict[str, Any] | None = None) -> None:
         self.host = host
         self.platform = platform
         self.log = log
         self.options: dict[str, Any] = {} if options is None else options
+        self.settings_source: Callable[[tuple[str, ...]], dict[str, Any]] | None = None
+
+    def settings(self, *prefixes: str) -> dict[str, Any]:
+        """The live settings under `prefixes` (`"settings.kdump"`, …), as SettingsService's
+        `get_settings(keys=…)` gives them. Within `kindling boot`, a later boot whose
+        datastore is byte for byte as the last boot left it gets the copy the boot state
+        keeps instead of opening SQLite (kindling/boot_fingerprint.py `BootState.settings`)."""
+        if self.settings_source is not None:
+            return self.settings_source(prefixes)
+        from kindling.api.service import SettingsService
+
+        return SettingsService(self.host).get_settings(keys=list(prefixes))
 
 
 class Stage:
@@ -292,6 +304,7 @@ def _run_stages(
 
     host, platform = ctx.host, ctx.platform
     state = BootState(host, build_key(platform))
+    ctx.settings_source = state.settings
     t0 = time.perf_counter()
     failed: dict[str, str] = {}
     ctx.options["failed_stages"] = failed  # live view: late stages (cfsignal) judge the run so far

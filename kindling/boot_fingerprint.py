@@ -18,6 +18,15 @@ them). Anything else — a changed input file, a setting, a removed or edited ou
 new Kindling version or plugin, a stage that failed last time — runs the stage in full.
 Stages marked `per_boot` (network status, crash kernel load, drivers, disk growth)
 always run: their work is on the running kernel or on devices.
+
+The datastore without SQLite: the state also keeps a digest of the datastore's files
+(database, WAL, journal: `store_raw`), the digest of its live settings, and the settings
+subtrees stages read through `BootContext.settings` (kdump's, `settings.boot`). While the
+files are byte for byte those, the same bytes are the same settings: a later boot takes
+both from here and imports no sqlite3. Anything that wrote (a commit, a checkpoint)
+changes the bytes, and the settings are read again; a read during which the files
+changed is not kept. The boot closes its connections before saving, so the checkpoint
+SQLite makes then is in what the next boot compares.
 """
 
 from __future__ import annotations
@@ -25,8 +34,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 
+from kindling.datastore_path import DATASTORE_PATH
 from kindling.host import Host
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["STATE_PATH", "BootState", "build_key", "digest_paths"]
 
@@ -90,7 +106,33 @@ def _real(host: Host, p: str, dirs: dict[str, str]) -> str:
     return os.fspath(host.path(p))
 
 
-def _one(host: Host, p: str, dirs: dict[str, str]) -> bytes:
+def store_raw(host: Host) -> str | None:
+    """One digest of the datastore's files as they lie on disk: the database, its WAL when
+    it holds frames, a rollback journal. The same bytes are the same settings, whatever
+    SQLite does; so while they are as a boot left them, what it read from the datastore
+    still holds, and no SQLite is needed to know it. None (no shortcut): a file is large
+    or unreadable."""
+    base = os.fspath(host.path(DATASTORE_PATH))
+    parts = []
+    for suffix in ("", "-wal", "-journal"):
+        try:
+            with open(base + suffix, "rb") as fh:
+                data = fh.read(_BIG + 1)
+        except FileNotFoundError:
+            data = b""
+        except OSError:
+            return None
+        if len(data) > _BIG:
+            return None
+        parts.append(b"+" + data if data or not suffix else b"-")  # an empty WAL or journal: none
+    return _hash(b"\0".join(parts))
+
+
+def _live(real: str) -> bytes:
+    return _hash(_datastore_digest(real)).encode()
+
+
+def _one(host: Host, p: str, dirs: dict[str, str], store: Callable[[str], bytes] | None = None) -> bytes:
     listing = p.endswith("/") and p != "/"
     real = _real(host, p, dirs)
     try:
@@ -119,11 +161,8 @@ def _one(host: Host, p: str, dirs: dict[str, str]) -> bytes:
             except OSError:
                 size = -1
         return f"dev:{st.st_rdev}:{size}".encode()
-    if p.endswith(".sqlite3"):  # the datastore module (and SQLite) only where it is an input
-        from kindling.datastore import DATASTORE_PATH
-
-        if p == DATASTORE_PATH:
-            return _datastore_digest(real)
+    if p == DATASTORE_PATH:  # SQLite only where it is an input and its files changed
+        return store(real) if store is not None else _live(real)
     if st.st_size > _BIG:
         return f"big:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()
     try:
@@ -139,7 +178,7 @@ def _one(host: Host, p: str, dirs: dict[str, str]) -> bytes:
 
 
 def digest_paths(host: Host, paths: list[str], memo: dict[str, bytes] | None = None,
-                 dirs: dict[str, str] | None = None) -> str:
+                 dirs: dict[str, str] | None = None, store: Callable[[str], bytes] | None = None) -> str:
     """One digest over `paths` (sorted), each described as the module docstring says.
     `memo` keeps each path's description, and `dirs` each resolved directory, while
     nothing can have changed them (stages share inputs: the datastore, /boot,
@@ -149,7 +188,7 @@ def digest_paths(host: Host, paths: list[str], memo: dict[str, bytes] | None = N
     for p in paths:
         one = memo.get(p) if memo is not None else None
         if one is None:
-            one = _one(host, p, dirs)
+            one = _one(host, p, dirs, store)
             if memo is not None:
                 memo[p] = one
         parts.append(p.encode() + b"\0" + one)
@@ -175,6 +214,10 @@ class BootState:
         # acts (a stage runs, a replay writes)
         self.memo: dict[str, bytes] = {}
         self.dirs: dict[str, str] = {}
+        # the datastore as the last boot left it: its files' digest (`store_raw`), the
+        # digest of its live settings, and the settings subtrees stages asked for
+        self.store: dict[str, Any] = {}
+        self.store_changed = False
         text = _read(host)
         if text is None:
             return
@@ -184,6 +227,69 @@ class BootState:
             return
         if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("stages"), dict):
             self.previous = data["stages"]
+            if isinstance(data.get("datastore"), dict) and isinstance(data["datastore"].get("trees"), dict):
+                self.store = data["datastore"]
+
+    # -- the datastore, without SQLite while its files are as they were -------------------
+    def _remember(self, raw: str, *, live: str | None = None, trees: dict[str, Any] | None = None) -> None:
+        if self.store.get("raw") != raw:
+            self.store = {"raw": raw, "trees": {}}
+        if live is not None:
+            self.store["live"] = live
+        self.store["trees"].update(trees or {})
+        self.store_changed = True
+
+    def _store_description(self, real: str) -> bytes:
+        """The fingerprint's description of the datastore (its live settings)."""
+        raw = store_raw(self.host)
+        if raw is not None and raw == self.store.get("raw") and isinstance(self.store.get("live"), str):
+            return str(self.store["live"]).encode()
+        live = _live(real)
+        if raw is not None and raw == store_raw(self.host):  # nothing wrote while it was read
+            self._remember(raw, live=live.decode())
+        return live
+
+    def settings(self, prefixes: tuple[str, ...]) -> dict[str, Any]:
+        """The live settings under `prefixes` (`settings.kdump`, …), through SettingsService;
+        while the datastore's files are byte for byte those it was read from, the copy kept
+        here (a later boot then opens no SQLite). Each call looks at the files again: a
+        stage may write settings between two reads."""
+        raw = None if self.host.recording else store_raw(self.host)
+        trees = self.store.get("trees") or {}
+        if raw is not None and raw == self.store.get("raw") and all(p in trees for p in prefixes):
+            out: dict[str, Any] = {}
+            for p in prefixes:
+                _lay(out, json.loads(json.dumps(trees[p])))  # a fresh copy for each reader
+            return out
+        from kindling.api.service import SettingsService, select
+
+        tree = SettingsService(self.host).get_settings(keys=list(prefixes))
+        if raw is not None and raw == store_raw(self.host):
+            self._remember(raw, trees={p: select(tree, p) for p in prefixes})
+        return tree
+
+    def _settle(self) -> None:
+        """Before saving: SQLite checkpoints its WAL into the database when the last
+        connection closes, which changes the files after everything was read. Close this
+        boot's connections now, and read again what changed with that, so the next boot
+        finds the files as recorded."""
+        service = sys.modules.get("kindling.api.service")
+        if not self.store or service is None:
+            return
+        service.release_thread_stores()
+        raw = store_raw(self.host)
+        if raw is None or raw == self.store.get("raw"):
+            if raw is None:
+                self.store, self.store_changed = {}, True
+            return
+        prefixes = tuple(self.store.get("trees") or {})
+        real = os.fspath(self.host.path(DATASTORE_PATH))
+        self.store, self.store_changed = {}, True
+        live = _live(real)
+        tree = service.SettingsService(self.host).get_settings(keys=list(prefixes)) if prefixes else {}
+        service.release_thread_stores()
+        if store_raw(self.host) == raw:
+            self._remember(raw, live=live.decode(), trees={p: service.select(tree, p) for p in prefixes})
 
     def unchanged(self, name: str) -> dict[str, object] | None:
         """The stored entry of stage `name` when its inputs are as it left them."""
@@ -191,8 +297,8 @@ class BootState:
         if not isinstance(entry, dict):
             return None
         paths = entry.get("paths")
-        if not isinstance(paths, list) or digest_paths(self.host, [str(p) for p in paths],
-                                                       self.memo, self.dirs) != entry.get("digest"):
+        if not isinstance(paths, list) or digest_paths(self.host, [str(p) for p in paths], self.memo, self.dirs,
+                                                       self._store_description) != entry.get("digest"):
             return None
         return entry
 
@@ -222,7 +328,7 @@ class BootState:
             "status": status,
             "detail": detail,
             "paths": paths,
-            "digest": digest_paths(self.host, paths, self.memo, self.dirs),
+            "digest": digest_paths(self.host, paths, self.memo, self.dirs, self._store_description),
             "replay": [[kind, p, data.decode("latin-1"), mode] for kind, p, data, mode in replay],
         }
 
@@ -233,11 +339,22 @@ class BootState:
 
     def save(self) -> None:
         """Persist (fsync'd: it is what the next boot trusts) when anything ran."""
-        if not self.changed and self.entries == self.previous:
+        self._settle()
+        if not self.changed and not self.store_changed and self.entries == self.previous:
             return
-        text = json.dumps({"key": self.key, "stages": self.entries}, separators=(",", ":"))
+        doc = {"key": self.key, "stages": self.entries, **({"datastore": self.store} if self.store else {})}
+        text = json.dumps(doc, separators=(",", ":"))
         self.host.makedirs("/var/lib/kindling", mode=0o755)
         self.host.write_file(STATE_PATH, text + "\n", mode=0o600)
+
+
+def _lay(out: dict[str, Any], tree: dict[str, Any]) -> None:
+    """`tree` merged into `out` in place (the subtrees of different prefixes)."""
+    for key, value in tree.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            _lay(out[key], value)
+        else:
+            out[key] = value
 
 
 def replay(host: Host, entry: dict[str, object]) -> None:

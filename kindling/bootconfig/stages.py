@@ -17,10 +17,9 @@ __all__ = ["BOOT_SETTINGS", "REBOOT_IF_REQUIRED"]
 
 def holds_parameters(ctx: BootContext) -> str | None:
     """`import_running`'s own condition, read without loading kindling.bootconfig.service
-    (~1.6 ms): the stage is asked it on every later boot (kindling/boot.py `precondition`)."""
-    from kindling.api.service import SettingsService
-
-    boot = SettingsService(ctx.host).get_settings(prefix="settings.boot").get("boot")
+    (~1.6 ms): the stage is asked it on every later boot (kindling/boot.py `precondition`),
+    through the boot's settings (no SQLite while the datastore is unchanged)."""
+    boot = ctx.settings("settings.boot").get("boot")
     if isinstance(boot, dict) and ("kernel-parameters" in boot or "init-parameters" in boot):
         return "settings.boot already holds boot parameters"
     return None

@@ -302,6 +302,14 @@ def test_demo_node_later_boots_skip_then_follow_a_setting_and_net_toml(tmp_path:
     after = statuses(host, stages)
     assert after["apply-settings"][0] == "ok"
     assert (root / "etc/motd").read_text() == "new message\n"
+    # a setting a per-boot stage reads from the boot state's copy: it reads the new one
+    assert after["kdump-load"] == ("skipped", "crash kernel already loaded")
+    with Datastore(host) as store:
+        store.patch("default", {"kdump": {"enabled": False}})
+        store.commit("default", lambda tree: tree)
+    after = statuses(host, stages)
+    assert after["kdump-load"] == ("skipped", "settings.kdump.enabled is false")
+    assert after["kdump-reserve"][0] == "ok"
     # net.toml changed: the networkd files follow
     net = root / "var/lib/kindling/net.toml"
     net.write_text(net.read_text().replace("eth1", "eth2"))
@@ -382,3 +390,71 @@ def test_inputs_resolve_as_the_host_resolves_them_with_directories_taken_once(ho
     (root / "etc/dirlink").unlink()
     (root / "etc/dirlink").symlink_to("/srv")
     assert _real(host, "/etc/dirlink/real.conf", {}) == str(root / "srv/real.conf")
+
+
+def _commit(host: Host, tree: dict[str, object]) -> None:
+    with Datastore(host) as store:
+        store.patch("default", tree)
+        store.commit("default", lambda t: t)
+
+
+def test_settings_come_from_the_boot_state_only_while_the_datastore_files_are_unchanged(
+        host: Host, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`BootContext.settings` in a boot: read through SettingsService, kept in the boot
+    state with the digest of the datastore's files; the next boot gets the copy (no
+    SQLite) while those files are byte for byte the same, and reads again once anything
+    wrote, also a write by the stage itself between two reads."""
+    from kindling.api import service
+
+    _commit(host, {"motd": "one", "kdump": {"enabled": True}})
+    reads: list[list[str]] = []
+    real = service.SettingsService.get_settings
+
+    def counted(self: service.SettingsService, **kw: object) -> dict[str, object]:
+        reads.append(list(kw.get("keys") or []))  # type: ignore[arg-type]
+        return real(self, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service.SettingsService, "get_settings", counted)
+    seen: list[object] = []
+
+    def read_write(ctx: BootContext) -> StageResult:
+        seen.append(ctx.settings("settings.motd", "settings.kdump"))
+        if ctx.options.get("write"):
+            _commit(ctx.host, {"motd": ctx.options["write"]})
+            seen.append(ctx.settings("settings.motd"))
+        return ok()
+
+    stages = [Stage("reader", 10, read_write, per_boot=True)]
+    run_boot(host, "metal", stages=stages)
+    run_boot(host, "metal", stages=stages)  # the files as the first boot left them: the copy
+    assert seen == [{"motd": "one", "kdump": {"enabled": True}}] * 2
+    assert reads == [["settings.motd", "settings.kdump"]]
+    seen[1]["motd"] = "changed by a reader"  # type: ignore[index]
+    run_boot(host, "metal", stages=stages, options={"write": "two"})
+    assert seen[2:] == [{"motd": "one", "kdump": {"enabled": True}}, {"motd": "two"}]  # a fresh copy; its write read
+    _commit(host, {"kdump": {"enabled": False}})  # between boots, as `apiclient set` would
+    run_boot(host, "metal", stages=stages)
+    assert seen[4] == {"motd": "two", "kdump": {"enabled": False}}
+    assert len(reads) == 3
+
+
+def test_a_read_the_datastore_changed_under_is_not_kept(host: Host, root: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kindling.api import service
+
+    _commit(host, {"motd": "one"})
+    real = service.SettingsService.get_settings
+    racing = [True]
+
+    def racy(self: service.SettingsService, **kw: object) -> dict[str, object]:
+        tree = real(self, **kw)  # type: ignore[arg-type]
+        if racing and racing.pop():  # another writer commits right after the read
+            _commit(host, {"motd": "two"})
+        return tree
+
+    monkeypatch.setattr(service.SettingsService, "get_settings", racy)
+    seen: list[object] = []
+    stages = [Stage("reader", 10, lambda ctx: seen.append(ctx.settings("settings.motd")) or ok(), per_boot=True)]
+    run_boot(host, "metal", stages=stages)
+    run_boot(host, "metal", stages=stages)
+    assert seen == [{"motd": "one"}, {"motd": "two"}]

@@ -14,7 +14,8 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
 - A later boot, where the fingerprint skips every stage whose inputs did not change,
   imports neither `typing`, `tomllib`, nor the settings model, the appliers, the
   template declarations, the user-data providers, the boot loader integration (the
-  crash kernel is reserved), the GPT reader (no disk to search) or the `socket` wrapper.
+  crash kernel is reserved), the GPT reader (no disk to search), the `socket` wrapper,
+  nor SQLite and the datastore (unchanged since the first boot).
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ NOT_ON_A_LATER_BOOT = (
     "growpart.gpt",  # no disk under the demo root: nothing to read
     "netdog.model",  # the network status reads the recorded primary name, parses no MAC
     "socket",  # its one netlink socket is a `_socket` one (netdog/rtnl.py)
+    # the datastore is as the first boot left it: the settings kdump-load and boot-settings
+    # read, and the fingerprint's view of it, come from the boot state (kindling/boot_fingerprint.py)
+    "sqlite3",
+    "kindling.datastore",
+    "kindling.api.service",
 )
 
 
