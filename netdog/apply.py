@@ -127,7 +127,7 @@ def _lease_jobs(config: NetConfig, names: dict[InterfaceId, str], links: _Links
     for d in config.devices:
         link = links.by_name[names[d.name]]
         if d.dhcp4 is not None and d.dhcp4.enabled:
-            jobs.append(LeaseJob(link.name, 4, d.dhcp4.required))
+            jobs.append(LeaseJob(link.name, 4, d.dhcp4.required, link.index, link.mac))
         if d.dhcp6 is not None and d.dhcp6.enabled:
             jobs.append(LeaseJob(link.name, 6, d.dhcp6.required, link.index, link.mac))
     return jobs

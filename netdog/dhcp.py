@@ -171,7 +171,8 @@ def _acquire6(job: LeaseJob, timeout: float) -> Lease6:
 
 @record(frozen=True)
 class LeaseJob:
-    """One lease to obtain: `family` 4 or 6; index and MAC are needed for DHCPv6."""
+    """One lease to obtain: `family` 4 or 6; index and MAC are needed for DHCPv6, and
+    the MAC from the link dump spares DHCPv4 reading it from sysfs."""
 
     ifname: str
     family: int

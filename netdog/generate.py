@@ -14,7 +14,6 @@ from kindling.host import Host
 from kindling.record import field, record
 from netdog import paths
 from netdog.model import InterfaceName, MacAddress, NetConfig
-from netdog.render_networkd import NETWORKD_DIR, render_networkd
 from netdog.source import load_net_config
 from netdog.sysctl import write_primary_sysctls
 
@@ -47,6 +46,8 @@ def write_primary_state(host: Host, config: NetConfig) -> list[str]:
 
 
 def generate_net_config(host: Host) -> GenerateReport:
+    from netdog.render_networkd import NETWORKD_DIR, render_networkd  # not for `apply`'s primary state
+
     config = load_net_config(host)
     if config is None:
         return GenerateReport(source=None, primary=None)

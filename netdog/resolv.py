@@ -25,7 +25,6 @@ from kindling.nesting import loads_toml
 from kindling.record import record
 from netdog import paths
 from netdog.model import InterfaceId, NetConfig, parse_ip
-from netdog.render_networkd import NETWORKD_DIR, network_file_stem
 from netdog.source import load_net_config
 
 __all__ = [
@@ -112,6 +111,8 @@ def render_resolv_conf(search: tuple[str, ...] | None, servers: tuple[str, ...] 
 
 
 def _dropin_path(ident: InterfaceId) -> str:
+    from netdog.render_networkd import NETWORKD_DIR, network_file_stem  # not for `apply`'s resolv.conf
+
     return f"{NETWORKD_DIR}/10-{network_file_stem(ident)}.network.d/10-dns.conf"
 
 
