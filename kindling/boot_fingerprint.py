@@ -287,17 +287,22 @@ class BootState:
         if raw is not None and raw == self.store.get("raw") and not self._stale and all(
                 p in trees for p in prefixes) and (isinstance(self.store.get("live"), str) or not self._described):
             return  # as it was: nothing to keep anew
-        self.store, self.store_changed = {}, True
-        if raw is None:
+        self.store_changed = self.store_changed or bool(self.store)
+        self.store = {}
+        if raw is None:  # no shortcut (a large or unreadable file): the next boot reads it
             return
-        live = _live(os.fspath(self.host.path(DATASTORE_PATH)))
         from kindling.api import service as api
-        from kindling.api.service import SettingsService
 
-        tree = SettingsService(self.host).get_settings(keys=prefixes) if prefixes else {}
-        api.release_thread_stores()
-        if store_raw(self.host) == raw:
-            self.store = {"raw": raw, "live": live.decode(), "trees": {p: api.select(tree, p) for p in prefixes}}
+        try:
+            rows = _datastore_digest(os.fspath(self.host.path(DATASTORE_PATH)))
+            tree = api.SettingsService(self.host).get_settings(keys=prefixes) if prefixes else {}
+            api.release_thread_stores()
+        except Exception:  # the next boot reads the datastore itself; the boot's state is saved
+            return
+        if not rows.startswith(b"datastore-error:") and store_raw(self.host) == raw:
+            live = _hash(rows)
+            self.store = {"raw": raw, "live": live, "trees": {p: api.select(tree, p) for p in prefixes}}
+            self.store_changed = True
 
     def unchanged(self, name: str) -> dict[str, object] | None:
         """The stored entry of stage `name` when its inputs are as it left them."""

@@ -462,3 +462,21 @@ def test_a_write_during_the_boot_is_in_what_the_next_boot_reads(host: Host, root
     run_boot(host, "metal", stages=stages)
     run_boot(host, "metal", stages=stages)
     assert seen == [{"motd": "one"}, {"motd": "two"}]
+
+
+def test_a_datastore_too_large_to_compare_is_read_each_boot_without_rewriting_the_state(
+        host: Host, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kindling.boot_fingerprint as fingerprint
+
+    _commit(host, {"motd": "one"})
+    monkeypatch.setattr(fingerprint, "_BIG", 16)  # every datastore file is "large"
+    seen: list[object] = []
+    stages = [Stage("noop", 5, lambda ctx: ok()),
+              Stage("reader", 10, lambda ctx: seen.append(ctx.settings("settings.motd")) or ok(), per_boot=True)]
+    run_boot(host, "metal", stages=stages)
+    state = (root / STATE_PATH.lstrip("/")).read_bytes()
+    assert b'"datastore"' not in state
+    _commit(host, {"motd": "two"})
+    run_boot(host, "metal", stages=stages)
+    assert seen == [{"motd": "one"}, {"motd": "two"}]
+    assert (root / STATE_PATH.lstrip("/")).read_bytes() == state
