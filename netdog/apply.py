@@ -92,7 +92,10 @@ def _leases_kept_under(host: Host) -> LeaseSource:
     def real(jobs: Sequence[LeaseJob], timeout: float, on: OnLease) -> dict[str, AnyLease | NetlinkError]:
         host.waiting("DHCP leases on " + ", ".join(f"{j.ifname} (dhcp{j.family})" for j in jobs), timeout)
         host.makedirs(paths.LEASE_DIR, mode=0o700)
-        return acquire_leases(jobs, timeout, lease_dir=host.path(paths.LEASE_DIR), on_result=on)
+        def save(name: str, text: str) -> None:  # atomic, as every file the Host writes
+            host.write_file(f"{paths.LEASE_DIR}/{name}", text, mode=0o600)
+
+        return acquire_leases(jobs, timeout, save=save, on_result=on)
 
     return real
 

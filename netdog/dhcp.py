@@ -20,7 +20,6 @@ at boot a DISCOVER sent before the peer was ready should not cost four seconds.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -148,16 +147,16 @@ def lease4_from_ack(ifname: str, ack: Ack, bound_at: float) -> Lease4:
     )
 
 
-def _acquire4(job: LeaseJob, timeout: float, lease_dir: Path | None) -> Lease4:
+SaveLease = Callable[[str, str], None]  # (file name, JSON text): kept through the Host by the caller
+
+
+def _acquire4(job: LeaseJob, timeout: float, save: SaveLease | None) -> Lease4:
     from netdog.dhcp4 import acquire4, lease_json
 
     mac = bytes.fromhex(job.mac.replace(":", "")) if job.mac else None
     ack, bound_at = acquire4(job.ifname, timeout, mac)
-    if lease_dir is not None:  # for `netdog dhcp` (pyroute2's JSONFileLease format)
-        path = lease_dir / f"{job.ifname}.lease.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(lease_json(job.ifname, ack, time.time()))
+    if save is not None:  # for `netdog dhcp` (pyroute2's JSONFileLease format)
+        save(f"{job.ifname}.lease.json", lease_json(job.ifname, ack, time.time()))
     return lease4_from_ack(job.ifname, ack, bound_at)
 
 
@@ -187,7 +186,7 @@ class LeaseJob:
 
 def acquire_leases(
     jobs: Sequence[LeaseJob], timeout: float, grace: float = 3.0,
-    lease_dir: Path | None = None,
+    save: SaveLease | None = None,
     on_result: Callable[[LeaseJob, Lease4 | Lease6 | NetlinkError], None] | None = None,
 ) -> dict[str, Lease4 | Lease6 | NetlinkError]:
     """Every lease at once, keyed `ifname/dhcp4|6`; failures are returned, not raised.
@@ -206,7 +205,7 @@ def acquire_leases(
 
     def obtain(job: LeaseJob) -> Lease4 | Lease6 | NetlinkError:
         try:
-            return _acquire6(job, timeout) if job.family == 6 else _acquire4(job, timeout, lease_dir)
+            return _acquire6(job, timeout) if job.family == 6 else _acquire4(job, timeout, save)
         except TimeoutError:
             return NetlinkError(f"interface {job.ifname}: dhcp{job.family}: no lease within {timeout:g}s")
         except NetlinkError as exc:

@@ -243,7 +243,9 @@ def test_dhcp_service_reboots_lease_renews_and_keeps_it(rig: Rig, root: Path) ->
     done = rig.kindling("netdog", "apply", "--root", str(root), "--json", "--timeout", "10")
     assert done.returncode == 0, done.stderr
     (leased,) = _addrs(rig, c0)
-    assert (root / f"var/lib/kindling/netdog/leases/{c0}.lease.json").exists()
+    kept = root / f"var/lib/kindling/netdog/leases/{c0}.lease.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert json.loads(kept.read_text())  # whole: written through the Host (temp file, rename)
     _ip("-n", rig.client, "addr", "flush", "dev", c0)
     daemon = subprocess.Popen(["ip", "netns", "exec", rig.client, KINDLING, "netdog", "dhcp",
                                "--root", str(root)], stdout=subprocess.PIPE,
@@ -349,9 +351,9 @@ def test_apply_makes_its_files_durable_with_one_barrier(rig: Rig, root: Path, le
     state, sysctl = "/var/lib/kindling/netdog", "/etc/sysctl.d"
     files = [f"{state}/primary_interface", f"{sysctl}/90-primary_interface.conf"]
     dirs = [state, sysctl]
-    if leased:  # dnsmasq offers itself as the name server
-        files += ["/etc/resolv.conf", f"{state}/current_ip"]
-        dirs.append("/etc")
+    if leased:  # the lease kept for `netdog dhcp`; dnsmasq offers itself as the name server
+        files += [f"{state}/leases/{c0}.lease.json", "/etc/resolv.conf", f"{state}/current_ip"]
+        dirs += [f"{state}/leases", "/etc"]
     assert code == (0 if leased else 1)
     assert [e for e in events if e.startswith("write ")] == [f"write {f}" for f in files]
     assert events[len(files):] == [f"fsync {f}" for f in [*files, *dirs]]
