@@ -71,12 +71,16 @@ def sandbox_argv(
     log: Path | None = None,
     rss_dir: Path | None = None,
     dhcp_server: bool = False,
+    tmpfs: Sequence[Path] = (),
 ) -> list[str]:
     """argv for the whole sandboxed sequence; each stage runs in order (a failing stage
     does not stop the next, as systemd runs cloud-init's units), and prints
-    `@@stage NAME START END RC` (bash's $EPOCHREALTIME: no fork to read the clock) on stdout."""
+    `@@stage NAME START END RC` (bash's $EPOCHREALTIME: no fork to read the clock) on stdout.
+    `tmpfs`: directories that get a fresh tmpfs first (a `--root`'s /run, as the chroot's
+    /run and every systemd node's are: both sides then write /run to memory)."""
     out = shlex.quote(str(log)) if log else "/dev/null"
     lines = ["set -e", *(_setup_chroot(chroot) if chroot else [])]
+    lines += [f"mount -t tmpfs -o mode=0755 tmpfs {shlex.quote(str(d))}" for d in tmpfs]
     lines += [
         "ip link set lo up",
         "ip link add eth0 type veth peer name eth0p && ip link set eth0 up",
@@ -151,10 +155,11 @@ def run_sandboxed(
     env: dict[str, str] | None = None,
     timeout: float = 180,
     dhcp_server: bool = False,
+    tmpfs: Sequence[Path] = (),
 ) -> SandboxRun:
     rss_dir = Path(tempfile.mkdtemp(prefix="kindling-bench-rss-"))
     try:
-        argv = sandbox_argv(stages, chroot=chroot, log=log, rss_dir=rss_dir, dhcp_server=dhcp_server)
+        argv = sandbox_argv(stages, chroot=chroot, log=log, rss_dir=rss_dir, dhcp_server=dhcp_server, tmpfs=tmpfs)
         sample = run_once(argv, env=env or clean_env(), timeout=timeout, rss=False)
     finally:
         shutil.rmtree(rss_dir, ignore_errors=True)

@@ -195,7 +195,7 @@ def cloud_init_rows(
         r = k.demo_copy(janitor, "first")
         out = r.parent / "boot.log"
         t0 = time.time_ns()
-        run = _sandboxed([("boot", k.argv("boot", "--root", str(r)))], env=k.env(), log=out)
+        run = _sandboxed([("boot", k.argv("boot", "--root", str(r)))], env=k.env(), log=out, tmpfs=[r / "run"])
         did["kindling"] = written(r, t0)
         k_stages.append(boot_stage_times(out.read_text() if out.exists() else ""))
         return run
@@ -228,14 +228,12 @@ def cloud_init_rows(
 
     # --- later boot: same instance again (fresh /run, as after a reboot) ------------
     k_root = k.demo_copy(janitor, "later")
-    _sandboxed([("boot", k.argv("boot", "--root", str(k_root)))], env=k.env())
+    _sandboxed([("boot", k.argv("boot", "--root", str(k_root)))], env=k.env(), tmpfs=[k_root / "run"])
     ci_upper = root.overlay(janitor, seed)
     _sandboxed(CI_FIRST_BOOT, chroot=ci_upper, log=log)
 
-    def k_later() -> SandboxRun:
-        shutil.rmtree(k_root / "run", ignore_errors=True)
-        (k_root / "run").mkdir()
-        return _sandboxed([("boot", k.argv("boot", "--root", str(k_root)))], env=k.env())
+    def k_later() -> SandboxRun:  # a fresh tmpfs on its /run each time: the reboot
+        return _sandboxed([("boot", k.argv("boot", "--root", str(k_root)))], env=k.env(), tmpfs=[k_root / "run"])
 
     def ci_later() -> SandboxRun:
         return _sandboxed(CI_FIRST_BOOT[:2], chroot=root.overlay(janitor, None, upper=ci_upper.upper), log=log)

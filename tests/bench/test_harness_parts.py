@@ -119,6 +119,22 @@ def test_sandbox_script_is_valid_bash_and_times_each_stage(tmp_path: Path) -> No
     assert "mount -t tmpfs -o mode=0755 tmpfs" in script  # /run is fresh for every boot
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_sandbox_tmpfs_is_memory_for_the_run_only(tmp_path: Path) -> None:
+    """A `--root`'s /run gets a fresh tmpfs inside the sandbox, as the chroot's /run does:
+    what a boot writes there is in memory and gone with the namespace (the next boot's /run
+    is empty, as after a reboot)."""
+    run = tmp_path / "root" / "run"
+    run.mkdir(parents=True)
+    (run / "old").write_text("from before")
+    argv = sandbox_argv([("probe", ["sh", "-c", f"stat -f -c %T {run} && ls -A {run} && touch {run}/new"])],
+                        log=tmp_path / "log", tmpfs=[run])  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert [s.rc for s in parse_stages(done.stdout)] == [0], done.stderr
+    assert (tmp_path / "log").read_text().split() == ["tmpfs"]  # and it was empty
+    assert sorted(p.name for p in run.iterdir()) == ["old"]  # the run's file went with it
+
+
 IMPORTTIME = """\
 import time: self [us] | cumulative | imported package
 import time:       120 |        120 |   _io
