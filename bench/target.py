@@ -103,6 +103,11 @@ def discover_system(cache: Path, say: Callable[[str], None]) -> Kindling | None:
         stamp.write_text(deps)
     subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(REPO)],
                    check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    if any(venv.glob("lib/python3*/site-packages/distutils-precedence.pth")):
+        # venv's setuptools runs a .pth at every start (~0.6 ms) that cloud-init's root has
+        # no counterpart of; Kindling needs no setuptools at run time
+        subprocess.run([str(py), "-m", "pip", "uninstall", "-q", "-y", "setuptools"], check=True, env=env,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
     script = venv / "bin" / "kindling"
     out = subprocess.run([str(py), "-c", "import sys, kindling.cli as c; print(sys.version.split()[0]); "
                           "print(','.join(c.COMMANDS))"], capture_output=True, text=True, check=True, env=env)
