@@ -174,6 +174,8 @@ class _Parser:
             if bad:
                 self.fail("non-printable character in value", bad.start(), key)
             value = t[v:end].strip(_SPACES)
+            if "'" in value and '"' in value:  # the kernel reads it, but no one can write it back
+                self.fail("value holds both ' and \" (bootconfig cannot quote it)", v, key)
             delim = t[end] if m else ""
             p = end + 1 if m else n
         if delim == "#":

@@ -116,6 +116,7 @@ def test_node_limit() -> None:
         ("x = \x7f\n", "non-printable", "x: line 1:5"),
         ("x = caf\u00e9\n", "non-printable", "x: line 1:8"),
         ("a.b c\n", "invalid keyword", "line 1:3"),
+        ("kernel=kernel\"'\n", "both ' and", "kernel: line 1:8"),  # could not be written back (fuzz)
         ("trailing", "no delimiter", "line 1:1"),
         ("", "empty config", "line 1:1"),
     ],
