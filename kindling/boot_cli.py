@@ -95,31 +95,11 @@ class BootOptions:
 
 def quick_options(argv: list[str]) -> BootOptions | None:
     """The plain forms a unit or a script runs `kindling boot` with, read without
-    argparse (its import, gettext and building the parser cost ~4 ms of a later boot).
-    Anything else — help, an abbreviation, `--opt=value`, a repeated or unknown option,
-    a value argparse would question — returns None, and argparse parses (or refuses)
-    it exactly as before."""
+    argparse (kindling/quick_argv.py); None: argparse parses (or refuses) `argv`."""
+    from kindling.quick_argv import quick_parse
+
     opts = BootOptions()
-    seen: set[str] = set()
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in seen:
-            return None
-        seen.add(arg)
-        if arg in _FLAGS:
-            setattr(opts, _FLAGS[arg], True)
-            i += 1
-            continue
-        if arg not in _VALUED or i + 1 >= len(argv):
-            return None
-        dest, choices = _VALUED[arg]
-        value = argv[i + 1]
-        if value.startswith("-") or (choices is not None and value not in choices):
-            return None
-        setattr(opts, dest, value)
-        i += 2
-    return opts
+    return opts if quick_parse(argv, opts, _FLAGS, _VALUED) else None
 
 
 def main(argv: list[str]) -> int:

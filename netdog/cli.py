@@ -103,39 +103,14 @@ _APPLY_VALUED: dict[str, tuple[str, tuple[str, ...] | None]] = {
 
 def quick_apply(argv: list[str]) -> ApplyOptions | None:
     """`netdog apply` in the plain forms a unit or a script runs it with, read without
-    argparse (its import, gettext and building every subcommand's parser cost ~4 ms of
-    a ~35 ms lease), as `kindling boot` does (`boot_cli.quick_options`). Anything else —
-    help, an abbreviation, `--opt=value`, a repeated or unknown option, a value argparse
-    would question — returns None, and argparse parses (or refuses) it as before."""
+    argparse (kindling/quick_argv.py), as `kindling boot` is; None: argparse parses (or
+    refuses) `argv`."""
     if not argv or argv[0] != "apply":
         return None
+    from kindling.quick_argv import quick_parse
+
     opts = ApplyOptions()
-    seen: set[str] = set()
-    i = 1
-    while i < len(argv):
-        arg = argv[i]
-        if arg in seen:
-            return None
-        seen.add(arg)
-        if arg in _APPLY_FLAGS:
-            setattr(opts, _APPLY_FLAGS[arg], True)
-            i += 1
-            continue
-        if arg not in _APPLY_VALUED or i + 1 >= len(argv):
-            return None
-        dest, choices = _APPLY_VALUED[arg]
-        value = argv[i + 1]
-        if value.startswith("-") or (choices is not None and value not in choices):
-            return None
-        if dest == "timeout":
-            try:
-                opts.timeout = float(value)  # argparse's `type=float`
-            except ValueError:
-                return None
-        else:
-            setattr(opts, dest, value)
-        i += 2
-    return opts
+    return opts if quick_parse(argv[1:], opts, _APPLY_FLAGS, _APPLY_VALUED, {"timeout": float}) else None
 
 
 def _print(args: argparse.Namespace | ApplyOptions, value: Any, text: str, host: Host | None = None) -> None:
