@@ -83,8 +83,12 @@ def sandbox_argv(
     lines += [f"mount -t tmpfs -o mode=0755 tmpfs {shlex.quote(str(d))}" for d in tmpfs]
     lines += [
         "ip link set lo up",
-        "ip link add eth0 type veth peer name eth0p && ip link set eth0 up",
-        "ip link add eth1 type veth peer name eth1p && ip link set eth1 up",
+        # fixed addresses, as an instance's NICs keep theirs across reboots (a random MAC
+        # gives a new IPv6 link-local address, so a later boot's current_ip changed each time)
+        "ip link add eth0 address 02:6b:6e:00:00:10 type veth peer name eth0p address 02:6b:6e:00:00:11"
+        " && ip link set eth0 up",
+        "ip link add eth1 address 02:6b:6e:00:00:20 type veth peer name eth1p address 02:6b:6e:00:00:21"
+        " && ip link set eth1 up",
         "hostname localhost",
     ]
     if dhcp_server:  # a lease for whoever asks on eth0 (Kindling's netdog does; cloud-init's stages do not)
