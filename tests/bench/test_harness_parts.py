@@ -170,7 +170,9 @@ def test_find_modules_reports_absent_components_and_extra_ones(tmp_path: Path) -
     (tmp_path / "bench_early_boot.py").write_text("print('x')\n")
     (tmp_path / "bench_vmware.py").write_text("print('x')\n")
     (tmp_path / "run.py").write_text("")
+    (tmp_path / "bench_vm_guest.py").write_text("print('x')\n")  # run by its own section (vm)
     found = {m.component: m.path for m in find_modules(tmp_path)}
+    assert "vm_guest" not in found
     assert found["netdog"] == tmp_path / "bench_netdog.py"
     assert found["early-boot-config"] == tmp_path / "bench_early_boot.py"
     assert found["vmware"] == tmp_path / "bench_vmware.py"
