@@ -351,14 +351,20 @@ class Host:
         which `barrier()` does for all of them at once (each file, then each distinct
         directory once): one journal commit instead of one per file. The caller puts a
         barrier before anything that lets a later boot skip work (a marker, the boot
-        state); a normal exit is a barrier too. /boot is always synced at once: firmware
-        reads it before any Kindling runs to repair it."""
+        state); the block's end is a barrier too, however it ends (what was written before
+        a failure is on disk as well; the failure stays the error reported). /boot is
+        always synced at once: firmware reads it before any Kindling runs to repair it."""
         if self.unsynced is not None:  # nested: the outer scope's barriers hold
             yield
             return
         self.unsynced = {}
         try:
             yield
+        except BaseException:
+            with contextlib.suppress(HostError):
+                self.barrier()
+            raise
+        else:
             self.barrier()
         finally:
             self.unsynced = None

@@ -264,12 +264,8 @@ def apply_config(
     """Apply the configuration in effect. The files it writes (primary state, sysctl
     drop-in, resolv.conf, current_ip: rewritten on every boot) are made durable by one
     barrier before it returns, or fails, not two fsyncs each (docs/CONTRACT-NOTES.md)."""
-    with host.deferred_sync():
-        try:
-            return _apply_config(host, timeout, dns, netlink, lease_source)
-        except BaseException:
-            host.barrier()  # what was written before the failure is on disk too
-            raise
+    with host.deferred_sync():  # its end is a barrier, also when it fails
+        return _apply_config(host, timeout, dns, netlink, lease_source)
 
 
 def _apply_config(host: Host, timeout: float, dns: DnsSettings | None, netlink: RealNetlink | None,

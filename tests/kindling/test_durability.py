@@ -80,6 +80,28 @@ def test_deferred_writes_wait_for_one_barrier_each_directory_once(host: Host, ro
     assert host.unsynced is None
 
 
+def test_a_block_that_fails_still_ends_in_a_barrier_and_its_error_is_the_one_raised(
+        host: Host, root: Path, events: list[str]) -> None:
+    with pytest.raises(KeyError, match="the block's own"), host.deferred_sync():
+        host.write_file("/etc/a.conf", "a")
+        assert events == []
+        raise KeyError("the block's own")
+    assert rel(root, events) == ["fsync /etc/a.conf", "fsync /etc"]
+    assert host.unsynced is None
+
+
+def test_a_barrier_that_fails_after_a_failure_does_not_hide_it(host: Host, root: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    with pytest.raises(KeyError, match="first"), host.deferred_sync():
+        host.write_file("/etc/a.conf", "a")
+        monkeypatch.setattr(os, "fsync", broken)
+        raise KeyError("first")
+    assert host.unsynced is None
+
+
 def test_a_plan_syncs_nothing(plan_host: RecordingHost, root: Path, events: list[str]) -> None:
     with plan_host.deferred_sync():
         plan_host.write_file("/etc/a.conf", "a")
