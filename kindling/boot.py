@@ -399,7 +399,7 @@ def _collect_in_flight(host: Host, report: BootReport, started_by: dict[int, int
         return  # (a later boot runs no applier: it does not import them)
     from kindling.appliers import collect_in_flight
 
-    origin = {name: started_by.get(id(p)) for name, p in (host.in_flight or {}).items()}
+    origin = {name: started_by.get(id(p)) for name, p in host.in_flight.items()}
     for outcome in collect_in_flight(host):
         at = origin.get(outcome.name)
         if outcome.ok or at is None:

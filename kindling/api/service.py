@@ -195,8 +195,14 @@ class SettingsService:
     def commit_and_apply(self, tx: str) -> CommitReport:
         """Commit then apply under one machine-wide lock (`kindling.apply_lock`), so
         the files the appliers write follow the commits in the order they happened."""
+        check_tx_name(tx)
+        return self._commit_and_apply(tx, lambda store, vet: store.commit(tx, vet))
+
+    def _commit_and_apply(
+        self, tx: str, write: Callable[[Datastore, Callable[[dict[str, Any]], dict[str, Any]]], list[str]]
+    ) -> CommitReport:
         with apply_lock(self.host):
-            changed = self.commit(tx)
+            changed = self._commit(tx, write)
             applied = self.apply(changed) if changed else []
         return CommitReport(changed, applied)
 
@@ -211,11 +217,8 @@ class SettingsService:
         from kindling.settings import validate_settings
 
         checked = validate_settings(tree, source=source)
-        try:
-            with apply_lock(self.host):  # PATCH and commit: one SQLite transaction, one WAL sync
-                changed = self._commit(tx, lambda store, vet: store.patch_and_commit(tx, checked, vet))
-                applied = self.apply(changed) if changed else []
-            return CommitReport(changed, applied)
+        try:  # PATCH and commit: one SQLite transaction, one WAL sync
+            return self._commit_and_apply(tx, lambda store, vet: store.patch_and_commit(tx, checked, vet))
         except Exception:
             try:
                 self.delete_tx(tx)
