@@ -13,9 +13,9 @@ from types import CodeType
 import jinja2
 import pytest
 
+from kindling.templates import precompiled as precompiled_module
 from kindling.templates.declaration import shipped_declarations
 from kindling.templates.engine import _env, _filename, options_key, render_template
-from kindling.templates import precompiled as precompiled_module
 from kindling.templates.precompiled import MODULES, TABLE, build_modules, build_table, precompiled, template_key
 from kindling.templates.runtime import unsupported
 
