@@ -1,8 +1,9 @@
 """Regenerate kindling/templates/precompiled.json: Jinja2's Python for every shipped
-template (kindling/templates/precompiled.py says why and when it is used).
+template, and kindling/templates/compiled/: the runtime entries' code as modules, so
+Python keeps their .pyc (kindling/templates/precompiled.py says why and when each is used).
 
 Run after editing a shipped template, the engine's options or upgrading Jinja2;
-tests/templates/test_precompiled.py fails while the file is out of date.
+tests/templates/test_precompiled.py fails while either is out of date.
 
     .venv/bin/python tools/precompile_templates.py
 """
@@ -10,15 +11,26 @@ tests/templates/test_precompiled.py fails while the file is out of date.
 from __future__ import annotations
 
 import json
+import os
 
-from kindling.templates.precompiled import TABLE, build_table
+from kindling.templates.precompiled import MODULES, TABLE, build_modules, build_table
 
 
 def main() -> None:
+    table = build_table()
     with open(TABLE, "w", encoding="utf-8") as fh:
-        json.dump(build_table(), fh, indent=1)
+        json.dump(table, fh, indent=1)
         fh.write("\n")
     print(f"wrote {TABLE}")
+    files = build_modules(table)
+    os.makedirs(MODULES, exist_ok=True)
+    for stale in set(os.listdir(MODULES)) - set(files):
+        if stale.endswith(".py"):
+            os.remove(os.path.join(MODULES, stale))
+    for name, source in files.items():
+        with open(os.path.join(MODULES, name), "w", encoding="utf-8") as fh:
+            fh.write(source)
+    print(f"wrote {len(files)} files under {MODULES}")
 
 
 if __name__ == "__main__":

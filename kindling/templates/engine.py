@@ -217,7 +217,7 @@ def _compile(name: str, source: str) -> _Compiled:
 
     entry = precompiled(name, source)
     if entry is not None and entry.runtime:
-        loaded = runtime.load(name, entry.code, _filename(name))
+        loaded = runtime.load(name, entry.runtime_code(name, _filename(name)), _filename(name))
         template = _Compiled(loaded.generate, loaded.line)
     else:
         template = _jinja_compile(name, source, entry)

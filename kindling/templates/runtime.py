@@ -515,13 +515,9 @@ class Loaded:
         return 1
 
 
-def load(name: str, code: str, filename: str) -> Loaded:
-    """Compile generated code under `filename` (errors and the deadline see its frames)."""
-    first, newline, body = code.partition("\n")
-    if not first.startswith(IMPORT_LINE):
-        raise ValueError(f"{name}: not Jinja2 generated code")
-    # the import line blanked, not removed: every line keeps its number
-    compiled = compile(newline + body, filename, "exec", dont_inherit=True)
+def load(name: str, compiled: types.CodeType, filename: str) -> Loaded:
+    """Run generated code compiled under `filename` (errors and the deadline see its
+    frames) with its `jinja2.runtime` import line blank (precompiled.Precompiled.runtime_code)."""
     namespace: dict[str, Any] = {"environment": ENVIRONMENT, "__file__": filename, **PROVIDED}
     exec(compiled, namespace)  # code Jinja2 generated from a shipped template
     pairs = [tuple(int(n) for n in part.split("=")) for part in str(namespace.get("debug_info", "")).split("&")

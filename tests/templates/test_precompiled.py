@@ -5,13 +5,18 @@ template it was made from."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
+from types import CodeType
 
 import jinja2
 import pytest
 
+from kindling.templates import precompiled as precompiled_module
 from kindling.templates.declaration import shipped_declarations
 from kindling.templates.engine import _env, _filename, options_key, render_template
-from kindling.templates.precompiled import TABLE, build_table, precompiled, template_key
+from kindling.templates.precompiled import MODULES, TABLE, build_modules, build_table, precompiled, template_key
 from kindling.templates.runtime import unsupported
 
 
@@ -77,3 +82,53 @@ def test_an_edited_shipped_template_renders_its_own_source() -> None:
     plain = render_template(decl.name, decl.source, settings, decl.prefixes)
     edited = render_template(decl.name, decl.source + "{{ 'EDITED' }}", settings, decl.prefixes)
     assert edited == plain + "EDITED"
+
+
+def _code_objects(code: CodeType) -> list[CodeType]:
+    return [code, *(c for k in code.co_consts if isinstance(k, CodeType) for c in _code_objects(k))]
+
+
+def test_modules_are_the_tables_runtime_entries() -> None:
+    """compiled/ is what the tool writes for the table: one module per runtime entry, no more."""
+    with open(TABLE, encoding="utf-8") as fh:
+        wanted = build_modules(json.load(fh))
+    assert len(wanted) == 1 + len(_shipped_pairs())
+    on_disk = {n: Path(MODULES, n).read_text(encoding="utf-8") for n in os.listdir(MODULES) if n.endswith(".py")}
+    assert on_disk == wanted
+
+
+def test_runtime_code_from_the_module_is_a_fresh_compile() -> None:
+    """The .pyc route gives the code a compile of the entry gives: the same lines, and the
+    template's file name on every nested code object (the render deadline's tracer)."""
+    for name, source in _shipped_pairs():
+        entry = precompiled(name, source)
+        assert entry is not None and entry.key is not None, name
+        from_module = precompiled_module._module_code(entry.key, precompiled_module.module_source(name, entry.code))
+        assert from_module is not None, name
+        code = entry.runtime_code(name, _filename(name))
+        _, newline, body = entry.code.partition("\n")
+        assert code == compile(newline + body, _filename(name), "exec", dont_inherit=True)
+        assert {c.co_filename for c in _code_objects(code)} == {_filename(name)}
+
+
+def test_a_module_that_is_not_the_entrys_code_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edited or missing module (or its stale .pyc) is never run: the entry is compiled."""
+    decl = shipped_declarations()["kubeconfig"]
+    entry = precompiled(decl.name, decl.source)
+    assert entry is not None and entry.key is not None
+    settings = {"kubernetes": {"api-server": "https://k8s.example:6443", "cluster-name": "c"}}
+    monkeypatch.setattr("kindling.templates.engine._COMPILED", {})
+    plain = render_template(decl.name, decl.source, settings, decl.prefixes)
+    shutil.copytree(MODULES, tmp_path / "compiled")
+    monkeypatch.setattr(precompiled_module, "MODULES", str(tmp_path / "compiled"))
+    module = tmp_path / "compiled" / f"t_{entry.key}.py"
+    expected = precompiled_module.module_source(decl.name, entry.code)
+    assert precompiled_module._module_code(entry.key, expected) is not None  # the copy is used as it is
+    module.write_text(expected.replace("yield 'apiVersion", "yield 'EDITED' + 'apiVersion", 1), encoding="utf-8")
+    assert precompiled_module._module_code(entry.key, expected) is None
+    monkeypatch.setattr("kindling.templates.engine._COMPILED", {})
+    assert render_template(decl.name, decl.source, settings, decl.prefixes) == plain
+    module.unlink()
+    assert precompiled_module._module_code(entry.key, expected) is None
+    monkeypatch.setattr("kindling.templates.engine._COMPILED", {})
+    assert render_template(decl.name, decl.source, settings, decl.prefixes) == plain
