@@ -311,6 +311,9 @@ class Host:
         # Set by the boot runner: appliers' programs left running past their commit
         # (kindling/appliers.py), collected by the applier's next run or the boot's end.
         self.in_flight: dict[str, Pending] | None = None
+        # Set by the boot runner under a root prefix: each directory's real location,
+        # resolved once while nothing acts (`path`); every action (`_record`) empties it.
+        self.resolved: dict[str, str] | None = None
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -332,7 +335,27 @@ class Host:
             self.seen.add(text)
         if not self.prefixed:
             return Path("/" + text.lstrip("/"))
-        return chase(self.root, text)
+        if self.resolved is None or self.in_flight:  # a program running on acts meanwhile
+            return chase(self.root, text)
+        # `chase` is an lstat per component; a boot resolves ~400 paths in a few dozen
+        # directories. An existing directory comes from `resolved`; the last component is
+        # looked at as `chase` does: a symlink there (or `.`, `..`) goes to `chase` whole.
+        head, _, name = text.rstrip("/").rpartition("/")
+        if not name or name in (".", ".."):
+            return chase(self.root, text)
+        parent = self.resolved.get(head)
+        if parent is None:
+            parent = str(chase(self.root, head or "/")).rstrip("/")
+            if not os.path.isdir(parent):  # missing: a link made there later must count
+                return chase(self.root, text)
+            self.resolved[head] = parent
+        real = parent + "/" + name
+        try:
+            if stat.S_ISLNK(os.lstat(real).st_mode):
+                return chase(self.root, text)
+        except OSError:
+            pass  # missing: `chase` takes the rest as written
+        return Path(real)
 
     def entry(self, p: str | os.PathLike[str]) -> Path:
         """Like `path`, but a symlink as the last component is not followed: what a
@@ -396,6 +419,8 @@ class Host:
     # -- mutations --------------------------------------------------------------
     def _record(self, action: str) -> None:
         self.actions.append(action)
+        if self.resolved:  # an action may make or move a link or a directory
+            self.resolved.clear()
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
         target = self.path(p)

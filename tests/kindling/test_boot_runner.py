@@ -228,3 +228,18 @@ def test_kindling_boot_runs_without_the_cyclic_gc_and_leaves_it_as_it_was(
     assert during == [False]
     assert after is collecting
     assert young < 100  # not the boot's thousands of objects left for the next pass to walk
+
+
+def test_directories_are_resolved_once_only_while_the_boot_runs(host: Host) -> None:
+    """`Host.resolved` (kindling/host.py `path`) is the runner's: on while stages run, off after."""
+    during: list[object] = []
+
+    def look(ctx: BootContext) -> StageResult:
+        ctx.host.path("/etc/motd")
+        during.append(dict(ctx.host.resolved or {}))
+        return ok()
+
+    host.path("/etc").mkdir()
+    run_boot(host, "metal", stages=[Stage("a", 10, look)])
+    assert during == [{"/etc": str(host.root / "etc")}]
+    assert host.resolved is None

@@ -139,3 +139,42 @@ def test_fake_clock_sleeps_instantly() -> None:
     c.sleep(2.5)
     assert c.monotonic() - start == 2.5
     assert c.sleeps == [2.5]
+
+
+def test_directories_resolved_once_within_a_boot_land_where_chase_puts_them(host: Host, root: Path) -> None:
+    """Inside `kindling boot` (`Host.resolved`, set by the runner) each existing directory
+    is resolved once while nothing acts: every path still lands where `chase` puts it, an
+    action through the Host forgets them, a directory missing at first is looked at again,
+    and a program left running turns the shortcut off."""
+    from kindling.host import chase
+
+    (root / "etc/sub").mkdir(parents=True)
+    (root / "etc/sub/file").write_text("x")
+    (root / "srv").mkdir()
+    (root / "srv/real.conf").write_text("y")
+    (root / "etc/abs").symlink_to("/srv/real.conf")
+    (root / "etc/rel").symlink_to("../srv/real.conf")
+    (root / "etc/dirlink").symlink_to("/etc/sub")
+    (root / "etc/dangling").symlink_to("/nowhere/at/all")
+    (root / "etc/up").symlink_to("../../../../srv")
+    paths = ["/", "/etc", "/etc/", "/etc/sub/file", "/etc/abs", "/etc/rel", "/etc/dirlink/file", "/etc/dirlink/",
+             "/etc/dangling", "/etc/missing/deeper/file", "/etc/up/real.conf", "/etc/sub//file", "/srv/real.conf",
+             "/etc/sub/..", "/etc/sub/.", "etc/sub/file", "/etc/up/../sub/file"]
+    host.resolved = {}
+    for p in paths * 2:
+        assert host.path(p) == chase(host.root, p), p
+    assert "/etc/sub" in host.resolved and "/etc/missing/deeper" not in host.resolved
+    # an action through the Host (here: a directory becomes a link) is seen at once
+    host.remove("/etc/sub/file")
+    (root / "etc/sub").rmdir()
+    host.symlink("/srv", "/etc/sub")
+    assert host.path("/etc/sub/real.conf") == root / "srv/real.conf"
+    # a directory missing at first that a link takes the place of: followed
+    assert host.path("/etc/later/real.conf") == root / "etc/later/real.conf"
+    (root / "etc/later").symlink_to("/srv")
+    assert host.path("/etc/later/real.conf") == root / "srv/real.conf"
+    # a program running on (an applier's) may act at any time: no shortcut meanwhile
+    host.in_flight = {"prog": object()}  # type: ignore[dict-item]
+    (root / "etc/other").mkdir()
+    host.path("/etc/other/x")
+    assert "/etc/other" not in host.resolved
