@@ -38,7 +38,7 @@ import stat
 import sys
 
 from kindling.datastore_path import DATASTORE_PATH
-from kindling.host import Host
+from kindling.host import Host, read_all
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
@@ -122,22 +122,6 @@ def _located(host: Host, p: str, dirs: dict[str, str]) -> tuple[str, os.stat_res
     return os.fspath(host.path(p)), None
 
 
-def _read_all(real: str) -> bytes:
-    """The whole file, in plain reads: `open()` adds an fstat, an isatty ioctl and two
-    seeks to each of a later boot's ~60 input files. Read to the end whatever the size
-    says (/proc and /sys files say 0 or 4096)."""
-    fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks: list[bytes] = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-
-
 def store_raw(host: Host) -> str | None:
     """One digest of the datastore's files as they lie on disk: the database, its WAL when
     it holds frames, a rollback journal. The same bytes are the same settings, whatever
@@ -148,8 +132,7 @@ def store_raw(host: Host) -> str | None:
     parts = []
     for suffix in ("", "-wal", "-journal"):
         try:
-            with open(base + suffix, "rb") as fh:
-                data = fh.read(_BIG + 1)
+            data = read_all(base + suffix, _BIG)
         except FileNotFoundError:
             data = b""
         except OSError:
@@ -200,7 +183,7 @@ def _one(host: Host, p: str, dirs: dict[str, str], store: Callable[[str], bytes]
     if st.st_size > _BIG:
         return f"big:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()
     try:
-        data = _read_all(real)
+        data = read_all(real)
     except OSError as exc:
         return f"error:{exc.errno}".encode()
     if p == "/proc/meminfo":  # only the total is an input (crash kernel sizing)

@@ -178,3 +178,30 @@ def test_directories_resolved_once_within_a_boot_land_where_chase_puts_them(host
     (root / "etc/other").mkdir()
     host.path("/etc/other/x")
     assert "/etc/other" not in host.resolved
+
+
+def test_reads_in_plain_reads_say_what_open_said(host: Host, root: Path) -> None:
+    """`read_all` (kindling/host.py) in place of `open()`: text as text mode reads it
+    (universal newlines), limits, a directory, a missing file; and `write_file` still
+    rewrites a file of the same size with other bytes, or of other mode."""
+    (root / "etc").mkdir()
+    (root / "etc/crlf").write_bytes(b"a\r\nb\rc\n")
+    assert host.read_optional("/etc/crlf") == (root / "etc/crlf").read_text() == "a\nb\nc\n"
+    assert host.read_bytes("/etc/crlf") == b"a\r\nb\rc\n"
+    (root / "etc/big").write_bytes(b"x" * 200_000)
+    assert host.read_bytes("/etc/big", limit=200_000) == b"x" * 200_000
+    with pytest.raises(HostError, match="larger than 199999 bytes"):
+        host.read_bytes("/etc/big", limit=199_999)
+    with pytest.raises(HostError, match="cannot read: Is a directory"):
+        host.read_bytes("/etc")
+    with pytest.raises(HostError, match=r"cannot read: \[Errno 21\] Is a directory"):
+        host.read_optional("/etc")
+    assert host.read_optional("/etc/none") is None
+    with pytest.raises(HostError, match="not UTF-8"):
+        (root / "etc/bin").write_bytes(b"\xff")
+        host.read_text("/etc/bin")
+    assert host.write_file("/etc/same", "abc", mode=0o644) is True
+    assert host.write_file("/etc/same", "abd", mode=0o644) is True
+    assert host.read_text("/etc/same") == "abd"
+    assert host.write_file("/etc/same", "abd", mode=0o600) is True
+    assert host.write_file("/etc/same", "abd", mode=0o600) is False
