@@ -271,6 +271,7 @@ def _run_locked(
     # no "running" note yet: the first stage that runs (or replay that writes) writes it
     # with its own name, one write fewer; until then the lock alone says a boot runs
     host.in_flight = {}  # appliers' programs may run on across stages (kindling/appliers.py)
+    host.resolved = {}  # each directory resolved once while nothing acts (kindling/host.py `path`)
     try:
         with host.deferred_sync():  # one barrier, not two fsyncs per file (docs/CONTRACT-NOTES.md)
             _run_stages(ctx, ordered, report, progress, on_record, on_start, full)
@@ -284,7 +285,7 @@ def _run_locked(
                               "error": f"boot runner: {describe(exc)}"})
         raise
     finally:
-        host.in_flight = None
+        host.in_flight = host.resolved = None
     _note_progress(host, {**progress, "state": "done" if report.ok else "failed",
                           "finished": round(time.time(), 3),
                           "failed": [r.name for r in report.records if r.status == "failed"]})

@@ -9,7 +9,6 @@ on these machines (DESIGN §8 budgets are 2x a bare interpreter), so this module
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from functools import cache
@@ -32,7 +31,9 @@ class EntryPoint:
     def load(self) -> object:
         module_name, _, attr = self.value.partition(":")
         try:
-            obj: object = importlib.import_module(module_name.strip())
+            # importlib.import_module, without importing importlib and warnings (~0.2 ms a boot)
+            __import__(module_name.strip())
+            obj: object = sys.modules[module_name.strip()]
             for part in attr.strip().split(".") if attr.strip() else []:
                 obj = getattr(obj, part)
         except (ImportError, AttributeError) as exc:
