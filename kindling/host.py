@@ -442,16 +442,19 @@ class Host:
         return found
 
     # -- mutations --------------------------------------------------------------
-    def _record(self, action: str) -> None:
+    def _record(self, action: str, *, moves: bool = True) -> None:
+        """`moves=False`: the action makes no link and moves or removes no directory (a
+        write into a file, a chown, a new directory where none was: `path` keeps no
+        missing one), so the directories `resolved` keeps still hold."""
         self.actions.append(action)
-        if self.resolved:  # an action may make or move a link or a directory
+        if moves and self.resolved:
             self.resolved.clear()
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
         target = self.path(p)
         if target.is_dir():
             return
-        self._record(f"mkdir {p}")
+        self._record(f"mkdir {p}", moves=False)
         make_dirs(target, mode)
 
     def write_file(self, p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
@@ -609,7 +612,7 @@ class Host:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if self.replay is not None:
             self.replay.append(("live", p, raw, 0))
-        self._record(f"write-in-place {p} ({len(raw)} bytes)")
+        self._record(f"write-in-place {p} ({len(raw)} bytes)", moves=False)
         self._write_in_place(self.path(p), raw)
 
     def _write_in_place(self, target: Path, raw: bytes) -> None:
@@ -648,7 +651,7 @@ class Host:
             raise HostError(f"{p}: cannot chown: {exc.strerror or exc}") from exc
         if (st.st_uid, st.st_gid) == (uid, gid):
             return False
-        self._record(f"chown {p} {uid}:{gid}")
+        self._record(f"chown {p} {uid}:{gid}", moves=False)
         self._chown(target, uid, gid)
         return True
 

@@ -58,6 +58,7 @@ NOT_ON_A_LATER_BOOT = (
     "early_boot.runner",
     "kindling.bootloader.integrate",  # kdump-load asks for the boot loader only when nothing is reserved
     "growpart.gpt",  # no disk under the demo root: nothing to read
+    "growpart.errors",  # (nor anything to say about one)
     "netdog.model",  # the network status reads the recorded primary name, parses no MAC
     "socket",  # its one netlink socket is a `_socket` one (netdog/rtnl.py)
     # the datastore is as the first boot left it: the settings kdump-load and boot-settings

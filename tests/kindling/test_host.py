@@ -173,6 +173,13 @@ def test_directories_resolved_once_within_a_boot_land_where_chase_puts_them(host
     assert host.path("/etc/later/real.conf") == root / "etc/later/real.conf"
     (root / "etc/later").symlink_to("/srv")
     assert host.path("/etc/later/real.conf") == root / "srv/real.conf"
+    # a write into a file, a new directory, a chown move nothing: what was resolved stays
+    host.path("/srv/real.conf")
+    host.write_in_place("/srv/real.conf", "z")
+    host.makedirs("/srv/new")
+    assert "/srv" in host.resolved
+    host.write_file("/srv/other", "w")  # a new entry (it may replace a link): forgotten
+    assert "/srv" not in host.resolved
     # a program running on (an applier's) may act at any time: no shortcut meanwhile
     host.in_flight = {"prog": object()}  # type: ignore[dict-item]
     (root / "etc/other").mkdir()
