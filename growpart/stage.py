@@ -7,7 +7,6 @@ a data partition is skipped, not failed: not every node has one.
 
 from __future__ import annotations
 
-from growpart.errors import PartitionNotFoundError
 from kindling.boot import BootContext, Stage, StageResult, ok, skipped
 
 __all__ = ["STAGE"]
@@ -19,7 +18,8 @@ def run(ctx: BootContext) -> StageResult:
     if not udev_has_data(ctx.host) and not candidate_disks(ctx.host):
         # nothing to search: said as the scan would say it, without importing the GPT reader
         return skipped(not_found(DEFAULT_LABELS, SCANNED_DISKS))
-    # lazy: every boot stage is loaded for `kindling boot`, only this one needs these
+    # lazy: a node without a data partition (every later boot of most) needs none of these
+    from growpart.errors import PartitionNotFoundError
     from growpart.find import find_by_label
 
     try:

@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 
     from kindling.boot_fingerprint import BootState
     from kindling.host import Host
+    from kindling.registry import EntryPoint
 
 __all__ = [
+    "STAGES_PATH",
     "TIMELINE_PATH",
     "BootContext",
     "BootReport",
@@ -49,6 +51,7 @@ __all__ = [
     "load_stages",
     "ok",
     "order_stages",
+    "registered_stages",
     "run_boot",
     "skipped",
 ]
@@ -211,6 +214,104 @@ def load_stages() -> list[Stage]:
     return [s for s in load("kindling.boot_stages") if isinstance(s, Stage)]
 
 
+# -- the registered stages, kept for a later boot ------------------------------------
+# A later boot runs a few stages and skips the rest; the registry's scan and importing
+# every stage's module cost ~1 ms of it. So the stages' declarations (all but `run` and
+# `precondition`) are kept here with the registry's scan (kindling/registry.py
+# `snapshot`) and a stamp of each stage's module file: while none of those changed, the
+# stages are built from it, and a stage's module is imported when the stage runs or
+# is asked its precondition. A stage skipped as unchanged, or for another platform,
+# is never imported. Anything else (a distribution installed or removed, an entry point
+# or a stage's code changed, the file unreadable) loads them from the registry again.
+STAGES_PATH = "/var/lib/kindling/boot-stages.json"
+_FIELDS = ("name", "order", "after", "platforms", "unit", "description", "per_boot", "outputs")
+
+
+class _Deferred:
+    """A stage's `run` or `precondition`, imported on its first call."""
+
+    __slots__ = ("attr", "ep", "name")
+
+    def __init__(self, ep: EntryPoint, name: str, attr: str) -> None:
+        self.ep = ep
+        self.name = name
+        self.attr = attr
+
+    def __call__(self, ctx: BootContext) -> Any:
+        stage = self.ep.load()
+        if not isinstance(stage, Stage) or stage.name != self.name:
+            raise KindlingError(f"entry point {self.ep.group}/{self.ep.name}: no longer the stage {self.name}")
+        call = getattr(stage, self.attr)
+        return None if call is None else call(ctx)
+
+
+def registered_stages(host: Host) -> list[Stage]:
+    """The registered stages: from `STAGES_PATH` while it still holds, else from the
+    registry (then kept there for the next boot; a plan writes nothing)."""
+    import os
+
+    from kindling import __version__, registry
+
+    try:
+        table = json.loads(host.read_bytes(STAGES_PATH, limit=1 << 20))
+        kept = _from_table(table, __version__)
+    except (KindlingError, ValueError, TypeError, KeyError, AttributeError):  # not a table: load them
+        kept = None
+    if kept is not None and registry.restore(table["registry"]):
+        return kept
+    before = registry.path_stamps()  # before the scan: a change meanwhile is a change
+    loaded = [(ep, ep.load()) for ep in registry.entry_points("kindling.boot_stages")]
+    stages = [s for _ep, s in loaded if isinstance(s, Stage)]
+    if host.recording:
+        return stages
+    import sys
+
+    rows = []
+    for ep, stage in loaded:
+        module = sys.modules.get(ep.value.partition(":")[0].strip())
+        where = getattr(module, "__file__", None)
+        if not isinstance(stage, Stage) or not isinstance(where, str):
+            return stages  # an entry point that is no stage, or no file to stamp: nothing kept
+        rows.append({**{f: getattr(stage, f) for f in _FIELDS}, "precondition": stage.precondition is not None,
+                     "entry_point": ep.name, "file": where, "stamp": registry.stamp(where)})
+    doc = {"version": __version__, "registry": registry.snapshot(before), "stages": rows}
+    try:
+        host.makedirs(os.path.dirname(STAGES_PATH), mode=0o755)
+        host.write_file(STAGES_PATH, json.dumps(doc, separators=(",", ":")) + "\n", mode=0o644)
+    except KindlingError as exc:  # the next boot loads the registry again: never this boot's failure
+        log.get("boot").warning(f"{STAGES_PATH}: not kept: {exc}")
+    return stages
+
+
+def _from_table(table: Any, version: str) -> list[Stage] | None:
+    """The stages `table` declares, when it is for this Kindling and every stage's module
+    file is as it was; None otherwise."""
+    from kindling.registry import EntryPoint, stamp
+
+    if table.get("version") != version:
+        return None
+    eps = {n: EntryPoint(str(g), str(n), str(v), str(d)) for g, n, v, d in table["registry"]["entry_points"]
+           if g == "kindling.boot_stages"}
+    stages = []
+    for row in table["stages"]:
+        ep = eps.get(row["entry_point"])
+        if ep is None or stamp(str(row["file"])) != row["stamp"]:
+            return None
+        name = str(row["name"])
+        platforms = row["platforms"]
+        stages.append(Stage(
+            name, int(row["order"]), _Deferred(ep, name, "run"),
+            after=tuple(str(a) for a in row["after"]),
+            platforms=None if platforms is None else tuple(str(p) for p in platforms),
+            unit=None if row["unit"] is None else str(row["unit"]),
+            description=str(row["description"]), per_boot=bool(row["per_boot"]),
+            outputs=tuple(str(o) for o in row["outputs"]),
+            precondition=_Deferred(ep, name, "precondition") if row["precondition"] else None))
+    if len(eps) != len(stages):  # an entry point that is no stage (or a stage twice): load them
+        return None
+    return stages
+
+
 def order_stages(stages: list[Stage]) -> list[Stage]:
     """Topological order by `after`, ties broken by (order, name); cycles are an error."""
     by_name = {s.name: s for s in stages}
@@ -248,15 +349,14 @@ def run_boot(
     (kindling/boot_progress.py), so `kindling status` tells running from done or failed."""
     from kindling.boot_progress import boot_lock
 
-    ordered = order_stages(stages if stages is not None else load_stages())
     with boot_lock(host):
-        return _run_locked(host, platform, ordered, options, on_record, on_start, full)
+        return _run_locked(host, platform, stages, options, on_record, on_start, full)
 
 
 def _run_locked(
     host: Host,
     platform: str,
-    ordered: list[Stage],
+    stages: list[Stage] | None,
     options: dict[str, Any] | None,
     on_record: Callable[[StageRecord], None] | None,
     on_start: Callable[[Stage], None] | None,
@@ -271,8 +371,10 @@ def _run_locked(
     # no "running" note yet: the first stage that runs (or replay that writes) writes it
     # with its own name, one write fewer; until then the lock alone says a boot runs
     host.in_flight = {}  # appliers' programs may run on across stages (kindling/appliers.py)
+    host.resolved = {}  # each directory resolved once while nothing acts (kindling/host.py `path`)
     try:
         with host.deferred_sync():  # one barrier, not two fsyncs per file (docs/CONTRACT-NOTES.md)
+            ordered = order_stages(stages if stages is not None else registered_stages(host))
             _run_stages(ctx, ordered, report, progress, on_record, on_start, full)
     except BaseException as exc:  # the end is recorded however the run ends, then it goes on
         if host.in_flight:  # a runner crash never leaves a program unwaited
@@ -284,7 +386,7 @@ def _run_locked(
                               "error": f"boot runner: {describe(exc)}"})
         raise
     finally:
-        host.in_flight = None
+        host.in_flight = host.resolved = None
     _note_progress(host, {**progress, "state": "done" if report.ok else "failed",
                           "finished": round(time.time(), 3),
                           "failed": [r.name for r in report.records if r.status == "failed"]})

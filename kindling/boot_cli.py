@@ -103,6 +103,25 @@ def quick_options(argv: list[str]) -> BootOptions | None:
 
 
 def main(argv: list[str]) -> int:
+    """A boot is one bounded pass: its imports and stages make thousands of objects that
+    live to its end, and few cycles. The cyclic GC is off while it runs (a later boot's
+    13 collections, ~0.9 ms, freed nothing); after it, what the boot made counts as old
+    (freeze, then unfreeze: into the oldest generation), so the next allocation does not
+    walk it all as young, and the collector is as it was."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
+
+
+def _main(argv: list[str]) -> int:
     args = quick_options(argv) or BootOptions.of(build_parser().parse_args(argv))
     from kindling import log
     from kindling.host import host_from_env

@@ -38,7 +38,7 @@ import stat
 import sys
 
 from kindling.datastore_path import DATASTORE_PATH
-from kindling.host import Host
+from kindling.host import Host, read_all
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
@@ -88,23 +88,38 @@ def _datastore_digest(real: str) -> bytes:
 
 
 def _real(host: Host, p: str, dirs: dict[str, str]) -> str:
-    """`host.path(p)`, with each directory on the way resolved once per pass: under a root
-    prefix that is an lstat per component (kindling/host.py `chase`), and a later boot's
-    ~100 inputs sit in a dozen directories. The last component is looked at as `chase`
-    does: a symlink there is left to `chase`; anything else (or nothing) is appended."""
+    """`host.path(p)`, with each directory on the way resolved once per pass (`_located`)."""
+    return _located(host, p, dirs)[0]
+
+
+def _located(host: Host, p: str, dirs: dict[str, str]) -> tuple[str, os.stat_result | None]:
+    """(`host.path(p)`, the `lstat` of that last component when it is no symlink).
+
+    Under a root prefix each directory on the way is resolved once per pass: that is an
+    lstat per component (kindling/host.py `chase`), and a later boot's ~100 inputs sit
+    in a dozen directories. The last component is looked at as `chase` does: a symlink
+    there is left to `chase`; anything else (or nothing) is appended. Its lstat is what
+    the description starts from (a syscall is ~3 µs here: one, not two, per input).
+    None: a symlink, or the lstat failed (the caller's stat says how)."""
     head, _, name = p.rstrip("/").rpartition("/")
     if not host.prefixed or not name or name in (".", ".."):
-        return os.fspath(host.path(p))
+        real = os.fspath(host.path(p))
+        try:
+            st = os.lstat(real)
+        except OSError:
+            return real, None
+        return real, None if stat.S_ISLNK(st.st_mode) else st
     parent = dirs.get(head)
     if parent is None:
         parent = dirs[head] = os.fspath(host.path(head or "/")).rstrip("/")
     real = parent + "/" + name
     try:
-        if not stat.S_ISLNK(os.lstat(real).st_mode):
-            return real
+        st = os.lstat(real)
     except OSError:
-        return real  # missing: `chase` takes the rest as written
-    return os.fspath(host.path(p))
+        return real, None  # missing: `chase` takes the rest as written
+    if not stat.S_ISLNK(st.st_mode):
+        return real, st
+    return os.fspath(host.path(p)), None
 
 
 def store_raw(host: Host) -> str | None:
@@ -117,8 +132,7 @@ def store_raw(host: Host) -> str | None:
     parts = []
     for suffix in ("", "-wal", "-journal"):
         try:
-            with open(base + suffix, "rb") as fh:
-                data = fh.read(_BIG + 1)
+            data = read_all(base + suffix, _BIG)
         except FileNotFoundError:
             data = b""
         except OSError:
@@ -135,13 +149,15 @@ def _live(real: str) -> bytes:
 
 def _one(host: Host, p: str, dirs: dict[str, str], store: Callable[[str], bytes] | None = None) -> bytes:
     listing = p.endswith("/") and p != "/"
-    real = _real(host, p, dirs)
-    try:
-        st = os.stat(real)
-    except FileNotFoundError:
-        return b"-"
-    except OSError as exc:
-        return f"error:{exc.errno}".encode()
+    real, st = _located(host, p, dirs)
+    followed = st is None
+    if st is None:  # a symlink (followed here) or a failed lstat (said here)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            return b"-"
+        except OSError as exc:
+            return f"error:{exc.errno}".encode()
     kind = st.st_mode
     if stat.S_ISDIR(kind):
         if not listing:  # only resolved (made, checked): its names were not read
@@ -167,14 +183,13 @@ def _one(host: Host, p: str, dirs: dict[str, str], store: Callable[[str], bytes]
     if st.st_size > _BIG:
         return f"big:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()
     try:
-        with open(real, "rb") as fh:
-            data = fh.read()
+        data = read_all(real)
     except OSError as exc:
         return f"error:{exc.errno}".encode()
     if p == "/proc/meminfo":  # only the total is an input (crash kernel sizing)
         data = b"".join(line for line in data.splitlines(keepends=True) if line.startswith(b"MemTotal:"))
     # under a root prefix the path is resolved to its last component (never a link)
-    link = os.readlink(real).encode() if not host.prefixed and os.path.islink(real) else b""
+    link = os.readlink(real).encode() if followed and not host.prefixed and os.path.islink(real) else b""
     return link + b"\0" + data
 
 

@@ -101,12 +101,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: list[str], module_name: str, *, json_out: bool, guard: object = None) -> int:
-    import importlib
-
     from kindling.errors import KindlingError, PlanBoundary, UsageError
 
     try:
-        module = importlib.import_module(module_name)
+        __import__(module_name)  # importlib.import_module, without importing importlib and warnings
+        module = sys.modules[module_name]
         code: int = module.main(args[1:])
         return code
     except PlanBoundary as stop:

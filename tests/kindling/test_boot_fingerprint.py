@@ -480,3 +480,21 @@ def test_a_datastore_too_large_to_compare_is_read_each_boot_without_rewriting_th
     run_boot(host, "metal", stages=stages)
     assert seen == [{"motd": "one"}, {"motd": "two"}]
     assert (root / STATE_PATH.lstrip("/")).read_bytes() == state
+
+
+def test_a_file_is_described_by_all_of_its_content_and_a_link_by_its_target(host: Host, root: Path) -> None:
+    """`_one` reads with plain reads to the end (past one 64 KiB read, as /proc files
+    that say size 0 need), and a link in the last component is followed as chase does."""
+    from kindling.boot_fingerprint import _one
+
+    (root / "etc").mkdir(exist_ok=True)
+    big = bytes(range(256)) * 400  # 100 KiB
+    (root / "etc/big").write_bytes(big)
+    assert _one(host, "/etc/big", {}) == b"\0" + big
+    (root / "etc/big").write_bytes(big[:-1] + b"x")  # the last byte counts
+    assert _one(host, "/etc/big", {}) == b"\0" + big[:-1] + b"x"
+    (root / "etc/link").symlink_to("/etc/big")
+    assert _one(host, "/etc/link", {}) == _one(host, "/etc/big", {})
+    (root / "etc/gone").symlink_to("/etc/none")
+    assert _one(host, "/etc/gone", {}) == b"-"
+    assert _one(host, "/etc/none/deeper", {}) == b"-"

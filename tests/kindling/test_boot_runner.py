@@ -197,3 +197,49 @@ def test_the_progress_file_is_written_when_a_stage_runs_and_at_the_end(host: Hos
     assert [r.status for r in report.records] == ["ok", "skipped", "ok"]
     assert [(s["state"], s["stage"]) for s in seen] == [("running", "a"), ("running", "c")]
     assert writes == ["running", "running", "done"]
+
+
+@pytest.mark.parametrize("collecting", [True, False], ids=["gc-on", "gc-off"])
+def test_kindling_boot_runs_without_the_cyclic_gc_and_leaves_it_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collecting: bool) -> None:
+    """The collector is off while `kindling boot` runs (kindling/boot_cli.py `main`), and
+    as it was afterwards; what the boot made is old, not young, by then."""
+    import gc
+
+    from kindling import boot, boot_cli
+
+    during: list[bool] = []
+    real = boot.run_boot
+
+    def watched(host: Host, platform: str, **kw: object) -> boot.BootReport:
+        during.append(gc.isenabled())
+        return real(host, platform, stages=[Stage("a", 10, lambda ctx: ok("a"))])
+
+    monkeypatch.setattr(boot, "run_boot", watched)
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        code = boot_cli.main(["--root", str(tmp_path), "--platform", "metal"])
+        after = gc.isenabled()
+        young = gc.get_count()[0]
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert code == 0
+    assert during == [False]
+    assert after is collecting
+    assert young < 100  # not the boot's thousands of objects left for the next pass to walk
+
+
+def test_directories_are_resolved_once_only_while_the_boot_runs(host: Host) -> None:
+    """`Host.resolved` (kindling/host.py `path`) is the runner's: on while stages run, off after."""
+    during: list[object] = []
+
+    def look(ctx: BootContext) -> StageResult:
+        ctx.host.path("/etc/motd")
+        during.append(dict(ctx.host.resolved or {}))
+        return ok()
+
+    host.path("/etc").mkdir()
+    run_boot(host, "metal", stages=[Stage("a", 10, look)])
+    assert during == [{"/etc": str(host.root / "etc")}]
+    assert host.resolved is None

@@ -162,16 +162,20 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 class PowerCutHost(Host):
     """Stops the boot right after writing `cut_after` (the machine loses power there);
-    `power_cut` then loses what a power cut may: any write not yet behind a barrier."""
+    `power_cut` then loses what a power cut may: any write not yet behind a barrier. Once
+    the power is gone nothing more reaches the disk: the runner's crash path still calls
+    `barrier()` (the end of `deferred_sync()`), which then makes nothing durable."""
 
     def __init__(self, root: Path, cut_after: str) -> None:
         super().__init__(root, env={})
         self.cut_after = cut_after
+        self.cut = False
         self.volatile: dict[Path, bytes | None] = {}
 
     def write_file(self, p: str, data: str | bytes, *, mode: int = 0o644) -> bool:
         changed = super().write_file(p, data, mode=mode)
         if p == self.cut_after:
+            self.cut = True
             raise SystemExit("power cut")  # not an Exception: the runner does not catch it
         return changed
 
@@ -182,7 +186,8 @@ class PowerCutHost(Host):
 
     def barrier(self) -> None:
         super().barrier()
-        self.volatile.clear()
+        if not self.cut:  # after the cut a barrier's fsyncs reach no disk
+            self.volatile.clear()
 
     def power_cut(self, survives: Callable[[Path], bool], lost_new: str) -> None:
         for target, old in self.volatile.items():

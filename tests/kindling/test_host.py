@@ -139,3 +139,76 @@ def test_fake_clock_sleeps_instantly() -> None:
     c.sleep(2.5)
     assert c.monotonic() - start == 2.5
     assert c.sleeps == [2.5]
+
+
+def test_directories_resolved_once_within_a_boot_land_where_chase_puts_them(host: Host, root: Path) -> None:
+    """Inside `kindling boot` (`Host.resolved`, set by the runner) each existing directory
+    is resolved once while nothing acts: every path still lands where `chase` puts it, an
+    action through the Host forgets them, a directory missing at first is looked at again,
+    and a program left running turns the shortcut off."""
+    from kindling.host import chase
+
+    (root / "etc/sub").mkdir(parents=True)
+    (root / "etc/sub/file").write_text("x")
+    (root / "srv").mkdir()
+    (root / "srv/real.conf").write_text("y")
+    (root / "etc/abs").symlink_to("/srv/real.conf")
+    (root / "etc/rel").symlink_to("../srv/real.conf")
+    (root / "etc/dirlink").symlink_to("/etc/sub")
+    (root / "etc/dangling").symlink_to("/nowhere/at/all")
+    (root / "etc/up").symlink_to("../../../../srv")
+    paths = ["/", "/etc", "/etc/", "/etc/sub/file", "/etc/abs", "/etc/rel", "/etc/dirlink/file", "/etc/dirlink/",
+             "/etc/dangling", "/etc/missing/deeper/file", "/etc/up/real.conf", "/etc/sub//file", "/srv/real.conf",
+             "/etc/sub/..", "/etc/sub/.", "etc/sub/file", "/etc/up/../sub/file"]
+    host.resolved = {}
+    for p in paths * 2:
+        assert host.path(p) == chase(host.root, p), p
+    assert "/etc/sub" in host.resolved and "/etc/missing/deeper" not in host.resolved
+    # an action through the Host (here: a directory becomes a link) is seen at once
+    host.remove("/etc/sub/file")
+    (root / "etc/sub").rmdir()
+    host.symlink("/srv", "/etc/sub")
+    assert host.path("/etc/sub/real.conf") == root / "srv/real.conf"
+    # a directory missing at first that a link takes the place of: followed
+    assert host.path("/etc/later/real.conf") == root / "etc/later/real.conf"
+    (root / "etc/later").symlink_to("/srv")
+    assert host.path("/etc/later/real.conf") == root / "srv/real.conf"
+    # a write into a file, a new directory, a chown move nothing: what was resolved stays
+    host.path("/srv/real.conf")
+    host.write_in_place("/srv/real.conf", "z")
+    host.makedirs("/srv/new")
+    assert "/srv" in host.resolved
+    host.write_file("/srv/other", "w")  # a new entry (it may replace a link): forgotten
+    assert "/srv" not in host.resolved
+    # a program running on (an applier's) may act at any time: no shortcut meanwhile
+    host.in_flight = {"prog": object()}  # type: ignore[dict-item]
+    (root / "etc/other").mkdir()
+    host.path("/etc/other/x")
+    assert "/etc/other" not in host.resolved
+
+
+def test_reads_in_plain_reads_say_what_open_said(host: Host, root: Path) -> None:
+    """`read_all` (kindling/host.py) in place of `open()`: text as text mode reads it
+    (universal newlines), limits, a directory, a missing file; and `write_file` still
+    rewrites a file of the same size with other bytes, or of other mode."""
+    (root / "etc").mkdir()
+    (root / "etc/crlf").write_bytes(b"a\r\nb\rc\n")
+    assert host.read_optional("/etc/crlf") == (root / "etc/crlf").read_text() == "a\nb\nc\n"
+    assert host.read_bytes("/etc/crlf") == b"a\r\nb\rc\n"
+    (root / "etc/big").write_bytes(b"x" * 200_000)
+    assert host.read_bytes("/etc/big", limit=200_000) == b"x" * 200_000
+    with pytest.raises(HostError, match="larger than 199999 bytes"):
+        host.read_bytes("/etc/big", limit=199_999)
+    with pytest.raises(HostError, match="cannot read: Is a directory"):
+        host.read_bytes("/etc")
+    with pytest.raises(HostError, match=r"cannot read: \[Errno 21\] Is a directory"):
+        host.read_optional("/etc")
+    assert host.read_optional("/etc/none") is None
+    with pytest.raises(HostError, match="not UTF-8"):
+        (root / "etc/bin").write_bytes(b"\xff")
+        host.read_text("/etc/bin")
+    assert host.write_file("/etc/same", "abc", mode=0o644) is True
+    assert host.write_file("/etc/same", "abd", mode=0o644) is True
+    assert host.read_text("/etc/same") == "abd"
+    assert host.write_file("/etc/same", "abd", mode=0o600) is True
+    assert host.write_file("/etc/same", "abd", mode=0o600) is False
