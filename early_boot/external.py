@@ -37,7 +37,7 @@ __all__ = [
 
 EXTERNAL_DIR = "/etc/kindling/providers.d"
 PROVIDER_TIMEOUT = 120.0
-_NAME = re.compile(r"(\d{2})-[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_NAME = r"(\d{2})-[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
 _MAX_STDOUT = 1024 * 1024
 _MAX_LOG_LINES = 50
 _LEFTOVERS = ("~", ".bak", ".rpmnew", ".rpmsave", ".dpkg-old", ".dpkg-new")
@@ -123,7 +123,7 @@ def discover_external(host: Host, platform: str) -> list[UserDataProvider]:
         if entry.startswith(".") or entry.endswith(_LEFTOVERS):
             continue
         path = f"{EXTERNAL_DIR}/{entry}"
-        match = _NAME.fullmatch(entry)
+        match = re.fullmatch(_NAME, entry)
         if match is None:
             raise InputError("provider names must look like NN-name", source=path)
         order = int(match.group(1))

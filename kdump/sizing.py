@@ -39,12 +39,12 @@ DEFAULT_CRASHKERNEL = "1G-4G:192M,4G-64G:256M,64G-:512M"
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50,
           "E": 1 << 60}
-_SIZE = re.compile(r"([0-9]+)([KMGTPE]?)", re.IGNORECASE)
+_SIZE = r"([0-9]+)([KMGTPE]?)"  # compiled on first use (re caches it), as every pattern a boot may skip
 
 
 def parse_size(text: str, *, what: str = "size") -> int:
     """memparse(): digits with an optional binary suffix."""
-    m = _SIZE.fullmatch(text)
+    m = re.fullmatch(_SIZE, text, re.IGNORECASE)
     if not m:
         raise CrashkernelError(f"settings.kdump.crashkernel: not a valid {what}")
     return int(m.group(1)) * _UNITS[m.group(2).upper()]

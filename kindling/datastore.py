@@ -53,7 +53,7 @@ __all__ = [
 DEFAULT_TX = "default"
 SCHEMA_VERSION = 1
 _TABLES = {"live", "pending", "commits"}
-_TX_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_TX_NAME = r"[A-Za-z0-9._-]{1,64}"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS live (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (
@@ -128,7 +128,7 @@ def plan_state_for(host: Host) -> PlanState:
 
 def check_tx_name(tx: str) -> str:
     """Transaction names are short ASCII identifiers (they appear in URLs and logs)."""
-    if not _TX_NAME.fullmatch(tx):
+    if not re.fullmatch(_TX_NAME, tx):
         raise InputError("transaction name must be 1-64 characters of [A-Za-z0-9._-]", source="tx")
     return tx
 

@@ -73,8 +73,6 @@ def marker_identity(text: str) -> str | None:
 
 def marker_state(host: Host, path: str) -> tuple[str, str]:
     """("absent"|"done"|"foreign", detail) for the marker at `path`."""
-    if host.awaits(path):  # written once the flush before it is done
-        host.barrier()
     text = host.read_optional(path)
     if text is None:
         return "absent", f"{path} does not exist"
@@ -96,8 +94,7 @@ def marker_done(host: Host, path: str, component: str) -> bool:
 
 def write_marker(host: Host, path: str, body: str | dict[str, Any]) -> None:
     """Write a marker with this machine's identity (JSON key or `instance=` line), after
-    a barrier: within a `kindling boot` the marked work's writes are made durable first, on
-    a thread while the boot goes on (`Host.write_after_barrier`)."""
+    a barrier: within a `kindling boot` the marked work's writes are made durable first."""
     ident = instance_identity(host)
     if isinstance(body, dict):
         text = json.dumps({**body, **({"instance": ident} if ident else {})}, indent=1) + "\n"
@@ -105,8 +102,10 @@ def write_marker(host: Host, path: str, body: str | dict[str, Any]) -> None:
         text = body if body.endswith("\n") else body + "\n"
         if ident:
             text += f"instance={ident}\n"
+    host.barrier()  # what the marked run did is on disk before the marker that says it is done
     host.makedirs(MARKER_DIR, mode=0o700)
-    host.write_after_barrier(path, text, mode=0o644)  # the marked run's writes are on disk before it
+    with host.synced_now():
+        host.write_file(path, text, mode=0o644)
 
 
 def markers(host: Host) -> list[str]:

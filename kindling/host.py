@@ -8,8 +8,7 @@ the CLI builds it from `--root` / `KINDLING_ROOT` and `--plan`.
 Two implementations, one protocol (as httpx's transports):
 - `Host` acts for real: files are written atomically (temp file, fsync, rename) and
   programs really run. Inside `deferred_sync()` (a `kindling boot`) the fsyncs of
-  persistent files wait for the next `barrier()` (docs/CONTRACT-NOTES.md, "one barrier");
-  a marker's barrier runs on a thread while the boot goes on (`write_after_barrier`).
+  persistent files wait for the next `barrier()` (docs/CONTRACT-NOTES.md, "one barrier").
 - `RecordingHost` (`--plan`) reads for real but records every mutation instead of
   doing it; read-only commands (`read_only=True`) still run so a plan can look at
   the machine. Logic never asks "am I planning?": it just calls the Host.
@@ -17,7 +16,6 @@ Two implementations, one protocol (as httpx's transports):
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import errno
 import os
@@ -25,7 +23,7 @@ import stat
 import time
 from pathlib import Path
 
-from kindling.errors import CommandError, HostError, PlanBoundary, describe
+from kindling.errors import CommandError, HostError, PlanBoundary
 from kindling.record import field, record
 
 TYPE_CHECKING = False  # typing costs ~8 ms to import; the runner (kindling.child) loads only to run one
@@ -223,87 +221,6 @@ class CommandResult:
         return self.stdout.decode("utf-8", "replace")
 
 
-def _replace(target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
-    """Temp file beside `target`, write, fsync, rename, fsync of the directory.
-    `durable=False` for /run (a tmpfs, gone at the next boot): the rename alone is
-    atomic; the two fsyncs cost ~0.5 ms each and protect nothing there."""
-    tmp = target
-    try:
-        make_dirs(target.parent)
-        fd, tmp = _create_temp(target, mode)
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(raw)
-            while view:
-                view = view[os.write(fd, view) :]
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-        if durable:
-            _sync_directory(target.parent)
-    except OSError as exc:
-        # a full disk fails the write, not the open: leave no temp file behind
-        if tmp is not target:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-
-
-def _sync_all(pending: dict[Path, None]) -> None:
-    """fsync each file, then each distinct directory once (what `Host.barrier` does)."""
-    directories: dict[Path, None] = {}
-    for target in list(pending):
-        directories[target.parent] = None
-        try:
-            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ELOOP):  # removed or replaced since: the directory says so
-                continue
-            raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
-        try:
-            os.fsync(fd)
-        except OSError as exc:
-            raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
-        finally:
-            os.close(fd)
-    for directory in directories:
-        try:
-            _sync_directory(directory)
-        except OSError as exc:
-            raise HostError(f"{directory}: cannot make it durable: {exc.strerror or exc}") from exc
-
-
-class _Flush:
-    """A barrier's fsyncs on a thread, then the one write that waited for them (a marker)."""
-
-    __slots__ = ("done", "error", "name", "target", "then")
-
-    def __init__(self, pending: dict[Path, None], name: str, target: Path, then: tuple[bytes, int]) -> None:
-        self.name, self.target, self.then = name, target, then
-        self.error: HostError | None = None
-        self.done = _thread.allocate_lock()
-        self.done.acquire()
-        _thread.start_new_thread(self._run, (pending,))
-
-    def _run(self, pending: dict[Path, None]) -> None:
-        try:
-            _sync_all(pending)
-            _replace(self.target, *self.then)
-        except BaseException as exc:  # a thread's error is only seen where the boot waits for it
-            self.error = HostError(f"{self.name} not written: {describe(exc)}")
-        finally:
-            self.done.release()
-
-    def wait(self) -> None:
-        """Until it is done; its error is raised each time (nothing vouches for what it lost)."""
-        with self.done:
-            pass
-        if self.error is not None:
-            raise self.error
-
-
 class Host:
     """The real host, seen through a root prefix."""
 
@@ -328,7 +245,6 @@ class Host:
         self.replay: list[tuple[str, str, bytes, int]] | None = None
         # Inside `deferred_sync()`: files renamed into place whose fsyncs wait for `barrier()`.
         self.unsynced: dict[Path, None] | None = None
-        self._flush: _Flush | None = None  # a barrier's fsyncs running on (`write_after_barrier`)
         # Set by the boot runner: appliers' programs left running past their commit
         # (kindling/appliers.py), collected by the applier's next run or the boot's end.
         self.in_flight: dict[str, Pending] | None = None
@@ -513,7 +429,6 @@ class Host:
             self.barrier()
         finally:
             self.unsynced = None
-            self._flush = None  # waited for by the barrier above (its error, if any, raised there)
 
     @contextlib.contextmanager
     def synced_now(self) -> Iterator[None]:
@@ -527,48 +442,57 @@ class Host:
 
     def barrier(self) -> None:
         """Make every write deferred since the last barrier durable (nothing to do
-        outside `deferred_sync()`: each write was durable when it returned), after the
-        flush `write_after_barrier` left running, whose error (if any) is raised here."""
-        try:
-            self._settle()
-        finally:
-            pending = self.unsynced
-            if pending:
-                _sync_all(pending)
-                pending.clear()
-
-    def write_after_barrier(self, p: str, data: str | bytes, *, mode: int = 0o644) -> None:
-        """Write `p` durably once every write deferred so far is durable (a marker vouches for
-        them), without waiting for that here: inside `deferred_sync()` those fsyncs go to a thread
-        (`os.fsync` releases the GIL) that then writes `p`, while the boot goes on; the next
-        barrier waits for it and raises its error. Outside, a barrier and a synced write."""
-        raw = data.encode("utf-8") if isinstance(data, str) else data
-        if self.unsynced is None or p.startswith(("/run/", *_SYNC_NOW)):
-            self.barrier()
-            with self.synced_now():
-                self.write_file(p, raw, mode=mode)
+        outside `deferred_sync()`: each write was durable when it returned)."""
+        pending = self.unsynced
+        if not pending:
             return
-        self._settle()  # one flush at a time: an earlier marker is on disk before this one's files
-        target = self.entry(p)
-        self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
-        make_dirs(target.parent)
-        pending, self.unsynced = self.unsynced, {}
-        self._flush = _Flush(pending, p, target, (raw, mode))
-
-    def awaits(self, p: str) -> bool:
-        """True while `p` is the write a running flush makes last (`write_after_barrier`): a
-        reader of `p` calls `barrier()` first."""
-        return self._flush is not None and self._flush.name == p
-
-    def _settle(self) -> None:
-        """Wait for the flush `write_after_barrier` started; a failed one stays, so every
-        later barrier fails too and no boot state vouches for what it did not sync."""
-        if self._flush is not None:
-            self._flush.wait()
-            self._flush = None
+        directories: dict[Path, None] = {}
+        for target in list(pending):
+            directories[target.parent] = None
+            try:
+                fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ELOOP):  # removed or replaced since: the directory says so
+                    continue
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+            finally:
+                os.close(fd)
+        for directory in directories:
+            try:
+                _sync_directory(directory)
+            except OSError as exc:
+                raise HostError(f"{directory}: cannot make it durable: {exc.strerror or exc}") from exc
+        pending.clear()
 
     def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
-        _replace(target, raw, mode, durable=durable)
+        """`durable=False` for /run (a tmpfs, gone at the next boot): the rename alone is
+        atomic; the two fsyncs cost ~0.5 ms each and protect nothing there."""
+        tmp = target
+        try:
+            make_dirs(target.parent)
+            fd, tmp = _create_temp(target, mode)
+            try:
+                os.fchmod(fd, mode)
+                view = memoryview(raw)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
+            if durable:
+                _sync_directory(target.parent)
+        except OSError as exc:
+            # a full disk fails the write, not the open: leave no temp file behind
+            if tmp is not target:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
     def read_tail(self, p: str, size: int) -> tuple[int, bytes]:
         """(file size, its last `size` bytes): a footer check without reading an 80 MB initrd."""

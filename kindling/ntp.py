@@ -31,7 +31,7 @@ __all__ = ["CHRONY_DROPIN", "TIMESYNCD_DROPIN", "apply_ntp", "chrony_installed",
 CHRONY_DROPIN = "/etc/chrony/conf.d/90-kindling.conf"
 TIMESYNCD_DROPIN = "/etc/systemd/timesyncd.conf.d/90-kindling.conf"
 _CHRONY_MARKERS = ("/etc/chrony/chrony.conf", "/etc/chrony.conf", "/usr/sbin/chronyd", "/sbin/chronyd")
-_TOKEN = re.compile(r"[A-Za-z0-9._:-]+")
+_TOKEN = r"[A-Za-z0-9._:-]+"
 _HEADER = "# Written by Kindling from settings.ntp; edit the settings, not this file.\n"
 
 
@@ -49,13 +49,13 @@ def ntp_servers(settings: dict[str, Any]) -> tuple[list[str], list[str]]:
             host = urlsplit(text if "://" in text else "ntp://" + text).hostname or ""
         except ValueError:
             host = ""
-        if not host or any(c.isspace() for c in text) or not _TOKEN.fullmatch(host):
+        if not host or any(c.isspace() for c in text) or not re.fullmatch(_TOKEN, host):
             raise SettingsError(_key("time-servers", str(index)), "not a usable NTP server (a host name or address)")
         servers.append(host)
     options: list[str] = []
     for index, raw in enumerate(ntp.get("options") or []):
         words = str(raw).split()
-        if not words or not all(_TOKEN.fullmatch(w) for w in words):
+        if not words or not all(re.fullmatch(_TOKEN, w) for w in words):
             raise SettingsError(_key("options", str(index)), "not a valid chrony source option")
         options += words
     return servers, options

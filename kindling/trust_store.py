@@ -45,7 +45,7 @@ __all__ = [
 DEBIAN_DIR = "/usr/local/share/ca-certificates/kindling"
 RHEL_ANCHORS = "/etc/pki/ca-trust/source/anchors"
 RHEL_BLOCKLIST = "/etc/pki/ca-trust/source/blocklist"
-_BUNDLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_BUNDLE = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
 
 
 def _key(*segments: str) -> str:
@@ -65,7 +65,7 @@ def bundle_certificates(name: str, data: Any) -> list[str]:
     from kindling.settings.pem import pem_certificates
     from kindling.settings.types import Invalid
 
-    if not _BUNDLE.fullmatch(name):
+    if not re.fullmatch(_BUNDLE, name):
         raise SettingsError(_key(name), "not a valid bundle name")
     if not data:
         return []

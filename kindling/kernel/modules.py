@@ -23,14 +23,14 @@ __all__ = ["MODPROBE_CONF", "MODULES_LOAD_CONF", "apply_modules", "render_module
 
 MODPROBE_CONF = "/etc/modprobe.d/90-kindling.conf"
 MODULES_LOAD_CONF = "/etc/modules-load.d/90-kindling.conf"
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_NAME = r"[A-Za-z0-9_-]{1,64}"
 _HEADER = "# Written by Kindling from settings.kernel.modules; edit the settings, not this file.\n"
 
 
 def _policy(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
     modules = (settings.get("kernel") or {}).get("modules") or {}
     for name, entry in modules.items():
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
+        if not isinstance(name, str) or not re.fullmatch(_NAME, name):
             raise SettingsError(
                 format_key(("settings", "kernel", "modules", str(name))),
                 "not a valid kernel module name (letters, digits, '_' and '-', at most 64)",

@@ -115,8 +115,10 @@ def _kind(value: Any) -> str:
 
 kind_of = _kind
 
-_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# The patterns here are strings, compiled on first use (re caches them) as `pattern()`'s
+# are: a boot compiles only those of the settings it has (~1 ms for all of them, DESIGN §8).
+_LINE_BREAKS = "[\n\r\x0b\x0c\x85\u2028\u2029]"
+_CONTROL = "[\x00-\x08\x0e-\x1f\x7f-\x9f]"
 
 
 @described("any text without control characters (tabs and newlines allowed)", "Welcome to node-1!")
@@ -124,7 +126,7 @@ def text(value: Any) -> str:
     """Any string without NUL, other C0 controls, DEL and C1 controls (U+0080-U+009F:
     `\\x9b` is a terminal's CSI, as ESC [ is); tabs and newlines allowed."""
     s = _string(value)
-    if _CONTROL.search(s):
+    if not s.isprintable() and re.search(_CONTROL, s):  # every control is unprintable: most values skip re
         raise Invalid("contains control characters")
     return s
 
@@ -133,7 +135,7 @@ def text(value: Any) -> str:
 def single_line(value: Any) -> str:
     """Bottlerocket's SingleLineString: no line terminators of any kind."""
     s = text(value)
-    if _LINE_BREAKS.search(s):
+    if not s.isprintable() and re.search(_LINE_BREAKS, s):  # as are all line breaks
         raise Invalid("must be a single line")
     return s
 
@@ -185,7 +187,7 @@ def pattern(regex: str, rule: str, *, max_len: int | None = None, example: str =
     return described(_positive(rule), example)(check)
 
 
-_HOSTNAME = re.compile(r"[0-9a-z.-]{1,253}")
+_HOSTNAME = r"[0-9a-z.-]{1,253}"
 
 
 @described("a Linux hostname: lowercase letters, digits, '-' and '.', labels of 1-63 characters, at most 253",
@@ -193,7 +195,7 @@ _HOSTNAME = re.compile(r"[0-9a-z.-]{1,253}")
 def hostname(value: Any) -> str:
     """ValidLinuxHostname: `^[0-9a-z.-]{1,253}$`, labels 1-63, no leading `-` or `.`."""
     s = _string(value)
-    if not _HOSTNAME.fullmatch(s) or s[0] in "-.":
+    if not re.fullmatch(_HOSTNAME, s) or s[0] in "-.":
         raise Invalid("not a valid Linux hostname")
     labels = s[:-1].split(".") if s.endswith(".") else s.split(".")
     for label in labels:
@@ -214,7 +216,7 @@ def kernel_hostname(value: Any) -> str:
     return s
 
 
-_NO_PROXY = re.compile(r"\*|\.?(\*\.)?[A-Za-z0-9_.-]{1,253}(:[0-9]{1,5})?|[0-9A-Fa-f.:\[\]]{2,45}(/[0-9]{1,3})?")
+_NO_PROXY = r"\*|\.?(\*\.)?[A-Za-z0-9_.-]{1,253}(:[0-9]{1,5})?|[0-9A-Fa-f.:\[\]]{2,45}(/[0-9]{1,3})?"
 
 
 @described("a host or domain (.example.com, *.example.com) with an optional port, an IP address or CIDR, or *",
@@ -225,12 +227,12 @@ def no_proxy_entry(value: Any) -> str:
     `/etc/network/proxy.env`, which shells and EnvironmentFile= read: no blanks, no
     `$`, quotes or `,` (the separator) ever."""
     s = single_line(value)
-    if not _NO_PROXY.fullmatch(s):
+    if not re.fullmatch(_NO_PROXY, s):
         raise Invalid("not a valid no-proxy entry (a host, domain, IP address or CIDR)")
     return s
 
 
-_SYSCTL_SEGMENT = re.compile(r"[A-Za-z0-9_*:@+-]+")
+_SYSCTL_SEGMENT = r"[A-Za-z0-9_*:@+-]+"
 
 
 @described("a sysctl name: dot-separated segments of letters, digits and _*:@+-, at most 255 characters",
@@ -244,24 +246,24 @@ def sysctl_key(value: Any) -> str:
     sysctl applier before it writes (`kindling/kernel/sysctl.py`).
     """
     s = _string(value)
-    if len(s) > 255 or not all(_SYSCTL_SEGMENT.fullmatch(p) for p in s.split(".")):
+    if len(s) > 255 or not all(re.fullmatch(_SYSCTL_SEGMENT, p) for p in s.split(".")):
         raise Invalid("not a valid sysctl key (dot-separated names; no '/', blanks, empty segments or '..')")
     return s
 
 
-_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_DOMAIN_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 
 
 @described("a DNS domain: dot-separated labels of letters, digits and inner hyphens, at most 253", "example.com")
 def dns_domain(value: Any) -> str:
     """DNSDomain: dot-separated labels of letters, digits and inner hyphens, ≤ 253."""
     s = _string(value)
-    if not s or len(s) > 253 or not all(_DOMAIN_LABEL.fullmatch(p) for p in s.split(".")):
+    if not s or len(s) > 253 or not all(re.fullmatch(_DOMAIN_LABEL, p) for p in s.split(".")):
         raise Invalid("not a valid DNS domain")
     return s
 
 
-_SCOPE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,15}")  # an interface name (IFNAMSIZ - 1) or index
+_SCOPE_ID = r"[A-Za-z0-9_.:-]{1,15}"  # an interface name (IFNAMSIZ - 1) or index
 
 
 @described("an IPv4 or IPv6 address", "10.0.0.2")
@@ -277,7 +279,7 @@ def ip_address(value: Any) -> str:
     except ValueError:
         raise Invalid("not a valid IP address") from None
     _, sep, zone = s.partition("%")
-    if sep and not _SCOPE_ID.fullmatch(zone):
+    if sep and not re.fullmatch(_SCOPE_ID, zone):
         raise Invalid("not a valid IP address: the scope id must be an interface name or index")
     return s
 
@@ -352,14 +354,14 @@ def base64_text(value: Any) -> str:
     return s
 
 
-_BOOT_WORD = re.compile(r"[A-Za-z0-9_-]+")
+_BOOT_WORD = r"[A-Za-z0-9_-]+"
 
 
 @described("a bootconfig key: words of letters, digits, '_' and '-' joined by '.', under 256 bytes", "console")
 def bootconfig_key(value: Any) -> str:
     """BootConfigKey: words of `[A-Za-z0-9_-]` joined by `.`, shorter than 256 bytes."""
     s = _string(value)
-    if not s or len(s.encode()) >= 256 or not all(_BOOT_WORD.fullmatch(w) for w in s.split(".")):
+    if not s or len(s.encode()) >= 256 or not all(re.fullmatch(_BOOT_WORD, w) for w in s.split(".")):
         raise Invalid("not a valid bootconfig key")
     return s
 
@@ -384,7 +386,7 @@ def bootconfig_value(value: Any) -> str:
 
 
 _SIZE = r"[0-9]+[KMGT]?"
-_CRASH = re.compile(
+_CRASH = (
     rf"(?:{_SIZE}(?:@{_SIZE})?|{_SIZE}-(?:{_SIZE})?:{_SIZE}(?:,{_SIZE}-(?:{_SIZE})?:{_SIZE})*"
     rf"(?:@{_SIZE})?)(?:,(?:high|low))?"
 )
@@ -394,7 +396,7 @@ _CRASH = re.compile(
 def crashkernel(value: Any) -> str:
     """A `crashkernel=` value: `256M`, `256M@16M`, or ranges `1G-4G:192M,4G-:256M`."""
     s = _string(value)
-    if not _CRASH.fullmatch(s):
+    if not re.fullmatch(_CRASH, s):
         raise Invalid("not a valid crashkernel value (e.g. 256M or 1G-4G:192M,4G-:256M)")
     return s
 
@@ -418,7 +420,6 @@ def etc_hosts_entries(value: Any) -> list[list[Any]]:
 
 
 _LABEL_NAME = r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
-_LABEL_NAME_RE = re.compile(_LABEL_NAME)
 
 
 @described("a Kubernetes label key: an optional DNS-subdomain prefix and /, then a name of at most 63",
@@ -427,9 +428,9 @@ def k8s_label_key(value: Any) -> str:
     """Kubernetes label key: optional DNS-subdomain prefix and `/`, then a name ≤ 63."""
     s = _string(value)
     prefix, sep, name = s.rpartition("/")
-    if sep and (len(prefix) > 253 or not all(_DOMAIN_LABEL.fullmatch(p) for p in prefix.split("."))):
+    if sep and (len(prefix) > 253 or not all(re.fullmatch(_DOMAIN_LABEL, p) for p in prefix.split("."))):
         raise Invalid("not a valid Kubernetes label key")
-    if not _LABEL_NAME_RE.fullmatch(name):
+    if not re.fullmatch(_LABEL_NAME, name):
         raise Invalid("not a valid Kubernetes label key")
     return s
 
@@ -437,7 +438,7 @@ def k8s_label_key(value: Any) -> str:
 @described("a Kubernetes label value (empty, or a name of at most 63 characters)", "web")
 def k8s_label_value(value: Any) -> str:
     s = _string(value)
-    if s and not _LABEL_NAME_RE.fullmatch(s):
+    if s and not re.fullmatch(_LABEL_NAME, s):
         raise Invalid("not a valid Kubernetes label value")
     return s
 
@@ -449,6 +450,6 @@ def k8s_taint_value(value: Any) -> str:
     val, sep, effect = s.rpartition(":")
     if not sep or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
         raise Invalid("not a valid Kubernetes taint (value:NoSchedule|PreferNoSchedule|NoExecute)")
-    if val and not _LABEL_NAME_RE.fullmatch(val):
+    if val and not re.fullmatch(_LABEL_NAME, val):
         raise Invalid("not a valid Kubernetes taint value")
     return s

@@ -37,8 +37,8 @@ __all__ = ["USER_DIR", "Declaration", "load_declarations", "parse_declaration"]
 
 USER_DIR = "/etc/kindling/templates.d"
 MAX_TIMEOUT = 30.0
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-_OWNER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?")
+_NAME = r"[a-z0-9][a-z0-9_-]{0,62}"
+_OWNER = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?"
 _KEYS = frozenset(
     {"service", "path", "mode", "owner", "prefixes", "requires", "each", "template",
      "template-file", "restart-commands", "timeout", "description", "requires-any"}
@@ -114,7 +114,7 @@ def parse_declaration(
     name: str, text: str, *, origin: str, read_sibling: Any = None
 ) -> Declaration:
     """Validate one declaration; `read_sibling(filename)` returns a `template-file`'s text."""
-    if not _NAME.fullmatch(name):
+    if not re.fullmatch(_NAME, name):
         raise _fail(name, "the file name must be lowercase letters, digits, '-' or '_' (then .toml)")
     try:
         data = tomllib.loads(text)
@@ -127,7 +127,7 @@ def parse_declaration(
     if not isinstance(path, str) or not (path.startswith("/") or ("each" in data and "{" in path)):
         raise _fail(name, "path: expected an absolute path (with each: a template of one)")
     service = data.get("service", name)
-    if not isinstance(service, str) or not _NAME.fullmatch(service):
+    if not isinstance(service, str) or not re.fullmatch(_NAME, service):
         raise _fail(name, "service: lowercase letters, digits, '-' or '_'")
     prefixes = tuple(_check_key(name, "prefixes", p) for p in _str_list(name, data, "prefixes"))
     if not prefixes:
@@ -155,7 +155,7 @@ def parse_declaration(
     else:
         raise _fail(name, "template or template-file: expected a string")
     owner = data.get("owner")
-    if owner is not None and (not isinstance(owner, str) or not _OWNER.fullmatch(owner)):
+    if owner is not None and (not isinstance(owner, str) or not re.fullmatch(_OWNER, owner)):
         raise _fail(name, "owner: expected user or user:group")
     timeout = data.get("timeout", 2.0)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= MAX_TIMEOUT:

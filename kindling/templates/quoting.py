@@ -99,7 +99,7 @@ def yaml_value(value: Any) -> str:
     return json.dumps(_plain(value), ensure_ascii=True, sort_keys=True)
 
 
-_TOML_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_TOML_BARE_KEY = r"[A-Za-z0-9_-]+"
 
 
 def _toml_string(text: str) -> str:
@@ -120,7 +120,7 @@ def _toml_string(text: str) -> str:
 
 def toml_key(value: Any) -> str:
     text = str(value)
-    return text if _TOML_BARE_KEY.fullmatch(text) else _toml_string(text)
+    return text if re.fullmatch(_TOML_BARE_KEY, text) else _toml_string(text)
 
 
 def toml_value(value: Any) -> str:
@@ -144,7 +144,7 @@ def toml_value(value: Any) -> str:
     raise HelperError(f"toml: cannot encode {type(value).__name__}")
 
 
-_ENV_PLAIN = re.compile(r"[A-Za-z0-9_./:,@%+=-]*")
+_ENV_PLAIN = r"[A-Za-z0-9_./:,@%+=-]*"
 
 
 def env_value(value: Any) -> str:
@@ -160,12 +160,12 @@ def env_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(_plain(value), sort_keys=True)
     if any(c in text for c in "\n\r\x00"):
         raise HelperError("env: a value must be a single line", key)
-    if _ENV_PLAIN.fullmatch(text):
+    if re.fullmatch(_ENV_PLAIN, text):
         return str(text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_SYSTEMD_PLAIN = re.compile(r"[A-Za-z0-9_./:,@+=-]+")
+_SYSTEMD_PLAIN = r"[A-Za-z0-9_./:,@+=-]+"
 
 
 def systemd_arg(value: Any) -> str:
@@ -175,7 +175,7 @@ def systemd_arg(value: Any) -> str:
     if any(c in text for c in "\n\r\x00"):
         raise HelperError("systemd: an argument must be a single line", key_of(value))
     text = text.replace("%", "%%").replace("$", "$$")
-    if _SYSTEMD_PLAIN.fullmatch(text):
+    if re.fullmatch(_SYSTEMD_PLAIN, text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -11,6 +11,8 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
   the Host's own runner, so `subprocess` (and the `locale`, `signal` and `threading` it
   pulls in) is not imported either. `selectors` still is: `socket` imports it, and the
   network status reads the link's addresses over a netlink socket.
+- Importing the modules a first boot loads compiles none of their regexes: each is
+  compiled on first use (re's cache), so a boot compiles only those of its settings.
 - A later boot, where the fingerprint skips every stage whose inputs did not change,
   imports neither `typing`, `tomllib`, nor the settings model, the appliers, the
   template declarations, the user-data providers, the boot loader integration (the
@@ -156,3 +158,31 @@ def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
 def test_a_plain_boot_does_not_import_argparse(tmp_path: Path) -> None:
     modules = boot_modules(demo_copy(tmp_path, kubernetes=False), tmp_path)
     assert "argparse" not in modules and "kindling.cli_common" not in modules
+
+
+# Imports the boot path's modules with a counter on the regex compiler; prints the files
+# of ours (under the repo) that compiled a pattern while being imported.
+_IMPORT_COMPILES = """
+import json, re, re._compiler, sys, traceback
+real = re._compiler.compile
+seen = []
+def counting(pattern, flags=0):
+    stack = traceback.extract_stack()[:-1]
+    while stack and stack[-1].filename.startswith(re.__file__.rsplit("/", 1)[0]):
+        stack.pop()  # re's own frames: the caller is the first frame below them
+    if stack and stack[-1].filename.startswith(sys.argv[1]):
+        seen.append(stack[-1].filename)
+    return real(pattern, flags)
+re._compiler.compile = counting
+import kindling.settings.types, kindling.settings.schema, kindling.templates.quoting
+import kindling.templates.declaration, kindling.trust_store, kindling.ntp, kindling.datastore
+import kindling.kernel.modules, early_boot.external, kdump.sizing
+print(json.dumps(sorted(set(seen))))
+"""
+
+
+def test_importing_the_boot_path_compiles_no_regex_of_ours(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _IMPORT_COMPILES, str(REPO)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
