@@ -274,7 +274,11 @@ def registered_stages(host: Host) -> list[Stage]:
             return stages  # an entry point that is no stage, or no file to stamp: nothing kept
         rows.append({**{f: getattr(stage, f) for f in _FIELDS}, "precondition": stage.precondition is not None,
                      "entry_point": ep.name, "file": where, "stamp": registry.stamp(where)})
-    doc = {"version": __version__, "registry": registry.snapshot(before), "stages": rows}
+    now = time.time_ns()
+    snap = registry.snapshot(before, now)
+    if snap is None or not registry.settled([str(row["stamp"]) for row in rows], now):
+        return stages  # just installed or edited: the next boot keeps them
+    doc = {"version": __version__, "registry": snap, "stages": rows}
     try:
         host.makedirs(os.path.dirname(STAGES_PATH), mode=0o755)
         host.write_file(STAGES_PATH, json.dumps(doc, separators=(",", ":")) + "\n", mode=0o644)

@@ -16,8 +16,8 @@ from functools import cache
 from kindling.errors import KindlingError
 from kindling.record import record
 
-__all__ = ["EntryPoint", "distribution_version", "entry_points", "load", "path_stamps", "restore", "snapshot",
-           "stamp"]
+__all__ = ["EntryPoint", "distribution_version", "entry_points", "load", "path_stamps", "restore", "settled",
+           "snapshot", "stamp"]
 
 
 @record(frozen=True)
@@ -138,19 +138,27 @@ def stamp(p: str) -> str:
     return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}"
 
 
+def settled(stamps: list[str], now_ns: int) -> bool:
+    """Whether every stamp was last modified over a second before `now_ns`: a change
+    within the same clock tick as a stamp taken of it would leave the stamp as it was
+    (file times are as coarse as the kernel's tick), so a recent one is not trusted to
+    stand for its file, as git treats a racily clean index entry."""
+    return all(s == "-" or int(s.split(":")[1]) < now_ns - 1_000_000_000 for s in stamps)
+
+
 def path_stamps() -> list[list[str]]:
     """[sys.path entry, its stamp], in order: taken before a scan, they cover it."""
     return [[p, stamp(p or ".")] for p in sys.path]
 
 
-def snapshot(paths: list[list[str]]) -> dict[str, object]:
+def snapshot(paths: list[list[str]], now_ns: int) -> dict[str, object] | None:
     """The scan (distributions, entry points) with the stamps `restore` checks; `paths`
-    from `path_stamps()` taken before the scan."""
-    return {
-        "path": paths,
-        "dists": [[d, v, w, stamp(w), stamp(os.path.join(w, "entry_points.txt"))] for d, v, w in _distributions()],
-        "entry_points": [[e.group, e.name, e.value, e.dist] for e in _all_entry_points()],
-    }
+    from `path_stamps()` taken before the scan. None when a stamp is not `settled`."""
+    dists = [[d, v, w, stamp(w), stamp(os.path.join(w, "entry_points.txt"))] for d, v, w in _distributions()]
+    if not settled([s for _p, s in paths] + [s for row in dists for s in row[3:]], now_ns):
+        return None
+    return {"path": paths, "dists": dists,
+            "entry_points": [[e.group, e.name, e.value, e.dist] for e in _all_entry_points()]}
 
 
 def restore(snap: object) -> bool:
@@ -160,7 +168,9 @@ def restore(snap: object) -> bool:
         paths, dists, eps = snap["path"], snap["dists"], snap["entry_points"]  # type: ignore[index]
         if [p for p, _ in paths] != sys.path or any(stamp(p or ".") != s for p, s in paths):
             return False
-        if any(stamp(w) != ws or stamp(os.path.join(w, "entry_points.txt")) != es for _d, _v, w, ws, es in dists):
+        # an entry_points.txt: its own stamp (edited, removed); none: its directory's (one added)
+        if any(stamp(os.path.join(w, "entry_points.txt")) != es if es != "-" else stamp(w) != ws
+               for _d, _v, w, ws, es in dists):
             return False
         found = (tuple((str(d), str(v), str(w)) for d, v, w, _ws, _es in dists),
                  tuple(EntryPoint(str(g), str(n), str(v), str(d)) for g, n, v, d in eps))

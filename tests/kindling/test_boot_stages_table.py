@@ -11,8 +11,10 @@ scan is forgotten, as it is when `kindling boot` starts again.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +34,18 @@ def fresh() -> None:
     registry._all_entry_points.cache_clear()
     registry._RESTORED.clear()
     sys.modules.pop(PLUGIN, None)
+
+
+def age(*tops: Path) -> None:
+    """Everything under `tops` last changed a minute ago, as an installation a boot meets:
+    a stamp of something changed within the last second is not trusted
+    (kindling/registry.py `settled`), so a test's just-written files would never be kept."""
+    past = time.time_ns() - 60_000_000_000
+    for top in tops:
+        for base, dirs, files in os.walk(top, topdown=False):
+            for name in [*files, *dirs]:
+                os.utime(os.path.join(base, name), ns=(past, past))
+        os.utime(top, ns=(past, past))
 
 
 def write_plugin(site: Path, *, per_boot: bool = False, attr: str = "STAGE") -> None:
@@ -54,6 +68,7 @@ def write_plugin(site: Path, *, per_boot: bool = False, attr: str = "STAGE") -> 
     meta.mkdir(exist_ok=True)
     (meta / "METADATA").write_text("Name: kplug\nVersion: 1.0\n")
     (meta / "entry_points.txt").write_text(f"[kindling.boot_stages]\nkplug = {PLUGIN}:{attr}\n")
+    age(site)
 
 
 @pytest.fixture
@@ -102,6 +117,7 @@ def test_a_later_boot_builds_the_stages_from_the_table_and_imports_a_stage_when_
 def test_a_new_distribution_is_found(site: Path, host: Host, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     other = tmp_path / "other"
     other.mkdir()
+    age(other)
     monkeypatch.syspath_prepend(str(other))
     registered_stages(host)
     fresh()
@@ -110,6 +126,7 @@ def test_a_new_distribution_is_found(site: Path, host: Host, tmp_path: Path, mon
     (other / "nplug-2.0.dist-info").mkdir()  # installed: its directory stamps the sys.path entry
     (other / "nplug-2.0.dist-info/entry_points.txt").write_text(
         f"[kindling.boot_stages]\nnplug = {PLUGIN}:NEW\n")
+    age(other)
     stages = registered_stages(host)
     assert not kept(stages) and {"kplug", "nplug"} <= set(by_name(stages))
     fresh()
@@ -122,6 +139,7 @@ def test_a_removed_distribution_is_gone(site: Path, host: Host) -> None:
     import shutil
 
     shutil.rmtree(site / "kplug-1.0.dist-info")
+    age(site)
     stages = registered_stages(host)
     assert not kept(stages) and "kplug" not in by_name(stages)
 
@@ -130,6 +148,7 @@ def test_an_entry_point_edited_in_place_is_read_again(site: Path, host: Host) ->
     registered_stages(host)
     fresh()
     (site / "kplug-1.0.dist-info/entry_points.txt").write_text(f"[kindling.boot_stages]\nkplug = {PLUGIN}:OTHER\n")
+    age(site)
     stages = registered_stages(host)
     assert not kept(stages) and by_name(stages)["kplug"].order == 91
 
@@ -171,3 +190,35 @@ def test_a_plan_writes_no_table(site: Path, plan_host: RecordingHost, root: Path
     assert "kplug" in by_name(registered_stages(plan_host))
     assert not (root / STAGES_PATH.lstrip("/")).exists()
     assert not plan_host.actions
+
+
+def test_an_entry_points_file_added_or_removed_in_place_is_seen(site: Path, host: Host) -> None:
+    bare = site / "bare-0.1.dist-info"
+    bare.mkdir()
+    (bare / "METADATA").write_text("Name: bare\nVersion: 0.1\n")
+    age(site)
+    registered_stages(host)
+    fresh()
+    assert kept(registered_stages(host))
+    fresh()
+    (bare / "entry_points.txt").write_text(f"[kindling.boot_stages]\nnplug = {PLUGIN}:NEW\n")
+    age(site)
+    stages = registered_stages(host)
+    assert not kept(stages) and "nplug" in by_name(stages)
+    fresh()
+    (site / "kplug-1.0.dist-info/entry_points.txt").unlink()
+    age(site)
+    stages = registered_stages(host)
+    assert not kept(stages) and "kplug" not in by_name(stages) and "nplug" in by_name(stages)
+
+
+def test_what_changed_within_the_last_second_is_not_kept(site: Path, host: Host, root: Path) -> None:
+    """A stamp taken in the same clock tick as a change would not tell them apart: a
+    table whose stamps are that recent is not written (the next boot keeps it)."""
+    (site / "kplug-1.0.dist-info/entry_points.txt").write_text(f"[kindling.boot_stages]\nkplug = {PLUGIN}:OTHER\n")
+    stages = registered_stages(host)
+    assert by_name(stages)["kplug"].order == 91 and not (root / STAGES_PATH.lstrip("/")).exists()
+    age(site)
+    fresh()
+    registered_stages(host)
+    assert (root / STAGES_PATH.lstrip("/")).exists()
