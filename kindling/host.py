@@ -286,6 +286,12 @@ class Host:
             if not os.path.isdir(parent):  # missing: a link made there later must count
                 return chase(self.root, text)
             self.resolved[head] = parent
+            base = str(self.root).rstrip("/")
+            if parent == base + head:  # no link on the way: each directory above is itself
+                up = head.rpartition("/")[0]
+                while up and up not in self.resolved:
+                    self.resolved[up] = base + up
+                    up = up.rpartition("/")[0]
         real = parent + "/" + name
         try:
             if stat.S_ISLNK(os.lstat(real).st_mode):

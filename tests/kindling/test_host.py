@@ -164,6 +164,11 @@ def test_directories_resolved_once_within_a_boot_land_where_chase_puts_them(host
     for p in paths * 2:
         assert host.path(p) == chase(host.root, p), p
     assert "/etc/sub" in host.resolved and "/etc/missing/deeper" not in host.resolved
+    assert host.resolved["/etc/dirlink"] == str(root / "etc/sub")  # through a link: its own entry
+    host.resolved.clear()
+    (root / "srv/a").mkdir()
+    host.path("/srv/a/b")
+    assert host.resolved == {"/srv/a": str(root / "srv/a"), "/srv": str(root / "srv")}  # no link: those above too
     # an action through the Host (here: a directory becomes a link) is seen at once
     host.remove("/etc/sub/file")
     (root / "etc/sub").rmdir()
