@@ -16,7 +16,7 @@ _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 
 def quote_segment(segment: str) -> str:
     """A segment as it appears in a dotted key, quoted only when it must be."""
-    if segment and all(c in _PLAIN for c in segment):
+    if segment and _PLAIN.issuperset(segment):  # in C: a first boot formats ~1,200 segments
         return segment
     return '"' + segment.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -181,22 +181,88 @@ def parse_declaration(
     )
 
 
+SHIPPED_DIR = os.path.join(os.path.dirname(__file__), "shipped")
+# The shipped declarations as parse_declaration returns them, each with a digest of its
+# file: parsing and checking the 12 files (TOML, the settings model's parts for every
+# prefix) cost a boot that loads the appliers ~1.5 ms; written by
+# tools/precompile_templates.py, tests/templates/test_precompiled.py fails while stale.
+SHIPPED_TABLE = os.path.join(os.path.dirname(__file__), "shipped.json")
+
+
+def _digest(text: str) -> str:
+    from _blake2 import blake2b  # hashlib would load OpenSSL (~2 ms) for one digest
+
+    return blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _read_shipped(file: str) -> str:
+    with open(os.path.join(SHIPPED_DIR, file), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _parse_shipped(name: str, text: str) -> Declaration:
+    return parse_declaration(name, text, origin="shipped", read_sibling=_read_shipped)
+
+
+def _from_table(name: str, text: str, entry: Any) -> Declaration | None:
+    """The declaration the table holds for this file's text, or None (not there, stale, or
+    not of the table's form: the file is parsed)."""
+    if not isinstance(entry, dict) or entry.get("digest") != _digest(text):
+        return None
+    try:
+        file = entry["template-file"]
+        return Declaration(
+            name=name, service=entry["service"], path=entry["path"],
+            source=_read_shipped(file) if file is not None else entry["template"],
+            prefixes=tuple(entry["prefixes"]), origin="shipped", mode=entry["mode"], owner=entry["owner"],
+            requires=tuple(entry["requires"]), requires_any=tuple(entry["requires-any"]), each=entry["each"],
+            restart_commands=tuple(tuple(c) for c in entry["restart-commands"]), timeout=entry["timeout"],
+            description=entry["description"],
+        )
+    except (KeyError, TypeError):
+        return None
+
+
+def _shipped_files() -> list[tuple[str, str]]:
+    """(name, text) of each shipped declaration file, in name order."""
+    # read with open(): importlib.resources would import tempfile, shutil and zipfile
+    # (~5 ms) on every boot that loads the appliers
+    return [(entry[: -len(".toml")], _read_shipped(entry))
+            for entry in sorted(os.listdir(SHIPPED_DIR)) if entry.endswith(".toml")]
+
+
 def _shipped() -> dict[str, Declaration]:
-    # beside this package, read with open(): importlib.resources would import tempfile,
-    # shutil and zipfile (~5 ms) on every boot that loads the appliers
-    folder = os.path.join(os.path.dirname(__file__), "shipped")
+    import json
+
+    try:
+        with open(SHIPPED_TABLE, encoding="utf-8") as fh:
+            table = json.load(fh)
+    except (OSError, ValueError):
+        table = None
+    entries = table.get("declarations") if isinstance(table, dict) else None
+    if not isinstance(entries, dict):
+        entries = {}
     found: dict[str, Declaration] = {}
-    for entry in sorted(os.listdir(folder)):
-        if not entry.endswith(".toml"):
-            continue
-        name = entry[: -len(".toml")]
-
-        def sibling(file: str) -> str:
-            with open(os.path.join(folder, file), encoding="utf-8") as fh:
-                return fh.read()
-
-        found[name] = parse_declaration(name, sibling(entry), origin="shipped", read_sibling=sibling)
+    for name, text in _shipped_files():
+        found[name] = _from_table(name, text, entries.get(name)) or _parse_shipped(name, text)
     return found
+
+
+def build_shipped_table() -> dict[str, Any]:
+    """What `shipped.json` should hold: every shipped file parsed (the tool's job)."""
+    declarations: dict[str, Any] = {}
+    for name, text in _shipped_files():
+        decl = _parse_shipped(name, text)
+        file = tomllib.loads(text).get("template-file")
+        declarations[name] = {
+            "digest": _digest(text), "service": decl.service, "path": decl.path,
+            "template-file": file, "template": None if file is not None else decl.source,
+            "prefixes": list(decl.prefixes), "mode": decl.mode, "owner": decl.owner,
+            "requires": list(decl.requires), "requires-any": list(decl.requires_any), "each": decl.each,
+            "restart-commands": [list(c) for c in decl.restart_commands], "timeout": decl.timeout,
+            "description": decl.description,
+        }
+    return {"declarations": declarations}
 
 
 _SHIPPED: list[dict[str, Declaration]] = []

@@ -9,14 +9,14 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
 - `dataclasses` (inspect, ast, dis, tokenize) is not imported on a boot.
 - A first boot runs a program (the demo's trust store runs update-ca-certificates) through
   the Host's own runner, so `subprocess` (and the `locale`, `signal` and `threading` it
-  pulls in) is not imported either. `selectors` still is: `socket` imports it, and the
-  network status reads the link's addresses over a netlink socket.
+  pulls in) is not imported either, nor the `socket` wrapper and its `selectors`: the
+  network status's netlink socket and the hostname's reverse lookup use `_socket`.
 - Importing the modules a first boot loads compiles none of their regexes: each is
   compiled on first use (re's cache), so a boot compiles only those of its settings.
 - A later boot, where the fingerprint skips every stage whose inputs did not change,
   imports neither `typing`, `tomllib`, nor the settings model, the appliers, the
   template declarations, the user-data providers, the boot loader integration (the
-  crash kernel is reserved), the GPT reader (no disk to search), the `socket` wrapper,
+  crash kernel is reserved), the GPT reader (no disk to search),
   nor SQLite and the datastore (unchanged since the first boot), nor the module of a
   stage it skips as unchanged or for another platform (the stages come from the table
   the first boot kept, kindling/boot.py `registered_stages`).
@@ -49,7 +49,7 @@ sys.exit(code)
 """
 
 NEVER_ON_A_BOOT = ("dataclasses", "importlib.resources", "importlib.metadata", "hashlib", "random", "inspect",
-                   "shutil", "subprocess", "locale", "signal", "threading")
+                   "shutil", "subprocess", "locale", "signal", "threading", "socket", "selectors")
 TEMPLATE_ENGINE = ("kindling.templates.engine", "kindling.templates.runtime")
 JINJA2 = ("jinja2", "markupsafe")
 NOT_ON_A_LATER_BOOT = (
@@ -64,7 +64,6 @@ NOT_ON_A_LATER_BOOT = (
     "growpart.gpt",  # no disk under the demo root: nothing to read
     "growpart.errors",  # (nor anything to say about one)
     "netdog.model",  # the network status reads the recorded primary name, parses no MAC
-    "socket",  # its one netlink socket is a `_socket` one (netdog/rtnl.py)
     # the datastore is as the first boot left it: the settings kdump-load and boot-settings
     # read, and the fingerprint's view of it, come from the boot state (kindling/boot_fingerprint.py)
     "sqlite3",

@@ -13,6 +13,7 @@ from types import CodeType
 import jinja2
 import pytest
 
+from kindling.templates import declaration
 from kindling.templates import precompiled as precompiled_module
 from kindling.templates.declaration import shipped_declarations
 from kindling.templates.engine import _env, _filename, options_key, render_template
@@ -132,3 +133,31 @@ def test_a_module_that_is_not_the_entrys_code_is_not_used(tmp_path: Path, monkey
     assert precompiled_module._module_code(entry.key, expected) is None
     monkeypatch.setattr("kindling.templates.engine._COMPILED", {})
     assert render_template(decl.name, decl.source, settings, decl.prefixes) == plain
+
+
+def test_shipped_table_is_current() -> None:
+    """shipped.json is what the tool writes now (rerun tools/precompile_templates.py)."""
+    with open(declaration.SHIPPED_TABLE, encoding="utf-8") as fh:
+        assert json.load(fh) == declaration.build_shipped_table()
+
+
+def test_declarations_from_the_table_are_the_parsed_ones() -> None:
+    parsed = {name: declaration._parse_shipped(name, text) for name, text in declaration._shipped_files()}
+    assert declaration._shipped() == parsed
+    assert len(parsed) >= 12
+
+
+def test_an_edited_shipped_file_is_parsed_not_taken_from_the_table(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(declaration.SHIPPED_DIR, tmp_path / "shipped")
+    monkeypatch.setattr(declaration, "SHIPPED_DIR", str(tmp_path / "shipped"))
+    toml = tmp_path / "shipped" / "kubeconfig.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('mode = "', 'timeout = 7.0\nmode = "', 1),
+                    encoding="utf-8")
+    template = tmp_path / "shipped" / "kubelet-config.json.j2"
+    template.write_text(template.read_text(encoding="utf-8") + "{# edited #}", encoding="utf-8")
+    found = declaration._shipped()
+    assert found["kubeconfig"].timeout == 7.0  # the table's entry for it is stale: parsed
+    assert found["kubelet-config"].source.endswith("{# edited #}")  # the template is always read
+    monkeypatch.setattr(declaration, "SHIPPED_TABLE", str(tmp_path / "missing.json"))
+    assert declaration._shipped() == found
