@@ -103,18 +103,25 @@ def load_appliers(host: Host | None = None) -> list[Applier]:
     return sorted(found, key=lambda a: a.name)
 
 
-def _touches(prefix: str, key: str) -> bool:
-    p, k = parse_key(prefix), parse_key(key)
+def _touches(p: list[str], k: list[str]) -> bool:
+    """Whether parsed keys `p` and `k` overlap: one is the other or a subtree of it."""
     n = min(len(p), len(k))
     return p[:n] == k[:n]
 
 
 def affected(appliers: list[Applier], changed: list[str] | None) -> list[Applier]:
-    """The appliers to run for `changed` dotted keys (None: all of them)."""
+    """The appliers to run for `changed` dotted keys (None: all of them); each key and
+    prefix is parsed once (a first boot's commits compared ~950 pairs)."""
     if changed is None:
         return list(appliers)
-    keys = [k.removeprefix("settings.") for k in changed]
-    return [a for a in appliers if any(_touches(p, k) for p in a.prefixes for k in keys)]
+    keys = [parse_key(k.removeprefix("settings.")) for k in changed]
+    parsed: dict[str, list[str]] = {}
+    found = []
+    for a in appliers:
+        prefixes = [parsed.get(p) or parsed.setdefault(p, parse_key(p)) for p in a.prefixes]
+        if any(_touches(p, k) for p in prefixes for k in keys):
+            found.append(a)
+    return found
 
 
 def check_commit(
