@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-from kdump.facts import KernelFacts
-from kdump.plan import KdumpPlan
 from kindling.host import Host
 from kindling.record import record
 
@@ -26,8 +24,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from kdump.facts import KernelFacts  # (and a later boot's kdump-load reads no facts
+    from kdump.plan import KdumpPlan  # nor plans: kdump/load.py `already_loaded`)
+
 __all__ = ["PANIC_ON_OOPS_CONF", "Carrier", "arming_failure", "crashkernel_carrier",
-           "set_panic_on_oops"]
+           "kdump_enabled", "set_panic_on_oops"]
 
 PANIC_ON_OOPS_CONF = "/etc/sysctl.d/80-kindling-kdump.conf"
 PANIC_ON_OOPS = "/proc/sys/kernel/panic_on_oops"
@@ -86,6 +87,12 @@ def arming_failure(
                 "before this boot, but the kernel was not booted with it: is the generated "
                 "configuration the one that boots? (kindling bootconfig install)")
     return None
+
+
+def kdump_enabled(settings: dict[str, Any]) -> bool:
+    """`settings.kdump.enabled`, true unless set to false."""
+    kdump = settings.get("kdump")
+    return not (isinstance(kdump, dict) and kdump.get("enabled") is False)
 
 
 def _user_set(settings: dict[str, Any]) -> bool:

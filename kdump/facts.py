@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 
-from kdump.errors import KdumpError
 from kindling.errors import HostError
 from kindling.host import Host
 from kindling.record import record
 
-__all__ = ["KernelFacts", "cmdline_crashkernel", "read_facts"]
+__all__ = ["KernelFacts", "cmdline_crashkernel", "int_file", "read_facts"]
 
 MEMINFO = "/proc/meminfo"
 CRASH_SIZE = "/sys/kernel/kexec_crash_size"
@@ -54,13 +53,16 @@ def cmdline_crashkernel(cmdline: str) -> str | None:
     return found
 
 
-def _int_file(host: Host, path: str) -> int | None:
+def int_file(host: Host, path: str) -> int | None:
+    """The number in a one-number kernel file (None: absent or empty); KdumpError otherwise."""
     text = host.read_optional(path)
     if text is None or not text.strip():
         return None
     try:
         return int(text.strip())
     except ValueError:
+        from kdump.errors import KdumpError  # only to refuse: a boot that reads numbers skips it
+
         raise KdumpError(f"{path}: not a number") from None
 
 
@@ -82,7 +84,7 @@ def _mem_total(host: Host) -> int:
 
 def read_facts(host: Host) -> KernelFacts:
     """Read memory, reservation, loaded state and command line of the running kernel."""
-    reserved = _int_file(host, CRASH_SIZE) or 0
+    reserved = int_file(host, CRASH_SIZE) or 0
     mem_total = _mem_total(host)
     # under a root prefix the machine's own release would name the wrong kernel;
     # os.uname() answers what `platform` would, without its 2 ms import
@@ -93,8 +95,8 @@ def read_facts(host: Host) -> KernelFacts:
         memory_bytes=mem_total + reserved,
         mem_total_bytes=mem_total,
         reserved_now_bytes=reserved,
-        crash_loaded=_int_file(host, CRASH_LOADED) == 1,
-        kexec_load_disabled=_int_file(host, LOAD_DISABLED) == 1,
+        crash_loaded=int_file(host, CRASH_LOADED) == 1,
+        kexec_load_disabled=int_file(host, LOAD_DISABLED) == 1,
         in_crash_kernel=host.exists(VMCORE),
         cmdline=(host.read_optional(CMDLINE) or "").strip(),
         release=release,

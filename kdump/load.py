@@ -18,17 +18,19 @@ prefix, kexec itself (which acts on the running kernel) needs KINDLING_ACT_ON_KE
 
 from __future__ import annotations
 
-from kdump.errors import KdumpError, KexecLoadDisabled
-from kdump.facts import LOAD_DISABLED, KernelFacts, read_facts
-from kindling.errors import CommandError
+from kdump.facts import CRASH_LOADED, CRASH_SIZE, LOAD_DISABLED, VMCORE, int_file, read_facts
 from kindling.host import Host
-from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
 from kindling.record import record
+
+TYPE_CHECKING = False  # annotations only; the errors and the interlock are imported when used
+if TYPE_CHECKING:
+    from kdump.facts import KernelFacts
 
 __all__ = [
     "CAPTURE_UNIT",
     "KEXEC_CMD_LINE",
     "LoadResult",
+    "already_loaded",
     "crash_cmdline",
     "kexec_argv",
     "load_crash_kernel",
@@ -84,6 +86,8 @@ def _boot_files(host: Host, release: str) -> tuple[str, str | None]:
                   f"/boot/initrd-{release}"] if versioned else []), "/boot/initrd.img"]
     kernel = next((k for k in kernels if host.exists(k)), None)
     if kernel is None:
+        from kdump.errors import KdumpError
+
         raise KdumpError("no kernel image for the crash kernel: tried " + ", ".join(kernels))
     return kernel, next((i for i in initrds if host.exists(i)), None)
 
@@ -103,8 +107,24 @@ def kexec_argv(host: Host, facts: KernelFacts, *, file_syscall: bool) -> list[st
     return argv
 
 
+def already_loaded(host: Host, *, disable_kexec_load: bool = False) -> LoadResult | None:
+    """`load_crash_kernel`'s answer when its third check settles it; None: ask it.
+
+    Not in the crash kernel, memory reserved and the crash kernel loaded (its checks, in
+    its order) is answered from the three files those checks read: a later boot, whose
+    kernel the first boot armed, reads no memory size, builds no plan and imports
+    neither. A file that is not a number is refused here as `read_facts` refuses it."""
+    if host.exists(VMCORE) or not int_file(host, CRASH_SIZE) or int_file(host, CRASH_LOADED) != 1:
+        return None
+    if disable_kexec_load:
+        _disable_kexec_load(host, int_file(host, LOAD_DISABLED) == 1)
+    return LoadResult(False, "crash kernel already loaded")
+
+
 def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadResult:
     """Load the crash kernel if this kernel reserved memory for it (see module doc)."""
+    from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
+
     facts = read_facts(host)
     if facts.in_crash_kernel:
         return LoadResult(False, "running in the crash kernel (/proc/vmcore exists)")
@@ -114,6 +134,8 @@ def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadRe
     if facts.crash_loaded:
         result = LoadResult(False, "crash kernel already loaded")
     elif facts.kexec_load_disabled:
+        from kdump.errors import KexecLoadDisabled
+
         raise KexecLoadDisabled("/proc/sys/kernel/kexec_load_disabled is 1: "
                                 "kexec is disabled until the next reboot")
     elif not may_act_on_live_kernel(host):
@@ -121,16 +143,23 @@ def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadRe
                           f"this machine's kernel (set {ACT_ON_KERNEL_ENV}=1 to allow)")
     else:
         result = _load(host, facts)
-    if disable_kexec_load and not facts.kexec_load_disabled and host.exists(LOAD_DISABLED):
+    if disable_kexec_load:
+        _disable_kexec_load(host, facts.kexec_load_disabled)
+    return result
+
+
+def _disable_kexec_load(host: Host, disabled: bool) -> None:
+    if not disabled and host.exists(LOAD_DISABLED):
         # Bottlerocket's disable-kexec-load runs `sysctl kernel.kexec_load_disabled=1`;
         # writing the file under the Host's root keeps a root prefix (tests, the demo
         # node) off this machine's real kernel. tee: procfs takes no atomic rename. A
         # kernel without the file has no kexec to disable.
         host.run(["tee", str(host.path(LOAD_DISABLED))], input=b"1\n", timeout=30)
-    return result
 
 
 def _load(host: Host, facts: KernelFacts) -> LoadResult:
+    from kindling.errors import CommandError
+
     file_first = facts.arch in FILE_SYSCALL_ARCHES
     argv = kexec_argv(host, facts, file_syscall=file_first)
     try:

@@ -21,13 +21,15 @@ parameter in boot settings writes `crashkernel=0M`, which the kernel reads as
 
 from __future__ import annotations
 
-from kdump.facts import KernelFacts
+from kdump.arming import kdump_enabled
 from kdump.sizing import DEFAULT_CRASHKERNEL, format_bytes, parse_crashkernel
 from kindling.record import field, record
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
     from typing import Any
+
+    from kdump.facts import KernelFacts
 
 __all__ = ["DISABLED_CRASHKERNEL", "KdumpPlan", "kdump_enabled", "make_plan"]
 
@@ -70,12 +72,6 @@ class KdumpPlan:
             "changes": list(self.changes),
             "warnings": list(self.warnings),
         }
-
-
-def kdump_enabled(settings: dict[str, Any]) -> bool:
-    """`settings.kdump.enabled`, true unless set to false."""
-    kdump = settings.get("kdump")
-    return not (isinstance(kdump, dict) and kdump.get("enabled") is False)
 
 
 def _configured(settings: dict[str, Any]) -> str | None:

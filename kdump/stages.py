@@ -55,16 +55,30 @@ def run_reserve(ctx: BootContext) -> StageResult:
 
 
 def run_load(ctx: BootContext) -> StageResult:
-    from kdump.arming import arming_failure, crashkernel_carrier, set_panic_on_oops
-    from kdump.facts import read_facts
-    from kdump.load import load_crash_kernel
-    from kdump.plan import kdump_enabled, make_plan
+    from kdump.arming import kdump_enabled, set_panic_on_oops
+    from kdump.load import already_loaded
 
     settings = _settings(ctx)
     enabled = kdump_enabled(settings)
     set_panic_on_oops(ctx.host, settings, enabled)
     if not enabled:
         return skipped("settings.kdump.enabled is false")
+    kdump = settings.get("kdump")
+    override = kdump.get("crashkernel") if isinstance(kdump, dict) else None
+    if isinstance(override, str):  # refused as make_plan refuses it, loaded or not
+        from kdump.sizing import parse_crashkernel
+
+        parse_crashkernel(override)
+    # reserved and loaded: no arming failure to find (arming_failure returns None once
+    # memory is reserved) and nothing to load, so no facts, plan or carrier are needed
+    quick = already_loaded(ctx.host, disable_kexec_load=True)
+    if quick is not None:
+        return skipped(quick.detail)
+    from kdump.arming import arming_failure, crashkernel_carrier
+    from kdump.facts import read_facts
+    from kdump.load import load_crash_kernel
+    from kdump.plan import make_plan
+
     facts = read_facts(ctx.host)
     failure = arming_failure(make_plan(settings, facts), facts,
                              lambda: crashkernel_carrier(ctx.host, settings))

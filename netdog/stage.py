@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from kindling.boot import BootContext, Stage, StageResult, ok, skipped
 from kindling.errors import HostError
-from kindling.retry import Retryable, RetryPolicy, retry
 
 __all__ = ["GENERATE_STAGE", "STATUS_STAGE"]
 
@@ -41,10 +40,20 @@ def _status(ctx: BootContext) -> StageResult:
     if not (host.exists(paths.PRIMARY_INTERFACE) or host.exists(paths.PRIMARY_MAC_ADDRESS)):
         return skipped("no primary interface recorded")
 
+    def look() -> list[str]:
+        return write_primary_interface_status(host, lambda name: netlink_addresses(name, host.netns))
+
+    try:  # the address is there on the first look (a later boot): no retry loop to import
+        return ok("; ".join(look()) or "unchanged")
+    except HostError as exc:
+        failures = [str(exc)]
+    from kindling.retry import Retryable, RetryPolicy, retry
+
     def attempt() -> list[str]:
+        if failures:  # the loop's first try is the look above: it waits as it would have
+            raise Retryable(failures.pop())
         try:
-            return write_primary_interface_status(
-                host, lambda name: netlink_addresses(name, host.netns))
+            return look()
         except HostError as exc:
             raise Retryable(str(exc)) from None
 

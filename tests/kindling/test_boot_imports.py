@@ -61,6 +61,13 @@ NOT_ON_A_LATER_BOOT = (
     "kindling.providers",
     "early_boot.runner",
     "kindling.bootloader.integrate",  # kdump-load asks for the boot loader only when nothing is reserved
+    # the crash kernel is reserved and loaded (kdump/load.py `already_loaded`): kdump-load
+    # reads no facts, builds no plan and loads nothing, so it needs neither these nor the interlock
+    "kdump.plan",
+    "kdump.sizing",
+    "kdump.errors",
+    "kindling.live_kernel",
+    "kindling.retry",  # the address is there on the first look: write-network-status waits for nothing
     "growpart.gpt",  # no disk under the demo root: nothing to read
     "growpart.errors",  # (nor anything to say about one)
     "netdog.model",  # the network status reads the recorded primary name, parses no MAC
