@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kdump.errors import KdumpError, KexecLoadDisabled
-from kdump.load import crash_cmdline, load_crash_kernel
+from kdump.load import already_loaded, crash_cmdline, load_crash_kernel
 from kindling.errors import CommandError
 from tests.kdump.conftest import MiB, Rig
 
@@ -116,3 +116,33 @@ def test_crash_cmdline_drops_what_it_replaces() -> None:
     line = crash_cmdline("BOOT_IMAGE=/x crashkernel=1G-:256M bootconfig systemd.unit=a.target "
                          "maxcpus=8 console=ttyS0 -- init-arg", "aarch64")
     assert line == f"console=ttyS0 {CRASH_LINE}"
+
+
+@pytest.mark.parametrize(("crash_size", "loaded", "vmcore", "answers"), [
+    (256 * MiB, 1, False, True),  # armed by an earlier boot: settled without the facts
+    (256 * MiB, 0, False, False),  # reserved, not loaded: load_crash_kernel loads it
+    (0, 1, False, False),  # nothing reserved: its message, and the plan's verdict, are asked for
+    (256 * MiB, 1, True, False),  # in the crash kernel
+])
+def test_already_loaded_answers_only_what_load_crash_kernel_would(
+        rig: Rig, crash_size: int, loaded: int, vmcore: bool, answers: bool) -> None:
+    rig.kernel(crash_size=crash_size, loaded=loaded)
+    if vmcore:
+        rig.plant("proc/vmcore", b"core")
+    (rig.root / "proc/meminfo").unlink()  # the memory size is not among its questions
+    quick = already_loaded(rig.host, disable_kexec_load=True)
+    assert (quick is not None) == answers
+    disabled = (rig.root / "proc/sys/kernel/kexec_load_disabled").read_text()
+    if quick is not None:
+        assert not quick.loaded and quick.detail == "crash kernel already loaded"
+        assert disabled == "1\n"  # and further loads are disabled, as load_crash_kernel does
+    else:
+        assert disabled == "0\n"
+    assert rig.calls() == []
+
+
+def test_already_loaded_refuses_a_file_that_is_not_a_number(rig: Rig) -> None:
+    rig.kernel(crash_size=256 * MiB, loaded=1)
+    rig.plant("sys/kernel/kexec_crash_loaded", "yes\n")
+    with pytest.raises(KdumpError, match="kexec_crash_loaded: not a number"):
+        already_loaded(rig.host)
