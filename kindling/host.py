@@ -16,7 +16,6 @@ Two implementations, one protocol (as httpx's transports):
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
@@ -28,7 +27,8 @@ from kindling.record import field, record
 
 TYPE_CHECKING = False  # typing costs ~8 ms to import; the runner (kindling.child) loads only to run one
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from contextlib import AbstractContextManager
     from typing import Any, Protocol
 
     from kindling.appliers import Pending
@@ -221,6 +221,64 @@ class CommandResult:
         return self.stdout.decode("utf-8", "replace")
 
 
+class _DeferredSync:
+    """`Host.deferred_sync()`'s block, as a class: contextlib is not imported on a later
+    boot (~0.3 ms) for the two scopes the Host opens."""
+
+    __slots__ = ("host", "outer")
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.outer = False
+
+    def __enter__(self) -> None:
+        self.outer = self.host.unsynced is None  # nested: the outer scope's barriers hold
+        if self.outer:
+            self.host.unsynced = {}
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if not self.outer:
+            return
+        try:
+            if kind is None:
+                self.host.barrier()
+            else:  # the block's own failure stays the error reported
+                try:
+                    self.host.barrier()
+                except HostError:
+                    pass
+        finally:
+            self.host.unsynced = None
+
+
+class _SyncedNow:
+    """`Host.synced_now()`'s block: no deferral inside, the outer one restored after."""
+
+    __slots__ = ("host", "saved")
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.saved: dict[Path, None] | None = None
+
+    def __enter__(self) -> None:
+        self.saved, self.host.unsynced = self.host.unsynced, None
+
+    def __exit__(self, *exc: object) -> None:
+        self.host.unsynced = self.saved
+
+
+class _NoScope:
+    """A block that changes nothing (a plan's `deferred_sync()`)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 class Host:
     """The real host, seen through a root prefix."""
 
@@ -406,8 +464,7 @@ class Host:
             self._write_atomic(target, raw, mode, durable=durable)
         return True
 
-    @contextlib.contextmanager
-    def deferred_sync(self) -> Iterator[None]:
+    def deferred_sync(self) -> AbstractContextManager[None]:
         """Within: persistent files are renamed into place without their two fsyncs,
         which `barrier()` does for all of them at once (each file, then each distinct
         directory once): one journal commit instead of one per file. The caller puts a
@@ -415,30 +472,12 @@ class Host:
         state); the block's end is a barrier too, however it ends (what was written before
         a failure is on disk as well; the failure stays the error reported). /boot is
         always synced at once: firmware reads it before any Kindling runs to repair it."""
-        if self.unsynced is not None:  # nested: the outer scope's barriers hold
-            yield
-            return
-        self.unsynced = {}
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(HostError):
-                self.barrier()
-            raise
-        else:
-            self.barrier()
-        finally:
-            self.unsynced = None
+        return _DeferredSync(self)
 
-    @contextlib.contextmanager
-    def synced_now(self) -> Iterator[None]:
+    def synced_now(self) -> AbstractContextManager[None]:
         """Within: writes are durable when they return, even inside `deferred_sync()` (a
         marker: one on disk must be whole, never the empty file an unsynced rename leaves)."""
-        saved, self.unsynced = self.unsynced, None
-        try:
-            yield
-        finally:
-            self.unsynced = saved
+        return _SyncedNow(self)
 
     def barrier(self) -> None:
         """Make every write deferred since the last barrier durable (nothing to do
@@ -490,8 +529,10 @@ class Host:
         except OSError as exc:
             # a full disk fails the write, not the open: leave no temp file behind
             if tmp is not target:
-                with contextlib.suppress(OSError):
+                try:
                     tmp.unlink()
+                except OSError:
+                    pass
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
     def read_tail(self, p: str, size: int) -> tuple[int, bytes]:
@@ -532,8 +573,10 @@ class Host:
                 os.fsync(dst.fileno())
             os.replace(tmp, target)
         except OSError as exc:
-            with contextlib.suppress(OSError):
+            try:
                 tmp.unlink()
+            except OSError:
+                pass
             raise HostError(f"{target}: cannot rewrite: {exc.strerror or exc}") from exc
 
     def write_in_place(self, p: str, data: str | bytes) -> None:
@@ -610,8 +653,10 @@ class Host:
             try:
                 os.replace(tmp, link)
             except OSError as exc:
-                with contextlib.suppress(OSError):
+                try:
                     os.unlink(tmp)
+                except OSError:
+                    pass
                 raise HostError(f"{p}: cannot create the link: {exc.strerror or exc}") from exc
             return True
         raise HostError(f"{p}: cannot create a temporary link beside it")
@@ -848,10 +893,9 @@ class RecordingHost(Host):
     def did(self, verb: str, what: str) -> str:
         return f"would {verb} {what}"
 
-    @contextlib.contextmanager
-    def deferred_sync(self) -> Iterator[None]:
+    def deferred_sync(self) -> AbstractContextManager[None]:
         """A plan writes nothing, so it has nothing to make durable."""
-        yield
+        return _NoScope()
 
     def network(self, what: str) -> None:
         raise PlanBoundary(what, actions=list(self.actions))
