@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from kdump.facts import CRASH_LOADED, CRASH_SIZE, LOAD_DISABLED, VMCORE, int_file
 from kindling.host import Host
 from kindling.record import record
 
@@ -24,11 +25,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from kdump.facts import KernelFacts  # (and a later boot's kdump-load reads no facts
-    from kdump.plan import KdumpPlan  # nor plans: kdump/load.py `already_loaded`)
+    from kdump.facts import KernelFacts  # (a later boot's kdump-load reads no facts
+    from kdump.plan import KdumpPlan  # and builds no plan: `already_loaded`)
 
-__all__ = ["PANIC_ON_OOPS_CONF", "Carrier", "arming_failure", "crashkernel_carrier",
-           "kdump_enabled", "set_panic_on_oops"]
+__all__ = ["PANIC_ON_OOPS_CONF", "Carrier", "already_loaded", "arming_failure",
+           "crashkernel_carrier", "disable_further_loads", "kdump_enabled", "set_panic_on_oops"]
 
 PANIC_ON_OOPS_CONF = "/etc/sysctl.d/80-kindling-kdump.conf"
 PANIC_ON_OOPS = "/proc/sys/kernel/panic_on_oops"
@@ -115,3 +116,27 @@ def set_panic_on_oops(host: Host, settings: dict[str, Any], enabled: bool) -> li
         host.run(["tee", str(host.path(PANIC_ON_OOPS))], input=b"1\n", timeout=30)
         done.append(f"{SYSCTL_KEY} = 1")
     return done
+
+
+def already_loaded(host: Host, *, disable_kexec_load: bool = False) -> str | None:
+    """kdump/load.py `load_crash_kernel`'s answer when its third check settles it; None: ask it.
+
+    Not in the crash kernel, memory reserved and the crash kernel loaded (its checks, in
+    its order) is answered from the three files those checks read: a later boot, whose
+    kernel the first boot armed, reads no memory size, builds no plan and imports neither
+    (nor kdump.load). A file that is not a number is refused as `read_facts` refuses it."""
+    if host.exists(VMCORE) or not int_file(host, CRASH_SIZE) or int_file(host, CRASH_LOADED) != 1:
+        return None
+    if disable_kexec_load:
+        disable_further_loads(host, int_file(host, LOAD_DISABLED) == 1)
+    return "crash kernel already loaded"
+
+
+def disable_further_loads(host: Host, disabled: bool) -> None:
+    """Bottlerocket's disable-kexec-load (`sysctl kernel.kexec_load_disabled=1`), once armed.
+
+    Written under the Host's root, which keeps a root prefix (tests, the demo node) off
+    this machine's real kernel; tee: procfs takes no atomic rename. A kernel without the
+    file has no kexec to disable."""
+    if not disabled and host.exists(LOAD_DISABLED):
+        host.run(["tee", str(host.path(LOAD_DISABLED))], input=b"1\n", timeout=30)

@@ -18,7 +18,8 @@ prefix, kexec itself (which acts on the running kernel) needs KINDLING_ACT_ON_KE
 
 from __future__ import annotations
 
-from kdump.facts import CRASH_LOADED, CRASH_SIZE, LOAD_DISABLED, VMCORE, int_file, read_facts
+from kdump.arming import disable_further_loads
+from kdump.facts import read_facts
 from kindling.host import Host
 from kindling.record import record
 
@@ -30,7 +31,6 @@ __all__ = [
     "CAPTURE_UNIT",
     "KEXEC_CMD_LINE",
     "LoadResult",
-    "already_loaded",
     "crash_cmdline",
     "kexec_argv",
     "load_crash_kernel",
@@ -107,20 +107,6 @@ def kexec_argv(host: Host, facts: KernelFacts, *, file_syscall: bool) -> list[st
     return argv
 
 
-def already_loaded(host: Host, *, disable_kexec_load: bool = False) -> LoadResult | None:
-    """`load_crash_kernel`'s answer when its third check settles it; None: ask it.
-
-    Not in the crash kernel, memory reserved and the crash kernel loaded (its checks, in
-    its order) is answered from the three files those checks read: a later boot, whose
-    kernel the first boot armed, reads no memory size, builds no plan and imports
-    neither. A file that is not a number is refused here as `read_facts` refuses it."""
-    if host.exists(VMCORE) or not int_file(host, CRASH_SIZE) or int_file(host, CRASH_LOADED) != 1:
-        return None
-    if disable_kexec_load:
-        _disable_kexec_load(host, int_file(host, LOAD_DISABLED) == 1)
-    return LoadResult(False, "crash kernel already loaded")
-
-
 def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadResult:
     """Load the crash kernel if this kernel reserved memory for it (see module doc)."""
     from kindling.live_kernel import ACT_ON_KERNEL_ENV, may_act_on_live_kernel
@@ -144,17 +130,8 @@ def load_crash_kernel(host: Host, *, disable_kexec_load: bool = False) -> LoadRe
     else:
         result = _load(host, facts)
     if disable_kexec_load:
-        _disable_kexec_load(host, facts.kexec_load_disabled)
+        disable_further_loads(host, facts.kexec_load_disabled)
     return result
-
-
-def _disable_kexec_load(host: Host, disabled: bool) -> None:
-    if not disabled and host.exists(LOAD_DISABLED):
-        # Bottlerocket's disable-kexec-load runs `sysctl kernel.kexec_load_disabled=1`;
-        # writing the file under the Host's root keeps a root prefix (tests, the demo
-        # node) off this machine's real kernel. tee: procfs takes no atomic rename. A
-        # kernel without the file has no kexec to disable.
-        host.run(["tee", str(host.path(LOAD_DISABLED))], input=b"1\n", timeout=30)
 
 
 def _load(host: Host, facts: KernelFacts) -> LoadResult:

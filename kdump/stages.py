@@ -55,8 +55,7 @@ def run_reserve(ctx: BootContext) -> StageResult:
 
 
 def run_load(ctx: BootContext) -> StageResult:
-    from kdump.arming import kdump_enabled, set_panic_on_oops
-    from kdump.load import already_loaded
+    from kdump.arming import already_loaded, kdump_enabled, set_panic_on_oops
 
     settings = _settings(ctx)
     enabled = kdump_enabled(settings)
@@ -73,7 +72,7 @@ def run_load(ctx: BootContext) -> StageResult:
     # memory is reserved) and nothing to load, so no facts, plan or carrier are needed
     quick = already_loaded(ctx.host, disable_kexec_load=True)
     if quick is not None:
-        return skipped(quick.detail)
+        return skipped(quick)
     from kdump.arming import arming_failure, crashkernel_carrier
     from kdump.facts import read_facts
     from kdump.load import load_crash_kernel

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kdump.arming import already_loaded
 from kdump.errors import KdumpError, KexecLoadDisabled
-from kdump.load import already_loaded, crash_cmdline, load_crash_kernel
+from kdump.load import crash_cmdline, load_crash_kernel
 from kindling.errors import CommandError
 from tests.kdump.conftest import MiB, Rig
 
@@ -129,12 +130,14 @@ def test_already_loaded_answers_only_what_load_crash_kernel_would(
     rig.kernel(crash_size=crash_size, loaded=loaded)
     if vmcore:
         rig.plant("proc/vmcore", b"core")
+    meminfo = (rig.root / "proc/meminfo").read_text()
     (rig.root / "proc/meminfo").unlink()  # the memory size is not among its questions
     quick = already_loaded(rig.host, disable_kexec_load=True)
     assert (quick is not None) == answers
     disabled = (rig.root / "proc/sys/kernel/kexec_load_disabled").read_text()
     if quick is not None:
-        assert not quick.loaded and quick.detail == "crash kernel already loaded"
+        rig.plant("proc/meminfo", meminfo)
+        assert quick == load_crash_kernel(rig.host).detail == "crash kernel already loaded"
         assert disabled == "1\n"  # and further loads are disabled, as load_crash_kernel does
     else:
         assert disabled == "0\n"

@@ -63,8 +63,9 @@ NOT_ON_A_LATER_BOOT = (
     "kindling.providers",
     "early_boot.runner",
     "kindling.bootloader.integrate",  # kdump-load asks for the boot loader only when nothing is reserved
-    # the crash kernel is reserved and loaded (kdump/load.py `already_loaded`): kdump-load
+    # the crash kernel is reserved and loaded (kdump/arming.py `already_loaded`): kdump-load
     # reads no facts, builds no plan and loads nothing, so it needs neither these nor the interlock
+    "kdump.load",
     "kdump.plan",
     "kdump.sizing",
     "kdump.errors",
