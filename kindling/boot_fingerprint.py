@@ -38,6 +38,7 @@ import stat
 import sys
 
 from kindling.datastore_path import DATASTORE_PATH
+from kindling.digest import digest
 from kindling.host import Host, read_all
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
@@ -60,13 +61,7 @@ def build_key(platform: str) -> str:
 
     eps = [f"{e.group}:{e.name}={e.value}@{e.dist}" for g in ("kindling.boot_stages", "kindling.appliers",
            "kindling.user_data_providers") for e in entry_points(g)]  # fmt: skip
-    return _hash("\n".join([str(FORMAT), __version__, platform, *eps]).encode())
-
-
-def _hash(data: bytes) -> str:
-    from _blake2 import blake2b  # hashlib would load OpenSSL (~2 ms) for one digest
-
-    return blake2b(data, digest_size=16).hexdigest()
+    return digest("\n".join([str(FORMAT), __version__, platform, *eps]).encode())
 
 
 def _datastore_digest(real: str) -> bytes:
@@ -140,11 +135,11 @@ def store_raw(host: Host) -> str | None:
         if len(data) > _BIG:
             return None
         parts.append(b"+" + data if data or not suffix else b"-")  # an empty WAL or journal: none
-    return _hash(b"\0".join(parts))
+    return digest(b"\0".join(parts))
 
 
 def _live(real: str) -> bytes:
-    return _hash(_datastore_digest(real)).encode()
+    return digest(_datastore_digest(real)).encode()
 
 
 def _one(host: Host, p: str, dirs: dict[str, str], store: Callable[[str], bytes] | None = None) -> bytes:
@@ -208,7 +203,7 @@ def digest_paths(host: Host, paths: list[str], memo: dict[str, bytes] | None = N
             if memo is not None:
                 memo[p] = one
         parts.append(p.encode() + b"\0" + one)
-    return _hash(b"\0\0".join(parts))
+    return digest(b"\0\0".join(parts))
 
 
 def tracked(paths: set[str], live: set[str]) -> list[str]:
@@ -315,7 +310,7 @@ class BootState:
         except Exception:  # the next boot reads the datastore itself; the boot's state is saved
             return
         if not rows.startswith(b"datastore-error:") and store_raw(self.host) == raw:
-            live = _hash(rows)
+            live = digest(rows)
             self.store = {"raw": raw, "live": live, "trees": {p: api.select(tree, p) for p in prefixes}}
             self.store_changed = True
 

@@ -27,6 +27,7 @@ import re
 import tomllib
 from typing import Any
 
+from kindling.digest import digest
 from kindling.dotted import parse_key
 from kindling.errors import InputError, KindlingError
 from kindling.host import Host
@@ -189,12 +190,6 @@ SHIPPED_DIR = os.path.join(os.path.dirname(__file__), "shipped")
 SHIPPED_TABLE = os.path.join(os.path.dirname(__file__), "shipped.json")
 
 
-def _digest(text: str) -> str:
-    from _blake2 import blake2b  # hashlib would load OpenSSL (~2 ms) for one digest
-
-    return blake2b(text.encode(), digest_size=16).hexdigest()
-
-
 def _read_shipped(file: str) -> str:
     with open(os.path.join(SHIPPED_DIR, file), encoding="utf-8") as fh:
         return fh.read()
@@ -207,7 +202,7 @@ def _parse_shipped(name: str, text: str) -> Declaration:
 def _from_table(name: str, text: str, entry: Any) -> Declaration | None:
     """The declaration the table holds for this file's text, or None (not there, stale, or
     not of the table's form: the file is parsed)."""
-    if not isinstance(entry, dict) or entry.get("digest") != _digest(text):
+    if not isinstance(entry, dict) or entry.get("digest") != digest(text.encode()):
         return None
     try:
         file = entry["template-file"]
@@ -255,7 +250,7 @@ def build_shipped_table() -> dict[str, Any]:
         decl = _parse_shipped(name, text)
         file = tomllib.loads(text).get("template-file")
         declarations[name] = {
-            "digest": _digest(text), "service": decl.service, "path": decl.path,
+            "digest": digest(text.encode()), "service": decl.service, "path": decl.path,
             "template-file": file, "template": None if file is not None else decl.source,
             "prefixes": list(decl.prefixes), "mode": decl.mode, "owner": decl.owner,
             "requires": list(decl.requires), "requires-any": list(decl.requires_any), "each": decl.each,

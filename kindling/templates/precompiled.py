@@ -97,9 +97,9 @@ def _renamed(code: CodeType, filename: str) -> CodeType:
 
 
 def template_key(name: str, source: str) -> str:
-    from _blake2 import blake2b  # hashlib would load OpenSSL (~2 ms) for one digest
+    from kindling.digest import digest
 
-    return blake2b(f"{name}\0{source}".encode(), digest_size=16).hexdigest()
+    return digest(f"{name}\0{source}".encode())
 
 
 def _table() -> dict[str, Precompiled]:

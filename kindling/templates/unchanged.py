@@ -20,6 +20,7 @@ import json
 import os
 import stat
 
+from kindling.digest import digest
 from kindling.templates.render import needs_engine
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
@@ -34,14 +35,8 @@ __all__ = ["FORMAT", "content_digest", "current", "inputs_digest", "manifest_bod
 FORMAT = 2  # 1: a bare JSON list of paths (no digests: never current)
 
 
-def _hash(data: bytes) -> str:
-    from _blake2 import blake2b  # hashlib would load OpenSSL (~2 ms) for one digest
-
-    return blake2b(data, digest_size=16).hexdigest()
-
-
 def content_digest(data: bytes) -> str:
-    return _hash(data)
+    return digest(data)
 
 
 def _view(settings: dict[str, Any], prefix: str) -> Any:
@@ -61,7 +56,7 @@ def inputs_digest(decl: Declaration, settings: dict[str, Any]) -> str:
         list(decl.requires), list(decl.requires_any), decl.each,
         [[p, _view(settings, p)] for p in decl.prefixes],
     ]
-    return _hash(json.dumps(what, sort_keys=True, default=repr).encode())
+    return digest(json.dumps(what, sort_keys=True, default=repr).encode())
 
 
 def manifest_body(paths: list[str], inputs: str, outputs: dict[str, tuple[str, int]]) -> str:
