@@ -115,13 +115,10 @@ def affected(appliers: list[Applier], changed: list[str] | None) -> list[Applier
     if changed is None:
         return list(appliers)
     keys = [parse_key(k.removeprefix("settings.")) for k in changed]
-    parsed: dict[str, list[str]] = {}
-    found = []
-    for a in appliers:
-        prefixes = [parsed.get(p) or parsed.setdefault(p, parse_key(p)) for p in a.prefixes]
-        if any(_touches(p, k) for p in prefixes for k in keys):
-            found.append(a)
-    return found
+    if not keys:
+        return []
+    parsed = {p: parse_key(p) for a in appliers for p in a.prefixes}
+    return [a for a in appliers if any(_touches(parsed[p], k) for p in a.prefixes for k in keys)]
 
 
 def check_commit(
