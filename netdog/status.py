@@ -14,8 +14,6 @@ name is used as written (upstream lowercased it, but Linux names are case-sensit
 
 from __future__ import annotations
 
-import ipaddress
-import json
 from collections.abc import Callable
 
 from kindling.errors import HostError, InputError
@@ -24,9 +22,24 @@ from netdog import paths
 from netdog.errors import NetlinkError
 from netdog.sysctl import apply_primary_sysctls, write_primary_sysctls
 
-TYPE_CHECKING = False  # netdog.model (its regexes, ~0.7 ms) loads only to parse a MAC
+# netdog.model (its regexes, ~0.7 ms) loads only to parse a MAC; json and ipaddress (with the
+# re and functools they import, ~4 ms) only where an answer is parsed or checked: a later
+# boot's write-network-status reads the address over netlink (netdog/addresses.py)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from netdog.addresses import LinkAddress
     from netdog.model import IpAddr
+
+    class Address(Protocol):
+        """What choosing the primary address reads: `ipaddress`'s objects, `LinkAddress`."""
+
+        @property
+        def version(self) -> int: ...
+
+        @property
+        def is_link_local(self) -> bool: ...
 
 __all__ = [
     "AddressReader",
@@ -38,7 +51,7 @@ __all__ = [
     "write_primary_interface_status",
 ]
 
-AddressReader = Callable[[str], list["IpAddr"]]
+AddressReader = Callable[[str], "list[IpAddr] | list[LinkAddress]"]
 
 
 def primary_interface_name(host: Host) -> str:
@@ -67,6 +80,9 @@ def primary_interface_name(host: Host) -> str:
 
 def parse_networkctl_json(text: str, source: str = "networkctl") -> list[IpAddr]:
     """`Addresses[].Address` byte arrays (4 or 16 long) of `networkctl status --json`."""
+    import ipaddress
+    import json
+
     try:
         doc = json.loads(text)
         entries = doc.get("Addresses") or []
@@ -82,7 +98,8 @@ def parse_networkctl_json(text: str, source: str = "networkctl") -> list[IpAddr]
                          source=source) from None
 
 
-def choose_primary_address(addresses: list[IpAddr], ifname: str) -> IpAddr:
+def choose_primary_address(addresses: list[IpAddr] | list[LinkAddress] | list[Address],
+                           ifname: str) -> Address:
     routable = [a for a in addresses if not a.is_link_local] or addresses
     for a in routable:
         if a.version == 4:
@@ -92,7 +109,7 @@ def choose_primary_address(addresses: list[IpAddr], ifname: str) -> IpAddr:
     return routable[0]
 
 
-def netlink_addresses(ifname: str, netns: str | None = None) -> list[IpAddr]:
+def netlink_addresses(ifname: str, netns: str | None = None) -> list[IpAddr] | list[LinkAddress]:
     """The link's addresses in kernel order (IPv4 first), over netlink.
 
     In the current namespace a stdlib rtnetlink dump answers (no pyroute2 import on
@@ -101,7 +118,9 @@ def netlink_addresses(ifname: str, netns: str | None = None) -> list[IpAddr]:
     if not netns:
         from netdog.addresses import link_addresses
 
-        return list(link_addresses(ifname))
+        return link_addresses(ifname)
+    import ipaddress
+
     from pyroute2 import IPRoute
 
     with IPRoute(netns=netns) if netns else IPRoute() as ipr:
@@ -138,6 +157,8 @@ def node_ip(host: Host) -> str:
     text = host.read_optional(paths.CURRENT_IP)
     if text is None:
         raise HostError(f"{paths.CURRENT_IP}: missing (no primary address recorded yet)")
+    import ipaddress
+
     try:
         return str(ipaddress.ip_address(text.strip()))
     except ValueError:

@@ -217,3 +217,23 @@ def test_reads_in_plain_reads_say_what_open_said(host: Host, root: Path) -> None
     assert host.read_text("/etc/same") == "abd"
     assert host.write_file("/etc/same", "abd", mode=0o600) is True
     assert host.write_file("/etc/same", "abd", mode=0o600) is False
+
+
+def test_real_is_path_as_a_string(root: Path) -> None:
+    """The Host resolves strings (`real`, `real_entry`; a later boot imports no pathlib):
+    on `/` spelt exactly as Path spells them, under a root prefix the same as `path`/`entry`."""
+    spellings = ["/", "", "/etc", "/etc/", "//etc//x/", "/./etc/./x/.", "etc/x", "/etc/../x", "/a/.b/..c/", "/."]
+    bare = Host("/")
+    assert not bare.prefixed and bare.real_root == "/" and bare.root == Path("/")
+    for p in spellings:
+        assert bare.real(p) == str(Path("/" + p.lstrip("/"))), p
+        assert bare.path(p) == Path("/" + p.lstrip("/")), p
+    (root / "etc/sub").mkdir(parents=True)
+    (root / "etc/link").symlink_to("/etc/sub")
+    host = Host(root)
+    assert host.real_root == str(root.resolve()) and host.root == root.resolve()
+    for p in [*spellings, "/etc/link", "/etc/link/", "/etc/link/x", "/etc/sub/../link"]:
+        assert host.real(p) == str(host.path(p)), p
+        assert host.real_entry(p) == str(host.entry(p)), p
+    assert host.real_entry("/etc/link") == str(root / "etc/link")  # the entry itself, not its target
+    assert host.real("/etc/link") == str(root / "etc/sub")
