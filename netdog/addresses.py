@@ -44,9 +44,7 @@ class LinkAddress:
     def __str__(self) -> str:
         if len(self.packed) == 4:
             return ".".join(map(str, self.packed))
-        import ipaddress  # IPv6's text (zero runs, embedded IPv4) exactly as everywhere else
-
-        return str(ipaddress.IPv6Address(self.packed))
+        return _ipv6_text(self.packed)
 
     def __repr__(self) -> str:
         return f"LinkAddress({str(self)!r})"
@@ -56,6 +54,26 @@ class LinkAddress:
 
     def __hash__(self) -> int:
         return hash(self.packed)
+
+
+def _ipv6_text(packed: bytes) -> str:
+    """IPv6 text as `ipaddress` writes it (RFC 5952 but for embedded IPv4, which it writes
+    as hex too): lower-case groups without leading zeros, the first longest run of two or
+    more zero groups as `::`."""
+    groups = [f"{packed[i] << 8 | packed[i + 1]:x}" for i in range(0, 16, 2)]
+    start, length, run_start, run = -1, 0, -1, 0
+    for i, group in enumerate(groups):
+        if group != "0":
+            run = 0
+            continue
+        if run == 0:
+            run_start = i
+        run += 1
+        if run > length:
+            start, length = run_start, run
+    if length < 2:
+        return ":".join(groups)
+    return ":".join(groups[:start]) + "::" + ":".join(groups[start + length:])
 
 
 def link_addresses(ifname: str) -> list[LinkAddress]:

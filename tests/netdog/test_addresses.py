@@ -84,6 +84,7 @@ def test_link_address_reads_as_ipaddress_reads_the_same_bytes() -> None:
     raws = [ipaddress.ip_address(t).packed for t in texts]
     raws += [bytes(rng.getrandbits(8) for _ in range(n)) for n in (4, 16) for _ in range(300)]
     raws += [bytes([0xFE, rng.getrandbits(8)]) + bytes(14) for _ in range(100)]
+    raws += [b"".join(rng.choice([b"\0\0", b"\0\0", b"\0\1", b"\xab\x0c"]) for _ in range(8)) for _ in range(2000)]
     raws += [bytes([169, 254 if rng.random() < 0.5 else rng.getrandbits(8)]) + bytes(2) for _ in range(100)]
     for raw in raws:
         ours, theirs = LinkAddress(raw), ipaddress.ip_address(raw)
