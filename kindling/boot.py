@@ -375,6 +375,7 @@ def _run_locked(
     # no "running" note yet: the first stage that runs (or replay that writes) writes it
     # with its own name, one write fewer; until then the lock alone says a boot runs
     host.in_flight = {}  # appliers' programs may run on across stages (kindling/appliers.py)
+    host.applied = {}  # what each applier last did in this boot: apply-settings skips it while it holds
     host.resolved = {}  # each directory resolved once while nothing acts (kindling/host.py `path`)
     try:
         with host.deferred_sync():  # one barrier, not two fsyncs per file (docs/CONTRACT-NOTES.md)
@@ -390,7 +391,7 @@ def _run_locked(
                               "error": f"boot runner: {describe(exc)}"})
         raise
     finally:
-        host.in_flight = host.resolved = None
+        host.in_flight = host.resolved = host.applied = None
     _note_progress(host, {**progress, "state": "done" if report.ok else "failed",
                           "finished": round(time.time(), 3),
                           "failed": [r.name for r in report.records if r.status == "failed"]})
