@@ -26,10 +26,9 @@ actions are printed beneath its line.
 
 from __future__ import annotations
 
-import json
 import time
 
-from kindling import log
+from kindling import jsonio, log
 from kindling.errors import KindlingError, PlanBoundary, describe
 
 TYPE_CHECKING = False  # typing itself costs ~3 ms to import: annotations only
@@ -253,7 +252,7 @@ def registered_stages(host: Host) -> list[Stage]:
     from kindling import __version__, registry
 
     try:
-        table = json.loads(host.read_bytes(STAGES_PATH, limit=1 << 20))
+        table = jsonio.loads(host.read_bytes(STAGES_PATH, limit=1 << 20))
         kept = _from_table(table, __version__)
     except (KindlingError, ValueError, TypeError, KeyError, AttributeError):  # not a table: load them
         kept = None
@@ -281,7 +280,7 @@ def registered_stages(host: Host) -> list[Stage]:
     doc = {"version": __version__, "registry": snap, "stages": rows}
     try:
         host.makedirs(os.path.dirname(STAGES_PATH), mode=0o755)
-        host.write_file(STAGES_PATH, json.dumps(doc, separators=(",", ":")) + "\n", mode=0o644)
+        host.write_file(STAGES_PATH, jsonio.dumps(doc, separators=(",", ":")) + "\n", mode=0o644)
     except KindlingError as exc:  # the next boot loads the registry again: never this boot's failure
         log.get("boot").warning(f"{STAGES_PATH}: not kept: {exc}")
     return stages
@@ -533,7 +532,7 @@ def _note_progress(host: Host, progress: dict[str, Any]) -> None:
 def write_timeline(host: Host, report: BootReport) -> None:
     """Write the run's timeline through the Host (a plan records it, writes nothing)."""
     host.makedirs("/run/kindling", mode=0o755)
-    host.write_file(TIMELINE_PATH, json.dumps(report.to_json(), indent=2) + "\n", mode=0o644)
+    host.write_file(TIMELINE_PATH, jsonio.dumps(report.to_json(), indent=2) + "\n", mode=0o644)
 
 
 def format_record(record: StageRecord) -> str:

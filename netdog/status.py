@@ -15,9 +15,9 @@ name is used as written (upstream lowercased it, but Linux names are case-sensit
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Callable
 
+from kindling import jsonio
 from kindling.errors import HostError, InputError
 from kindling.host import Host
 from netdog import paths
@@ -68,7 +68,7 @@ def primary_interface_name(host: Host) -> str:
 def parse_networkctl_json(text: str, source: str = "networkctl") -> list[IpAddr]:
     """`Addresses[].Address` byte arrays (4 or 16 long) of `networkctl status --json`."""
     try:
-        doc = json.loads(text)
+        doc = jsonio.loads(text)
         entries = doc.get("Addresses") or []
         out: list[IpAddr] = []
         for i, entry in enumerate(entries):
