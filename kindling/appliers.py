@@ -23,10 +23,19 @@ applier's next run collects it first (never two rebuilds at once; its verdict be
 that run's), and the boot collects whatever is left before it ends (kindling/boot.py).
 On a first boot that hides update-ca-certificates behind the stages between
 early-boot-config and apply-settings.
+
+Inside a boot each applier's successful run is also noted (`host.applied`: the settings
+under its prefixes it was given, the paths it resolved, its per-boot effects), so the
+boot's apply-settings runs only the appliers no commit of this boot has already applied
+to the settings as they are now (`run_unapplied`): a first boot's user data commit ran
+most of them a few stages earlier. One that failed, or whose settings a later commit
+changed, runs again; the others are reported as already applied, and their inputs and
+effects count for apply-settings' fingerprint as if they had run.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +45,7 @@ from kindling.host import Host
 from kindling.record import record
 
 __all__ = [
+    "Applied",
     "Applier",
     "ApplyOutcome",
     "CommitCheck",
@@ -45,6 +55,7 @@ __all__ = [
     "collect_in_flight",
     "load_appliers",
     "run_appliers",
+    "run_unapplied",
 ]
 
 
@@ -88,6 +99,26 @@ class ApplyOutcome:
     name: str
     ok: bool
     detail: str
+
+
+ALREADY = "already applied in this boot"
+
+
+@record(frozen=True)
+class Applied:
+    """An applier's last successful run in this boot (`host.applied`): `given`, the
+    settings under its prefixes then; `seen` and `replay`, what the boot's fingerprint
+    noted of that run (kindling/boot_fingerprint.py), for the stage that skips it."""
+
+    given: str
+    seen: frozenset[str]
+    replay: tuple[tuple[str, str, bytes, int], ...]
+
+
+def _given(settings: dict[str, Any], applier: Applier) -> str:
+    """The settings `applier` reads (its prefixes' subtrees), as one canonical string:
+    a copy no later change to `settings` can alter."""
+    return json.dumps([_subtree(settings, p) for p in applier.prefixes], sort_keys=True, separators=(",", ":"))
 
 
 def load_appliers(host: Host | None = None) -> list[Applier]:
@@ -164,6 +195,11 @@ def run_appliers(
     (always: a failing or crashing applier never leaves one running unwaited) — or,
     inside a boot (`host.in_flight`), left running for a later run or the boot's end."""
     chosen = affected(appliers if appliers is not None else load_appliers(host), changed)
+    memo = host.applied
+    noted: dict[int, Applied] = {}
+    if memo is not None:
+        for applier in chosen:  # it runs again: what it did before no longer vouches for it
+            memo.pop(applier.name, None)
     in_flight = host.in_flight
     earlier = {i: in_flight.pop(a.name) for i, a in enumerate(chosen)
                if in_flight is not None and a.name in in_flight}  # fmt: skip
@@ -176,10 +212,12 @@ def run_appliers(
             applier = chosen[i]
             before = _collect(applier.name, earlier.pop(i), rest=True) if i in earlier else None
             try:
-                done = applier.apply(host, settings)
+                done, note = _apply_noted(host, applier, settings)
             except KindlingError as exc:
                 results[i] = _joined(before, ApplyOutcome(applier.name, False, str(exc)))
                 continue
+            if note is not None:
+                noted[i] = note
             if isinstance(done, Pending) and before is None:
                 results[i] = done
             else:  # (a rebuild right after a collected one is rare: waited here, not overlapped)
@@ -197,7 +235,67 @@ def run_appliers(
                                                        "(collected by its next run or at the end of the boot)"])
             else:
                 results[i] = _collect(chosen[i].name, result)
+    if memo is not None:  # left running counts: `run_unapplied` collects it before it trusts it
+        memo.update((chosen[i].name, noted[i]) for i, r in results.items()
+                    if i in noted and isinstance(r, ApplyOutcome) and r.ok)
     return [r for _, r in sorted(results.items()) if isinstance(r, ApplyOutcome)]
+
+
+def _apply_noted(host: Host, applier: Applier, settings: dict[str, Any]) -> tuple[list[str] | Pending, Applied | None]:
+    """`applier.apply`; inside a boot's stage (`host.applied`, `host.seen`), with what it
+    resolved and its per-boot effects also noted apart: its `Applied`, None elsewhere."""
+    seen, replay = host.seen, host.replay
+    if host.applied is None or seen is None or replay is None:
+        return applier.apply(host, settings), None
+    given = _given(settings, applier)
+    mine: set[str] = set()
+    effects: list[tuple[str, str, bytes, int]] = []
+    host.seen, host.replay = mine, effects
+    try:
+        done = applier.apply(host, settings)
+    finally:  # the stage's fingerprint still notes everything, as before
+        seen |= mine
+        replay.extend(effects)
+        host.seen, host.replay = seen, replay
+    return done, Applied(given, frozenset(mine), tuple(effects))
+
+
+def run_unapplied(
+    host: Host, settings: dict[str, Any], appliers: list[Applier] | None = None
+) -> tuple[list[ApplyOutcome], int]:
+    """Every applier, as `run_appliers(host, settings, None)`, except those a commit of
+    this boot already applied to these settings (`host.applied`: the subtrees under
+    their prefixes equal); those are reported as already applied, their program left
+    running from that commit collected first (one that failed runs again), and what
+    their run resolved and replays is noted for this stage's fingerprint as if they ran
+    again. Returns every applier's outcome, in name order, and how many were skipped.
+    Outside a boot (`host.applied` None) every applier runs."""
+    everyone = appliers if appliers is not None else load_appliers(host)
+    memo = host.applied
+    if memo is None:
+        return run_appliers(host, settings, None, everyone), 0
+    done = {a.name: last for a in everyone
+            if (last := memo.get(a.name)) is not None and last.given == _given(settings, a)}  # fmt: skip
+    outcomes = run_appliers(host, settings, None, [a for a in everyone if a.name not in done])
+    in_flight = host.in_flight or {}
+    failed: dict[str, ApplyOutcome] = {}
+    for name in sorted(done):  # their programs ran meanwhile, as those of a run do
+        pending = in_flight.pop(name, None)
+        verdict = _collect(name, pending, rest=True) if pending is not None else None
+        if verdict is not None and not verdict.ok:
+            failed[name] = verdict
+            continue
+        last = done[name]
+        if host.seen is not None:
+            host.seen |= last.seen
+        if host.replay is not None:
+            host.replay.extend(last.replay)
+        outcomes.append(ApplyOutcome(name, True, "; ".join([ALREADY, *(_lines(verdict) if verdict else [])])))
+    if failed:  # the commit's program failed after all: the applier runs again
+        again = run_appliers(host, settings, None, [a for a in everyone if a.name in failed])
+        outcomes.extend(_joined(failed[o.name], o) for o in again)
+    outcomes.sort(key=lambda o: o.name)
+    return outcomes, len(done) - len(failed)
 
 
 def collect_in_flight(host: Host) -> list[ApplyOutcome]:

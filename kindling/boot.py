@@ -26,10 +26,9 @@ actions are printed beneath its line.
 
 from __future__ import annotations
 
-import json
 import time
 
-from kindling import log
+from kindling import jsonio, log
 from kindling.errors import KindlingError, PlanBoundary, describe
 
 TYPE_CHECKING = False  # typing itself costs ~3 ms to import: annotations only
@@ -253,7 +252,7 @@ def registered_stages(host: Host) -> list[Stage]:
     from kindling import __version__, registry
 
     try:
-        table = json.loads(host.read_bytes(STAGES_PATH, limit=1 << 20))
+        table = jsonio.loads(host.read_bytes(STAGES_PATH, limit=1 << 20))
         kept = _from_table(table, __version__)
     except (KindlingError, ValueError, TypeError, KeyError, AttributeError):  # not a table: load them
         kept = None
@@ -281,7 +280,7 @@ def registered_stages(host: Host) -> list[Stage]:
     doc = {"version": __version__, "registry": snap, "stages": rows}
     try:
         host.makedirs(os.path.dirname(STAGES_PATH), mode=0o755)
-        host.write_file(STAGES_PATH, json.dumps(doc, separators=(",", ":")) + "\n", mode=0o644)
+        host.write_file(STAGES_PATH, jsonio.dumps(doc, separators=(",", ":")) + "\n", mode=0o644)
     except KindlingError as exc:  # the next boot loads the registry again: never this boot's failure
         log.get("boot").warning(f"{STAGES_PATH}: not kept: {exc}")
     return stages
@@ -375,6 +374,7 @@ def _run_locked(
     # no "running" note yet: the first stage that runs (or replay that writes) writes it
     # with its own name, one write fewer; until then the lock alone says a boot runs
     host.in_flight = {}  # appliers' programs may run on across stages (kindling/appliers.py)
+    host.applied = {}  # what each applier last did in this boot: apply-settings skips it while it holds
     host.resolved = {}  # each directory resolved once while nothing acts (kindling/host.py `path`)
     try:
         with host.deferred_sync():  # one barrier, not two fsyncs per file (docs/CONTRACT-NOTES.md)
@@ -390,7 +390,7 @@ def _run_locked(
                               "error": f"boot runner: {describe(exc)}"})
         raise
     finally:
-        host.in_flight = host.resolved = None
+        host.in_flight = host.resolved = host.applied = None
     _note_progress(host, {**progress, "state": "done" if report.ok else "failed",
                           "finished": round(time.time(), 3),
                           "failed": [r.name for r in report.records if r.status == "failed"]})
@@ -532,7 +532,7 @@ def _note_progress(host: Host, progress: dict[str, Any]) -> None:
 def write_timeline(host: Host, report: BootReport) -> None:
     """Write the run's timeline through the Host (a plan records it, writes nothing)."""
     host.makedirs("/run/kindling", mode=0o755)
-    host.write_file(TIMELINE_PATH, json.dumps(report.to_json(), indent=2) + "\n", mode=0o644)
+    host.write_file(TIMELINE_PATH, jsonio.dumps(report.to_json(), indent=2) + "\n", mode=0o644)
 
 
 def format_record(record: StageRecord) -> str:

@@ -32,11 +32,11 @@ change meanwhile: what the next boot compares is what it will find.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
 
+from kindling import jsonio
 from kindling.datastore_path import DATASTORE_PATH
 from kindling.digest import digest
 from kindling.host import Host, read_all
@@ -79,7 +79,7 @@ def _datastore_digest(real: str) -> bytes:
             conn.close()
     except sqlite3.Error as exc:
         return f"datastore-error:{exc}".encode()
-    return json.dumps(rows).encode()
+    return jsonio.dumps(rows).encode()
 
 
 def _real(host: Host, p: str, dirs: dict[str, str]) -> str:
@@ -236,7 +236,7 @@ class BootState:
         if text is None:
             return
         try:
-            data = json.loads(text)
+            data = jsonio.loads(text)
         except ValueError:
             return
         if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("stages"), dict):
@@ -274,7 +274,7 @@ class BootState:
         if all(p in trees for p in prefixes) and self._as_left():
             out: dict[str, Any] = {}
             for p in prefixes:
-                _lay(out, json.loads(json.dumps(trees[p])))  # a fresh copy for each reader
+                _lay(out, jsonio.loads(jsonio.dumps(trees[p])))  # a fresh copy for each reader
             return out
         from kindling.api.service import SettingsService
 
@@ -366,7 +366,7 @@ class BootState:
         if not self.changed and not self.store_changed and self.entries == self.previous:
             return
         doc = {"key": self.key, "stages": self.entries, **({"datastore": self.store} if self.store else {})}
-        text = json.dumps(doc, separators=(",", ":"))
+        text = jsonio.dumps(doc, separators=(",", ":"))
         self.host.makedirs("/var/lib/kindling", mode=0o755)
         self.host.write_file(STATE_PATH, text + "\n", mode=0o600)
 

@@ -25,9 +25,9 @@ A plan records the state writes like any other and takes no lock (it acts on not
 
 from __future__ import annotations
 
-import json
 import os
 
+from kindling import jsonio
 from kindling.errors import HostError, KindlingError
 from kindling.host import Host, make_dirs
 
@@ -46,7 +46,7 @@ _READER_GRACE = 0.5  # seconds a boot waits out a reader's momentary shared lock
 def write_progress(host: Host, progress: dict[str, Any]) -> None:
     """Replace the state file (atomic: a reader sees the old state or the new one)."""
     host.makedirs("/run/kindling", mode=0o755)
-    host.write_file(PROGRESS_PATH, json.dumps(progress, sort_keys=True) + "\n", mode=0o644)
+    host.write_file(PROGRESS_PATH, jsonio.dumps(progress, sort_keys=True) + "\n", mode=0o644)
 
 
 def read_progress(host: Host) -> dict[str, Any] | None:
@@ -56,7 +56,7 @@ def read_progress(host: Host) -> dict[str, Any] | None:
     except HostError:
         return None
     try:
-        data = json.loads(raw)
+        data = jsonio.loads(raw)
     except ValueError:
         return None
     return data if isinstance(data, dict) and isinstance(data.get("state"), str) else None

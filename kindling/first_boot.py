@@ -18,9 +18,7 @@ so an image can be captured deliberately without them.
 
 from __future__ import annotations
 
-import json
-
-from kindling import log
+from kindling import jsonio, log
 from kindling.errors import HostError
 from kindling.host import Host
 
@@ -60,8 +58,8 @@ def marker_identity(text: str) -> str | None:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            body = json.loads(stripped)
-        except json.JSONDecodeError:
+            body = jsonio.loads(stripped)
+        except ValueError:  # jsonio: any refusal, too deep included
             return None
         value = body.get("instance") if isinstance(body, dict) else None
         return value if isinstance(value, str) else None
@@ -97,7 +95,7 @@ def write_marker(host: Host, path: str, body: str | dict[str, Any]) -> None:
     a barrier: within a `kindling boot` the marked work's writes are made durable first."""
     ident = instance_identity(host)
     if isinstance(body, dict):
-        text = json.dumps({**body, **({"instance": ident} if ident else {})}, indent=1) + "\n"
+        text = jsonio.dumps({**body, **({"instance": ident} if ident else {})}, indent=1) + "\n"
     else:
         text = body if body.endswith("\n") else body + "\n"
         if ident:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, Protocol
 
-    from kindling.appliers import Pending
+    from kindling.appliers import Applied, Pending
     from kindling.child import Child
 else:
     Protocol = object
@@ -335,6 +335,10 @@ class Host:
         # Set by the boot runner: appliers' programs left running past their commit
         # (kindling/appliers.py), collected by the applier's next run or the boot's end.
         self.in_flight: dict[str, Pending] | None = None
+        # Set by the boot runner: each applier's last successful run in this boot (the
+        # settings it was given, what it resolved and replays), so apply-settings runs
+        # only those whose settings changed since (kindling/appliers.py `run_unapplied`).
+        self.applied: dict[str, Applied] | None = None
         # Set by the boot runner under a root prefix: each directory's real location,
         # resolved once while nothing acts (`path`); every action (`_record`) empties it.
         self.resolved: dict[str, str] | None = None

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kindling import jsonio
 from kindling.errors import HostError, InputError
 from kindling.host import Host
 from netdog import paths
 from netdog.errors import NetlinkError
 from netdog.sysctl import apply_primary_sysctls, write_primary_sysctls
 
-# netdog.model (its regexes, ~0.7 ms) loads only to parse a MAC; json and ipaddress (with the
-# re and functools they import, ~4 ms) only where an answer is parsed or checked: a later
+# netdog.model (its regexes, ~0.7 ms) loads only to parse a MAC; ipaddress (with the
+# functools it imports, ~1 ms) only where an answer is parsed or checked: a later
 # boot's write-network-status reads the address over netlink (netdog/addresses.py)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,10 +82,9 @@ def primary_interface_name(host: Host) -> str:
 def parse_networkctl_json(text: str, source: str = "networkctl") -> list[IpAddr]:
     """`Addresses[].Address` byte arrays (4 or 16 long) of `networkctl status --json`."""
     import ipaddress
-    import json
 
     try:
-        doc = json.loads(text)
+        doc = jsonio.loads(text)
         entries = doc.get("Addresses") or []
         out: list[IpAddr] = []
         for i, entry in enumerate(entries):

@@ -192,6 +192,15 @@ class SettingsService:
         with apply_lock(self.host):
             return run_appliers(self.host, self.get_settings(), keys)
 
+    def apply_unapplied(self) -> tuple[list[ApplyOutcome], int]:
+        """Every applier but those this boot's commits already applied to the live
+        settings (`kindling.appliers.run_unapplied`): the boot's apply-settings. Returns
+        every applier's outcome and how many of them were already applied."""
+        from kindling.appliers import run_unapplied
+
+        with apply_lock(self.host):
+            return run_unapplied(self.host, self.get_settings())
+
     def commit_and_apply(self, tx: str) -> CommitReport:
         """Commit then apply under one machine-wide lock (`kindling.apply_lock`), so
         the files the appliers write follow the commits in the order they happened."""
