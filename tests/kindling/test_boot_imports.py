@@ -22,8 +22,10 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
   the first boot kept, kindling/boot.py `registered_stages`).
 - Nor, in an interpreter started with `-S` (so that no `.pth` file, such as an editable
   install's finder, imports anything first), does a later boot import pathlib (with the
-  urllib.parse, ipaddress and fnmatch it pulls in): the Host works on strings and hands out
-  Paths only to the code that asks for one (kindling/host.py `real`).
+  urllib.parse, ipaddress and fnmatch it pulls in: the Host works on strings and hands out
+  Paths only to the code that asks for one, kindling/host.py `real`), nor re, enum,
+  functools or collections (json's JSON is kindling/jsonio.py's; log imports re only for
+  unprintable text; the network status reads addresses as netdog/addresses.py `LinkAddress`).
 """
 
 from __future__ import annotations
@@ -231,7 +233,9 @@ with open(sys.argv[2], "w") as fh:
     fh.write("\\n".join(sorted(sys.modules)))
 sys.exit(code)
 """
-NOT_ON_A_BARE_LATER_BOOT = ("pathlib", "urllib.parse", "ipaddress", "fnmatch")
+# pathlib with what it pulls in; re (json's, before kindling.jsonio) with enum, functools, collections
+NOT_ON_A_BARE_LATER_BOOT = ("pathlib", "urllib.parse", "ipaddress", "fnmatch", "json", "re", "enum", "functools",
+                            "collections")
 
 
 def bare_boot_modules(root: Path, tmp_path: Path, site_packages: str) -> set[str]:
