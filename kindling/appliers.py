@@ -35,13 +35,13 @@ effects count for apply-settings' fingerprint as if they had run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from kindling.dotted import parse_key
 from kindling.errors import KindlingError
 from kindling.host import Host
+from kindling.jsonio import dumps
 from kindling.record import record
 
 __all__ = [
@@ -118,7 +118,7 @@ class Applied:
 def _given(settings: dict[str, Any], applier: Applier) -> str:
     """The settings `applier` reads (its prefixes' subtrees), as one canonical string:
     a copy no later change to `settings` can alter."""
-    return json.dumps([_subtree(settings, p) for p in applier.prefixes], sort_keys=True, separators=(",", ":"))
+    return dumps([_subtree(settings, p) for p in applier.prefixes], sort_keys=True, separators=(",", ":"))
 
 
 def load_appliers(host: Host | None = None) -> list[Applier]:
