@@ -473,8 +473,8 @@ class Host:
     # -- mutations --------------------------------------------------------------
     def _record(self, action: str, *, moves: bool = True) -> None:
         """`moves=False`: the action makes no link and moves or removes no directory (a
-        write into a file, a chown, a new directory where none was: `path` keeps no
-        missing one), so the directories `resolved` keeps still hold."""
+        write into a file, a file replacing a file, a chown, a new directory where none
+        was: `path` keeps no missing one), so the directories `resolved` keeps still hold."""
         self.actions.append(action)
         if moves and self.resolved:
             self.resolved.clear()
@@ -497,14 +497,18 @@ class Host:
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("file", p, raw, mode))
         target = self.real_entry(p)
+        link = False
         try:  # one lstat says most rewrites differ (the size) before any read
             st = os.lstat(target)
-            if (not stat.S_ISLNK(st.st_mode) and (st.st_mode & 0o7777) == mode
+            link = stat.S_ISLNK(st.st_mode)
+            if (not link and (st.st_mode & 0o7777) == mode
                     and (st.st_size == len(raw) or not stat.S_ISREG(st.st_mode)) and read_all(target) == raw):
                 return False
         except OSError:
             pass
-        self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
+        # a file put where a file (or nothing) was moves no directory `resolved` keeps; where
+        # a link was, it may (a link to a directory): the directories are resolved again
+        self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})", moves=link)
         durable = not p.startswith("/run/")
         if durable and self.unsynced is not None and not p.startswith(_SYNC_NOW):
             self._write_atomic(target, raw, mode, durable=False)

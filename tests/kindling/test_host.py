@@ -183,8 +183,15 @@ def test_directories_resolved_once_within_a_boot_land_where_chase_puts_them(host
     host.write_in_place("/srv/real.conf", "z")
     host.makedirs("/srv/new")
     assert "/srv" in host.resolved
-    host.write_file("/srv/other", "w")  # a new entry (it may replace a link): forgotten
-    assert "/srv" not in host.resolved
+    host.write_file("/srv/other", "w")  # a file where nothing was, then where a file was: kept
+    host.write_file("/srv/other", "v")
+    assert "/srv" in host.resolved
+    (root / "srv/dirlink").symlink_to("/etc")
+    assert host.path("/srv/dirlink/x") == root / "etc/x"
+    assert "/srv/dirlink" in host.resolved
+    host.write_file("/srv/dirlink", "w")  # a file in place of a link to a directory: forgotten
+    assert "/srv" not in host.resolved and "/srv/dirlink" not in host.resolved
+    assert host.path("/srv/dirlink") == root / "srv/dirlink"
     # a program running on (an applier's) may act at any time: no shortcut meanwhile
     host.in_flight = {"prog": object()}  # type: ignore[dict-item]
     (root / "etc/other").mkdir()
