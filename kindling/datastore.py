@@ -137,6 +137,15 @@ def _segments(key: str) -> tuple[str, ...]:
     return tuple(parse_key(key, source="datastore key"))
 
 
+def _copied(value: Any) -> Any:
+    """A copy of a JSON tree, down to its leaves' containers (callers may change theirs)."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
+
+
 def _leaves(rows: Iterable[tuple[Any, Any]], where: str) -> list[tuple[tuple[str, ...], Any]]:
     """Stored rows as (segments, value); a row that is not JSON names its key."""
     out = []
@@ -192,6 +201,9 @@ class Datastore:
         self.read_only = host.recording
         self._plan = plan if plan is not None else plan_state_for(host)
         self._planned = self._plan.pending
+        # the live tree as last read, with the connection's `PRAGMA data_version` then: a
+        # boot reads it a dozen times (commits' before/after, each apply, each stage)
+        self._live: tuple[int, dict[str, Any]] | None = None
         self._conn = self._open()
 
     # -- connection ---------------------------------------------------------------
@@ -253,11 +265,24 @@ class Datastore:
 
     # -- reading ------------------------------------------------------------------
     def live(self) -> dict[str, Any]:
-        """The whole live settings tree (without the outer `settings` key)."""
+        """The whole live settings tree (without the outer `settings` key), a fresh copy.
+
+        Read again only when the file changed since: SQLite's `data_version` moves when
+        another connection commits, and this connection's own writes (`_write`) forget
+        the tree they change."""
         if self.read_only and self._plan.live is not None:
             return self._plan.live
-        rows = self._rows("SELECT key, value FROM live ORDER BY key")
-        return unflatten(_leaves(rows, self.rel_path))
+        if self._conn is None:
+            return {}
+        try:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise HostError(f"{self.rel_path}: {exc}") from exc
+        if self._live is None or self._live[0] != version:
+            rows = self._rows("SELECT key, value FROM live ORDER BY key")
+            self._live = (version, unflatten(_leaves(rows, self.rel_path)))
+        tree: dict[str, Any] = _copied(self._live[1])
+        return tree
 
     def transactions(self) -> list[str]:
         if self._conn is None:
@@ -292,6 +317,7 @@ class Datastore:
             self.host.actions.append(f"datastore: {action}")
             return None
         conn = self._conn
+        self._live = None  # whatever happens next, this connection's writes change nothing it kept
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -48,6 +48,31 @@ def test_patch_merges_per_leaf_and_commit_reports_changes(host: Host) -> None:
         assert ds.last_commit_keys() == ["dns.name-servers"]
 
 
+def test_live_tree_kept_between_reads_follows_every_writer(host: Host) -> None:
+    """`Datastore.live` reads the rows again only when the file changed: another
+    connection's commit (SQLite's data_version) and this one's own writes are both seen,
+    and every caller gets a tree of its own."""
+    with Datastore(host) as a, Datastore(host) as b:
+        a.patch("t", {"motd": "one"})
+        a.commit("t", validate_settings)
+        first = a.live()
+        assert first == {"motd": "one"}
+        first["motd"] = "changed by a caller"
+        assert a.live() == {"motd": "one"}  # a copy each time
+        b.patch("t", {"motd": "two", "kernel": {"sysctl": {"a": "1"}}})
+        b.commit("t", validate_settings)  # another connection: data_version moves
+        assert a.live() == {"motd": "two", "kernel": {"sysctl": {"a": "1"}}}
+        nested = a.live()
+        nested["kernel"]["sysctl"]["a"] = "9"
+        assert a.live()["kernel"]["sysctl"] == {"a": "1"}
+        a.patch("t", {"motd": "three"})
+        a.commit("t", validate_settings)  # its own commit: forgets what it kept
+        assert a.live()["motd"] == "three" and b.live()["motd"] == "three"
+        with pytest.raises(SettingsError):  # a failed write changes nothing, read again all the same
+            a.patch_and_commit("t", {"motd": "four"}, lambda tree: validate_settings({"motd": 5}))
+        assert a.live()["motd"] == "three"
+
+
 def test_quoted_keys_survive_storage(host: Host) -> None:
     svc = SettingsService(host)
     svc.set_tree({"kernel": {"sysctl": {"net.ipv4.ip_forward": "1"}}}, tx="t", source="test")
