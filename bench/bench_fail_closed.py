@@ -39,14 +39,15 @@ USER_DATA = '[settings]\nmotd = "benchmark"\n[settings.kubernetes]\ncluster-name
 
 
 class _CountingHost(Host):
-    """The real Host; each `path` call is timed, and its argument kept for replay."""
+    """The real Host; each `real` call (what `path` and every read and write resolve
+    through) is timed, and its argument kept for replay."""
 
     calls: list[str]
     spent: float
 
-    def path(self, p: str | os.PathLike[str]) -> Path:
+    def real(self, p: str | os.PathLike[str]) -> str:
         start = time.perf_counter()
-        out = super().path(p)
+        out = super().real(p)
         self.spent += time.perf_counter() - start
         self.calls.append(os.fspath(p))
         return out

@@ -71,8 +71,11 @@ def discover() -> Kindling:
     from kindling.cli import COMMANDS
 
     _precompile()
-    editable = any(n.startswith("__editable__") for p in sys.path if os.path.isdir(p) for n in os.listdir(p))
-    kind = "editable" if editable else "regular"
+    names = [n for p in sys.path if os.path.isdir(p) for n in os.listdir(p) if n.startswith("__editable__")]
+    # setuptools' default editable mode adds an import finder that every start imports (with
+    # pathlib, re, typing …); `make venv`'s compat mode only puts the checkout on sys.path
+    kind = ("editable (import finder)" if any(n.endswith("_finder.py") for n in names)
+            else "editable (path .pth)" if names else "regular")
     label = f"venv python {sys.version.split()[0]} ({os.path.realpath(python)}), {kind} install"
     return Kindling(python, script, frozenset(COMMANDS), REPO / "demo" / "root", label=label)
 

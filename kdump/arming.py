@@ -113,7 +113,7 @@ def set_panic_on_oops(host: Host, settings: dict[str, Any], enabled: bool) -> li
         done.append(f"wrote {PANIC_ON_OOPS_CONF}")
     if (host.read_optional(PANIC_ON_OOPS) or "1").strip() != "1":
         # tee: procfs takes no atomic rename; under a root prefix this is the planted file
-        host.run(["tee", str(host.path(PANIC_ON_OOPS))], input=b"1\n", timeout=30)
+        host.run(["tee", host.real(PANIC_ON_OOPS)], input=b"1\n", timeout=30)
         done.append(f"{SYSCTL_KEY} = 1")
     return done
 
@@ -139,4 +139,4 @@ def disable_further_loads(host: Host, disabled: bool) -> None:
     this machine's real kernel; tee: procfs takes no atomic rename. A kernel without the
     file has no kexec to disable."""
     if not disabled and host.exists(LOAD_DISABLED):
-        host.run(["tee", str(host.path(LOAD_DISABLED))], input=b"1\n", timeout=30)
+        host.run(["tee", host.real(LOAD_DISABLED)], input=b"1\n", timeout=30)

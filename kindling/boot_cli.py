@@ -155,7 +155,7 @@ def _main(argv: list[str]) -> int:
 
     if not args.json:
         mode = " (plan: nothing will be changed)" if host.recording else ""
-        sys.stdout.write(f"kindling boot: platform {platform}, root {host.root}{mode}\n")
+        sys.stdout.write(f"kindling boot: platform {platform}, root {host.real_root}{mode}\n")
     report = run_boot(host, platform, on_record=show, full=args.full,
                       on_start=slow.start if slow is not None else None)
     if args.json:

@@ -83,12 +83,12 @@ def _datastore_digest(real: str) -> bytes:
 
 
 def _real(host: Host, p: str, dirs: dict[str, str]) -> str:
-    """`host.path(p)`, with each directory on the way resolved once per pass (`_located`)."""
+    """`host.real(p)`, with each directory on the way resolved once per pass (`_located`)."""
     return _located(host, p, dirs)[0]
 
 
 def _located(host: Host, p: str, dirs: dict[str, str]) -> tuple[str, os.stat_result | None]:
-    """(`host.path(p)`, the `lstat` of that last component when it is no symlink).
+    """(`host.real(p)`, the `lstat` of that last component when it is no symlink).
 
     Under a root prefix each directory on the way is resolved once per pass: that is an
     lstat per component (kindling/host.py `chase`), and a later boot's ~100 inputs sit
@@ -98,7 +98,7 @@ def _located(host: Host, p: str, dirs: dict[str, str]) -> tuple[str, os.stat_res
     None: a symlink, or the lstat failed (the caller's stat says how)."""
     head, _, name = p.rstrip("/").rpartition("/")
     if not host.prefixed or not name or name in (".", ".."):
-        real = os.fspath(host.path(p))
+        real = host.real(p)
         try:
             st = os.lstat(real)
         except OSError:
@@ -106,7 +106,7 @@ def _located(host: Host, p: str, dirs: dict[str, str]) -> tuple[str, os.stat_res
         return real, None if stat.S_ISLNK(st.st_mode) else st
     parent = dirs.get(head)
     if parent is None:
-        parent = dirs[head] = os.fspath(host.path(head or "/")).rstrip("/")
+        parent = dirs[head] = host.real(head or "/").rstrip("/")
     real = parent + "/" + name
     try:
         st = os.lstat(real)
@@ -114,7 +114,7 @@ def _located(host: Host, p: str, dirs: dict[str, str]) -> tuple[str, os.stat_res
         return real, None  # missing: `chase` takes the rest as written
     if not stat.S_ISLNK(st.st_mode):
         return real, st
-    return os.fspath(host.path(p)), None
+    return host.real(p), None
 
 
 def store_raw(host: Host) -> str | None:
@@ -123,7 +123,7 @@ def store_raw(host: Host) -> str | None:
     SQLite does; so while they are as a boot left them, what it read from the datastore
     still holds, and no SQLite is needed to know it. None (no shortcut): a file is large
     or unreadable."""
-    base = os.fspath(host.path(DATASTORE_PATH))
+    base = host.real(DATASTORE_PATH)
     parts = []
     for suffix in ("", "-wal", "-journal"):
         try:
@@ -304,7 +304,7 @@ class BootState:
         from kindling.api import service as api
 
         try:
-            rows = _datastore_digest(os.fspath(self.host.path(DATASTORE_PATH)))
+            rows = _datastore_digest(self.host.real(DATASTORE_PATH))
             tree = api.SettingsService(self.host).get_settings(keys=prefixes) if prefixes else {}
             api.release_thread_stores()
         except Exception:  # the next boot reads the datastore itself; the boot's state is saved
@@ -396,7 +396,7 @@ def replay(host: Host, entry: dict[str, object]) -> None:
 
 def _read(host: Host) -> str | None:
     try:
-        with open(host.path(STATE_PATH), encoding="utf-8") as fh:
+        with open(host.real(STATE_PATH), encoding="utf-8") as fh:
             return fh.read()
     except (OSError, UnicodeDecodeError):
         return None

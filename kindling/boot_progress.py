@@ -80,9 +80,9 @@ class _BootLock:
         host = self.host
         if host.recording:
             return
-        file = host.path(LOCK_PATH)
+        file = host.real(LOCK_PATH)
         try:
-            make_dirs(file.parent, 0o755)
+            make_dirs(os.path.dirname(file), 0o755)
             fd = os.open(file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as exc:  # a read-only /run must not cost the boot: run unlocked, say so
             from kindling import log
@@ -134,7 +134,7 @@ def boot_in_progress(host: Host) -> bool:
     import fcntl
 
     try:
-        fd = os.open(host.path(LOCK_PATH), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd = os.open(host.real(LOCK_PATH), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:
         return False  # no lock file: no boot has run since /run was mounted
     try:

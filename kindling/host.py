@@ -20,7 +20,6 @@ import errno
 import os
 import stat
 import time
-from pathlib import Path
 
 from kindling.errors import CommandError, HostError, PlanBoundary
 from kindling.record import field, record
@@ -29,6 +28,7 @@ TYPE_CHECKING = False  # typing costs ~8 ms to import; the runner (kindling.chil
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from contextlib import AbstractContextManager
+    from pathlib import Path
     from typing import Any, Protocol
 
     from kindling.appliers import Applied, Pending
@@ -49,6 +49,19 @@ __all__ = [
     "host_from_env",
     "make_dirs",
 ]
+
+# pathlib (with the urllib.parse, ipaddress, fnmatch and re it imports) costs ~3 ms a
+# start; a later boot needs none of it. The Host works on strings (`real`, `real_entry`);
+# `path` and `entry` hand services the Path they expect, importing pathlib on first use.
+_PATH: list[type[Path]] = []
+
+
+def _as_path(text: str) -> Path:
+    if not _PATH:
+        from pathlib import Path
+
+        _PATH.append(Path)
+    return _PATH[0](text)
 
 
 class Clock(Protocol):
@@ -73,7 +86,7 @@ class RealClock:
             time.sleep(seconds)
 
 
-def make_dirs(target: Path, mode: int = 0o755) -> None:
+def make_dirs(target: str | os.PathLike[str], mode: int = 0o755) -> None:
     """`mkdir -p` whose modes do not depend on the process umask.
 
     `Path.mkdir(parents=True)` gives missing parents 0777 & ~umask: under systemd's
@@ -81,16 +94,17 @@ def make_dirs(target: Path, mode: int = 0o755) -> None:
     … world-writable (found by tests/reliability/test_modes.py). Each directory created
     here gets `mode` (the leaf) or 0755 (parents) exactly; existing ones are left alone.
     """
-    missing: list[Path] = []
-    probe = target
-    while not probe.is_dir():
+    missing: list[str] = []
+    probe = os.fspath(target).rstrip("/") or "/"
+    while not os.path.isdir(probe):
         missing.append(probe)
-        if probe.parent == probe:
+        parent = os.path.dirname(probe) or "."
+        if parent == probe:
             break
-        probe = probe.parent
+        probe = parent
     for i, directory in enumerate(reversed(missing)):
         try:
-            directory.mkdir()
+            os.mkdir(directory)
         except FileExistsError:
             continue
         os.chmod(directory, mode if i == len(missing) - 1 else 0o755)
@@ -129,15 +143,15 @@ def _start_writeback(fd: int) -> None:
 _SYNC_BATCH = 256
 
 
-def _sync_files(targets: list[Path], directories: dict[Path, None]) -> None:
+def _sync_files(targets: list[str], directories: dict[str, None]) -> None:
     """fsync each of `targets` (noting its directory), each file's writeback started
     first: their blocks are then allocated together, and the fsyncs find most of that in
     one journal commit instead of one commit per file (docs/CONTRACT-NOTES.md, "One
     barrier"). One removed or replaced since is skipped: its directory says so."""
-    opened: list[tuple[Path, int]] = []
+    opened: list[tuple[str, int]] = []
     try:
         for target in targets:
-            directories[target.parent] = None
+            directories[os.path.dirname(target)] = None
             try:
                 fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             except OSError as exc:
@@ -156,7 +170,7 @@ def _sync_files(targets: list[Path], directories: dict[Path, None]) -> None:
             os.close(fd)
 
 
-def _sync_directory(directory: Path) -> None:
+def _sync_directory(directory: str) -> None:
     """fsync a directory: what makes a rename (or a new entry) in it durable."""
     dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -165,13 +179,14 @@ def _sync_directory(directory: Path) -> None:
         os.close(dfd)
 
 
-def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
+def _create_temp(target: str, mode: int) -> tuple[int, str]:
     """A new file beside `target` with an unguessable name, as `mkstemp` makes it:
     `O_EXCL|O_NOFOLLOW`, so a planted file or symlink of that name is never opened
     (without importing tempfile, which costs the boot path several milliseconds)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    head, name = os.path.split(target)
     for _ in range(8):
-        tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.kindling-tmp")
+        tmp = os.path.join(head, f".{name}.{os.urandom(6).hex()}.kindling-tmp")
         try:
             return os.open(tmp, flags, mode), tmp
         except FileExistsError:
@@ -179,12 +194,25 @@ def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
     raise FileExistsError(f"{target}: no free temporary name beside it")
 
 
-_SLASH = Path("/")
 _SYNC_NOW = ("/boot/", "/efi/")  # read by firmware and boot loaders: never deferred
 _MAX_HOPS = 40  # the kernel's limit on symlinks followed in one lookup (ELOOP)
 
 
-def chase(root: Path, p: str) -> Path:
+def _normal(text: str) -> str:
+    """`/` + `text` spelt as Path spells it (no `//`, no `.` component, no trailing `/`)."""
+    s = "/" + text.lstrip("/")
+    if "//" not in s and "/./" not in s and not s.endswith(("/", "/.")):
+        return s
+    return "/" + "/".join(c for c in s.split("/") if c and c != ".")
+
+
+def chase(root: str | os.PathLike[str], p: str) -> Path:
+    """`root`/`p` with every symlink resolved relative to `root`, never leaving it
+    (`_chase`, as a Path)."""
+    return _as_path(_chase(os.fspath(root), p))
+
+
+def _chase(root: str, p: str) -> str:
     """`root`/`p` with every symlink resolved relative to `root`, never leaving it.
 
     Components are looked at with `lstat` one by one; once one does not exist the
@@ -192,7 +220,7 @@ def chase(root: Path, p: str) -> Path:
     error, as ELOOP is for the kernel. Strings, not Paths, inside the loop: this runs
     for every path a boot touches (bench/bench_fail_closed.py).
     """
-    base = str(root).rstrip("/")
+    base = root.rstrip("/")
     todo = [c for c in reversed(p.split("/")) if c and c != "."]
     done: list[str] = []
     current = base
@@ -224,7 +252,7 @@ def chase(root: Path, p: str) -> Path:
                     continue
         done.append(part)
         current = here
-    return Path(current or "/")
+    return current or "/"
 
 
 @record
@@ -298,7 +326,7 @@ class _SyncedNow:
 
     def __init__(self, host: Host) -> None:
         self.host = host
-        self.saved: dict[Path, None] | None = None
+        self.saved: dict[str, None] | None = None
 
     def __enter__(self) -> None:
         self.saved, self.host.unsynced = self.host.unsynced, None
@@ -332,7 +360,8 @@ class Host:
         env: Mapping[str, str] | None = None,
         netns: str | None = None,
     ) -> None:
-        self.root = Path(root).resolve()
+        self.real_root = os.path.realpath(os.fspath(root))  # `root`, as a string
+        self._root_path: Path | None = None
         self.clock: Clock = clock or RealClock()
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self.netns = netns
@@ -342,7 +371,7 @@ class Host:
         self.seen: set[str] | None = None
         self.replay: list[tuple[str, str, bytes, int]] | None = None
         # Inside `deferred_sync()`: files renamed into place whose fsyncs wait for `barrier()`.
-        self.unsynced: dict[Path, None] | None = None
+        self.unsynced: dict[str, None] | None = None
         # Set by the boot runner: appliers' programs left running past their commit
         # (kindling/appliers.py), collected by the applier's next run or the boot's end.
         self.in_flight: dict[str, Pending] | None = None
@@ -356,12 +385,24 @@ class Host:
 
     # -- paths ---------------------------------------------------------------
     @property
+    def root(self) -> Path:
+        """The root prefix, resolved (`/` when none)."""
+        if self._root_path is None:
+            self._root_path = _as_path(self.real_root)
+        return self._root_path
+
+    @property
     def prefixed(self) -> bool:
         """True when a root prefix is in force (tests, image builders, the demo)."""
-        return self.root != _SLASH
+        return self.real_root != "/"
 
     def path(self, p: str | os.PathLike[str]) -> Path:
-        """The real location of the absolute path `p` under the root prefix.
+        """The real location of the absolute path `p` under the root prefix (`real`)."""
+        return _as_path(self.real(p))
+
+    def real(self, p: str | os.PathLike[str]) -> str:
+        """The real location of the absolute path `p` under the root prefix, as a string
+        (what the Host's own reads and writes use; `path` wraps it in a Path).
 
         Under a root prefix every symlink on the way is resolved *inside* the root, as
         systemd's `chase()` does for `--root`: an absolute target starts again at the
@@ -372,23 +413,23 @@ class Host:
         text = os.fspath(p)
         if self.seen is not None:
             self.seen.add(text)
-        if not self.prefixed:
-            return Path("/" + text.lstrip("/"))
+        if self.real_root == "/":
+            return _normal(text)
         if self.resolved is None or self.in_flight:  # a program running on acts meanwhile
-            return chase(self.root, text)
+            return _chase(self.real_root, text)
         # `chase` is an lstat per component; a boot resolves ~400 paths in a few dozen
         # directories. An existing directory comes from `resolved`; the last component is
         # looked at as `chase` does: a symlink there (or `.`, `..`) goes to `chase` whole.
         head, _, name = text.rstrip("/").rpartition("/")
         if not name or name in (".", ".."):
-            return chase(self.root, text)
+            return _chase(self.real_root, text)
         parent = self.resolved.get(head)
         if parent is None:
-            parent = str(chase(self.root, head or "/")).rstrip("/")
+            parent = _chase(self.real_root, head or "/").rstrip("/")
             if not os.path.isdir(parent):  # missing: a link made there later must count
-                return chase(self.root, text)
+                return _chase(self.real_root, text)
             self.resolved[head] = parent
-            base = str(self.root).rstrip("/")
+            base = self.real_root.rstrip("/")
             if parent == base + head:  # no link on the way: each directory above is itself
                 up = head.rpartition("/")[0]
                 while up and up not in self.resolved:
@@ -397,21 +438,25 @@ class Host:
         real = parent + "/" + name
         try:
             if stat.S_ISLNK(os.lstat(real).st_mode):
-                return chase(self.root, text)
+                return _chase(self.real_root, text)
         except OSError:
             pass  # missing: `chase` takes the rest as written
-        return Path(real)
+        return real
 
     def entry(self, p: str | os.PathLike[str]) -> Path:
         """Like `path`, but a symlink as the last component is not followed: what a
         rename, an unlink or a new link acts on (the entry itself, as on `/`)."""
+        return _as_path(self.real_entry(p))
+
+    def real_entry(self, p: str | os.PathLike[str]) -> str:
+        """`entry` as a string."""
         text = os.fspath(p).rstrip("/")
         if self.seen is not None:
             self.seen.add(text)
         head, _, name = text.rpartition("/")
         if not name or name in (".", ".."):
-            return self.path(p)
-        return self.path(head or "/") / name
+            return self.real(p)
+        return self.real(head or "/").rstrip("/") + "/" + name
 
     def proc(self, rel: str) -> Path:
         return self.path("/proc/" + rel.lstrip("/"))
@@ -424,12 +469,12 @@ class Host:
 
     # -- reading (identical in both implementations) --------------------------
     def exists(self, p: str) -> bool:
-        return self.path(p).exists()
+        return os.path.exists(self.real(p))
 
     def read_bytes(self, p: str, *, limit: int | None = None) -> bytes:
         """Read a file; with `limit`, refuse files larger than that many bytes."""
         try:
-            data = read_all(self.path(p), limit)
+            data = read_all(self.real(p), limit)
         except OSError as exc:
             raise HostError(f"{p}: cannot read: {exc.strerror or exc}") from exc
         if limit is not None and len(data) > limit:
@@ -444,13 +489,13 @@ class Host:
 
     def read_optional(self, p: str) -> str | None:
         """The text of `p`, or None when it does not exist."""
-        target = self.path(p)
+        target = self.real(p)
         try:
             text = read_all(target).decode("utf-8")
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise HostError(f"{p}: cannot read: [Errno {exc.errno}] {exc.strerror}: {str(target)!r}") from exc
+            raise HostError(f"{p}: cannot read: [Errno {exc.errno}] {exc.strerror}: {target!r}") from exc
         except UnicodeDecodeError as exc:
             raise HostError(f"{p}: cannot read: {exc}") from exc
         # as text mode reads it (universal newlines)
@@ -458,7 +503,7 @@ class Host:
 
     def listdir(self, p: str) -> list[str]:
         try:
-            found = sorted(os.listdir(self.path(p)))
+            found = sorted(os.listdir(self.real(p)))
         except FileNotFoundError:
             found = []
         if self.seen is not None:  # the names are an input, not just "is a directory"
@@ -468,15 +513,15 @@ class Host:
     # -- mutations --------------------------------------------------------------
     def _record(self, action: str, *, moves: bool = True) -> None:
         """`moves=False`: the action makes no link and moves or removes no directory (a
-        write into a file, a chown, a new directory where none was: `path` keeps no
-        missing one), so the directories `resolved` keeps still hold."""
+        write into a file, a file replacing a file, a chown, a new directory where none
+        was: `path` keeps no missing one), so the directories `resolved` keeps still hold."""
         self.actions.append(action)
         if moves and self.resolved:
             self.resolved.clear()
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
-        target = self.path(p)
-        if target.is_dir():
+        target = self.real(p)
+        if os.path.isdir(target):
             return
         self._record(f"mkdir {p}", moves=False)
         make_dirs(target, mode)
@@ -491,15 +536,19 @@ class Host:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("file", p, raw, mode))
-        target = self.entry(p)
+        target = self.real_entry(p)
+        link = False
         try:  # one lstat says most rewrites differ (the size) before any read
             st = os.lstat(target)
-            if (not stat.S_ISLNK(st.st_mode) and (st.st_mode & 0o7777) == mode
+            link = stat.S_ISLNK(st.st_mode)
+            if (not link and (st.st_mode & 0o7777) == mode
                     and (st.st_size == len(raw) or not stat.S_ISREG(st.st_mode)) and read_all(target) == raw):
                 return False
         except OSError:
             pass
-        self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})")
+        # a file put where a file (or nothing) was moves no directory `resolved` keeps; where
+        # a link was, it may (a link to a directory): the directories are resolved again
+        self._record(f"write {p} ({len(raw)} bytes, mode {mode:04o})", moves=link)
         durable = not p.startswith("/run/")
         if durable and self.unsynced is not None and not p.startswith(_SYNC_NOW):
             self._write_atomic(target, raw, mode, durable=False)
@@ -529,7 +578,7 @@ class Host:
         pending = self.unsynced
         if not pending:
             return
-        directories: dict[Path, None] = {}
+        directories: dict[str, None] = {}
         targets = list(pending)
         for first in range(0, len(targets), _SYNC_BATCH):  # a bounded number of descriptors open
             _sync_files(targets[first:first + _SYNC_BATCH], directories)
@@ -540,12 +589,13 @@ class Host:
                 raise HostError(f"{directory}: cannot make it durable: {exc.strerror or exc}") from exc
         pending.clear()
 
-    def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
+    def _write_atomic(self, target: str, raw: bytes, mode: int, *, durable: bool = True) -> None:
         """`durable=False` for /run (a tmpfs, gone at the next boot): the rename alone is
         atomic; the two fsyncs cost ~0.5 ms each and protect nothing there."""
-        tmp = target
+        tmp = None
+        parent = os.path.dirname(target)
         try:
-            make_dirs(target.parent)
+            make_dirs(parent)
             fd, tmp = _create_temp(target, mode)
             try:
                 os.fchmod(fd, mode)
@@ -557,22 +607,23 @@ class Host:
             finally:
                 os.close(fd)
             os.replace(tmp, target)
+            tmp = None
             if durable:
-                _sync_directory(target.parent)
+                _sync_directory(parent)
         except OSError as exc:
             # a full disk fails the write, not the open: leave no temp file behind
-            if tmp is not target:
+            if tmp is not None:
                 try:
-                    tmp.unlink()
+                    os.unlink(tmp)
                 except OSError:
                     pass
             raise HostError(f"{target}: cannot write: {exc.strerror or exc}") from exc
 
     def read_tail(self, p: str, size: int) -> tuple[int, bytes]:
         """(file size, its last `size` bytes): a footer check without reading an 80 MB initrd."""
-        target = self.path(p)
+        target = self.real(p)
         try:
-            with target.open("rb") as f:
+            with open(target, "rb") as f:
                 total = f.seek(0, os.SEEK_END)
                 f.seek(max(0, total - size))
                 return total, f.read()
@@ -586,13 +637,14 @@ class Host:
         memory, and a crash leaves the old file or the new one). Mode is kept.
         """
         self._record(f"rewrite {p} (first {keep} bytes + {len(tail)} bytes)")
-        self._replace_tail(self.path(p), keep, tail)
+        self._replace_tail(self.real(p), keep, tail)
 
-    def _replace_tail(self, target: Path, keep: int, tail: bytes) -> None:
-        tmp = target.with_name(f".{target.name}.kindling-tmp.{os.getpid()}")
+    def _replace_tail(self, target: str, keep: int, tail: bytes) -> None:
+        head, name = os.path.split(target)
+        tmp = os.path.join(head, f".{name}.kindling-tmp.{os.getpid()}")
         try:
-            mode = target.stat().st_mode & 0o7777
-            with target.open("rb") as src, open(tmp, "wb") as dst:
+            mode = os.stat(target).st_mode & 0o7777
+            with open(target, "rb") as src, open(tmp, "wb") as dst:
                 os.fchmod(dst.fileno(), mode)
                 left = keep
                 while left > 0:
@@ -607,7 +659,7 @@ class Host:
             os.replace(tmp, target)
         except OSError as exc:
             try:
-                tmp.unlink()
+                os.unlink(tmp)
             except OSError:
                 pass
             raise HostError(f"{target}: cannot rewrite: {exc.strerror or exc}") from exc
@@ -619,9 +671,9 @@ class Host:
         if self.replay is not None:
             self.replay.append(("live", p, raw, 0))
         self._record(f"write-in-place {p} ({len(raw)} bytes)", moves=False)
-        self._write_in_place(self.path(p), raw)
+        self._write_in_place(self.real(p), raw)
 
-    def _write_in_place(self, target: Path, raw: bytes) -> None:
+    def _write_in_place(self, target: str, raw: bytes) -> None:
         try:
             fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
             try:
@@ -633,21 +685,21 @@ class Host:
 
     def remove(self, p: str) -> bool:
         """Remove a file; returns False when there was nothing to remove."""
-        target = self.entry(p)
-        if not target.exists() and not target.is_symlink():
+        target = self.real_entry(p)
+        if not os.path.lexists(target):
             return False
         self._record(f"remove {p}")
         try:
-            target.unlink()
+            os.unlink(target)
         except OSError as exc:
             raise HostError(f"{p}: cannot remove: {exc.strerror or exc}") from exc
         return True
 
     def chown(self, p: str, uid: int, gid: int) -> bool:
         """Give `p` to uid:gid (never following a link); False when it already was."""
-        target = self.path(p)
+        target = self.real(p)
         try:
-            st = target.lstat()
+            st = os.lstat(target)
         except FileNotFoundError:
             if not self.recording:  # a plan has not written the file it would give away
                 raise HostError(f"{p}: cannot chown: no such file") from None
@@ -661,7 +713,7 @@ class Host:
         self._chown(target, uid, gid)
         return True
 
-    def _chown(self, target: Path, uid: int, gid: int) -> None:
+    def _chown(self, target: str, uid: int, gid: int) -> None:
         try:
             os.chown(target, uid, gid, follow_symlinks=False)
         except OSError as exc:
@@ -670,14 +722,15 @@ class Host:
     def symlink(self, target: str, p: str) -> bool:
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("symlink", p, target.encode(), 0))
-        link = self.entry(p)
-        if link.is_symlink() and os.readlink(link) == target:
+        link = self.real_entry(p)
+        if os.path.islink(link) and os.readlink(link) == target:
             return False
         self._record(f"symlink {p} -> {target}")
+        head, name = os.path.split(link)
         for _ in range(8):
-            tmp = link.with_name(f".{link.name}.{os.urandom(6).hex()}.kindling-tmp")
+            tmp = os.path.join(head, f".{name}.{os.urandom(6).hex()}.kindling-tmp")
             try:
-                make_dirs(link.parent)
+                make_dirs(head)
                 os.symlink(target, tmp)  # fails on any existing entry: never follows one
             except FileExistsError:
                 continue
@@ -938,31 +991,32 @@ class RecordingHost(Host):
         raise PlanBoundary(f"wait for {what}{limit}", actions=list(self.actions))
 
     def makedirs(self, p: str, mode: int = 0o755) -> None:
-        if not self.path(p).is_dir() and not self.planned.is_dir(p):
+        if not os.path.isdir(self.real(p)) and not self.planned.is_dir(p):
             self._record(f"mkdir {p}")
             self.planned.mkdir(p)
 
-    def _diff(self, target: Path, raw: bytes, mode: int | None) -> None:
+    def _diff(self, target: str, raw: bytes, mode: int | None) -> None:
         if mode is not None and not mode & 0o044:
             return
         import difflib
 
         try:
-            old = target.read_bytes().decode("utf-8") if target.exists() else ""
+            old = read_all(target).decode("utf-8") if os.path.exists(target) else ""
             new = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return
-        name = "/" + str(target.relative_to(self.root)) if target.is_relative_to(self.root) else str(target)
+        base = self.real_root.rstrip("/")
+        name = target[len(base):] if target.startswith(base + "/") else target
         lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                      fromfile=name, tofile=name, n=1)
         text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
         if text:
             self.diffs[len(self.actions) - 1] = text
 
-    def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
+    def _write_atomic(self, target: str, raw: bytes, mode: int, *, durable: bool = True) -> None:
         self._diff(target, raw, mode)
 
-    def _write_in_place(self, target: Path, raw: bytes) -> None:
+    def _write_in_place(self, target: str, raw: bytes) -> None:
         self._diff(target, raw, None)
 
     def write_in_place(self, p: str, data: str | bytes) -> None:
@@ -970,18 +1024,15 @@ class RecordingHost(Host):
         super().write_in_place(p, raw)
         self.planned.write(p, raw, 0o644)
 
-    def _chown(self, target: Path, uid: int, gid: int) -> None:
+    def _chown(self, target: str, uid: int, gid: int) -> None:
         return None
 
-    def _replace_tail(self, target: Path, keep: int, tail: bytes) -> None:
+    def _replace_tail(self, target: str, keep: int, tail: bytes) -> None:
         return None
 
     def remove(self, p: str) -> bool:
-        target = self.entry(p)
-        if self.planned.planned(p):
-            gone = self.planned.lookup(p) is None
-        else:
-            gone = not target.exists() and not target.is_symlink()
+        target = self.real_entry(p)
+        gone = self.planned.lookup(p) is None if self.planned.planned(p) else not os.path.lexists(target)
         if gone:
             return False
         self._record(f"remove {p}")
@@ -991,8 +1042,8 @@ class RecordingHost(Host):
     def symlink(self, target: str, p: str) -> bool:
         if self.replay is not None and p.startswith("/run/"):
             self.replay.append(("symlink", p, target.encode(), 0))
-        link = self.entry(p)
-        if link.is_symlink() and os.readlink(link) == target:
+        link = self.real_entry(p)
+        if os.path.islink(link) and os.readlink(link) == target:
             return False
         self._record(f"symlink {p} -> {target}")
         return True

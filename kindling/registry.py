@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import cache
 
 from kindling.errors import KindlingError
 from kindling.record import record
 
-__all__ = ["EntryPoint", "distribution_version", "entry_points", "load", "path_stamps", "restore", "settled",
+__all__ = ["EntryPoint", "distribution_version", "entry_points", "forget", "load", "path_stamps", "restore", "settled",
            "snapshot", "stamp"]
 
 
@@ -62,12 +61,27 @@ def _parse(text: str, dist: str) -> list[EntryPoint]:
 
 # what `restore` found still true of a scan a previous process made (`snapshot`): one or none
 _RESTORED: list[tuple[tuple[tuple[str, str, str], ...], tuple[EntryPoint, ...]]] = []
+# this process's scan, each part made once (functools.cache's job, without importing
+# functools and the collections it pulls in: ~1 ms of a later boot)
+_DISTS: list[tuple[tuple[str, str, str], ...]] = []
+_EPS: list[tuple[EntryPoint, ...]] = []
 
 
-@cache
+def forget() -> None:
+    """Drop this process's scan (tests that install or remove a distribution)."""
+    _DISTS.clear()
+    _EPS.clear()
+
+
 def _distributions() -> tuple[tuple[str, str, str], ...]:
     """(name, version, metadata dir) of every distribution on sys.path, first one of a
     name only, as pip resolves them (`foo_bar-1.2.dist-info` -> foo-bar, 1.2)."""
+    if not _DISTS:
+        _DISTS.append(_scan_distributions())
+    return _DISTS[0]
+
+
+def _scan_distributions() -> tuple[tuple[str, str, str], ...]:
     if _RESTORED:
         return _RESTORED[0][0]
     seen: set[str] = set()
@@ -95,9 +109,14 @@ def distribution_version(name: str) -> str | None:
     return next((version for dist, version, _ in _distributions() if dist == name), None)
 
 
-@cache
 def _all_entry_points() -> tuple[EntryPoint, ...]:
     """Every entry point on sys.path; the first distribution of a name wins, as pip's."""
+    if not _EPS:
+        _EPS.append(_scan_entry_points())
+    return _EPS[0]
+
+
+def _scan_entry_points() -> tuple[EntryPoint, ...]:
     if _RESTORED:
         return _RESTORED[0][1]
     found: list[EntryPoint] = []

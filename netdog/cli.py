@@ -171,6 +171,7 @@ def _validate(host: Host, args: argparse.Namespace) -> int:
 
 
 def _status(host: Host, args: argparse.Namespace) -> int:
+    from netdog.addresses import LinkAddress
     from netdog.model import IpAddr
     from netdog.status import (
         netlink_addresses,
@@ -185,7 +186,7 @@ def _status(host: Host, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"{args.networkctl_json}: cannot read: {exc.strerror}") from None
 
-    def reader(ifname: str) -> list[IpAddr]:
+    def reader(ifname: str) -> list[IpAddr] | list[LinkAddress]:
         if capture is not None:
             return parse_networkctl_json(capture, args.networkctl_json)
         return netlink_addresses(ifname, host.netns)

@@ -14,9 +14,6 @@ name is used as written (upstream lowercased it, but Linux names are case-sensit
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable
-
 from kindling import jsonio
 from kindling.errors import HostError, InputError
 from kindling.host import Host
@@ -24,12 +21,30 @@ from netdog import paths
 from netdog.errors import NetlinkError
 from netdog.sysctl import apply_primary_sysctls, write_primary_sysctls
 
-TYPE_CHECKING = False  # netdog.model (its regexes, ~0.7 ms) loads only to parse a MAC
-if TYPE_CHECKING:
+# netdog.model (its regexes, ~0.7 ms) loads only to parse a MAC; ipaddress (with the
+# functools it imports, ~1 ms) only where an answer is parsed or checked: a later
+# boot's write-network-status reads the address over netlink (netdog/addresses.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (collections.abc too: importing it imports the collections package, ~0.8 ms)
+    from collections.abc import Callable
+    from typing import Protocol, TypeAlias
+
+    from netdog.addresses import LinkAddress
     from netdog.model import IpAddr
 
+    class Address(Protocol):
+        """What choosing the primary address reads: `ipaddress`'s objects, `LinkAddress`."""
+
+        @property
+        def version(self) -> int: ...
+
+        @property
+        def is_link_local(self) -> bool: ...
+
+    AddressReader: TypeAlias = Callable[[str], "list[IpAddr] | list[LinkAddress]"]
+
+
 __all__ = [
-    "AddressReader",
     "choose_primary_address",
     "netlink_addresses",
     "node_ip",
@@ -38,7 +53,6 @@ __all__ = [
     "write_primary_interface_status",
 ]
 
-AddressReader = Callable[[str], list["IpAddr"]]
 
 
 def primary_interface_name(host: Host) -> str:
@@ -67,6 +81,8 @@ def primary_interface_name(host: Host) -> str:
 
 def parse_networkctl_json(text: str, source: str = "networkctl") -> list[IpAddr]:
     """`Addresses[].Address` byte arrays (4 or 16 long) of `networkctl status --json`."""
+    import ipaddress
+
     try:
         doc = jsonio.loads(text)
         entries = doc.get("Addresses") or []
@@ -82,7 +98,8 @@ def parse_networkctl_json(text: str, source: str = "networkctl") -> list[IpAddr]
                          source=source) from None
 
 
-def choose_primary_address(addresses: list[IpAddr], ifname: str) -> IpAddr:
+def choose_primary_address(addresses: list[IpAddr] | list[LinkAddress] | list[Address],
+                           ifname: str) -> Address:
     routable = [a for a in addresses if not a.is_link_local] or addresses
     for a in routable:
         if a.version == 4:
@@ -92,7 +109,7 @@ def choose_primary_address(addresses: list[IpAddr], ifname: str) -> IpAddr:
     return routable[0]
 
 
-def netlink_addresses(ifname: str, netns: str | None = None) -> list[IpAddr]:
+def netlink_addresses(ifname: str, netns: str | None = None) -> list[IpAddr] | list[LinkAddress]:
     """The link's addresses in kernel order (IPv4 first), over netlink.
 
     In the current namespace a stdlib rtnetlink dump answers (no pyroute2 import on
@@ -101,7 +118,9 @@ def netlink_addresses(ifname: str, netns: str | None = None) -> list[IpAddr]:
     if not netns:
         from netdog.addresses import link_addresses
 
-        return list(link_addresses(ifname))
+        return link_addresses(ifname)
+    import ipaddress
+
     from pyroute2 import IPRoute
 
     with IPRoute(netns=netns) if netns else IPRoute() as ipr:
@@ -138,6 +157,8 @@ def node_ip(host: Host) -> str:
     text = host.read_optional(paths.CURRENT_IP)
     if text is None:
         raise HostError(f"{paths.CURRENT_IP}: missing (no primary address recorded yet)")
+    import ipaddress
+
     try:
         return str(ipaddress.ip_address(text.strip()))
     except ValueError:

@@ -20,6 +20,12 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
   nor SQLite and the datastore (unchanged since the first boot), nor the module of a
   stage it skips as unchanged or for another platform (the stages come from the table
   the first boot kept, kindling/boot.py `registered_stages`).
+- Nor, in an interpreter started with `-S` (so that no `.pth` file, such as an editable
+  install's finder, imports anything first), does a later boot import pathlib (with the
+  urllib.parse, ipaddress and fnmatch it pulls in: the Host works on strings and hands out
+  Paths only to the code that asks for one, kindling/host.py `real`), nor re, enum,
+  functools or collections (json's JSON is kindling/jsonio.py's; log imports re only for
+  unprintable text; the network status reads addresses as netdog/addresses.py `LinkAddress`).
 """
 
 from __future__ import annotations
@@ -212,3 +218,47 @@ def test_importing_the_boot_path_compiles_no_regex_of_ours(tmp_path: Path) -> No
                           text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+# One boot in an interpreter started with -S: no site, so no .pth file imports anything
+# before Kindling does; the repository and the venv's site-packages (where the entry points'
+# metadata is) put on sys.path by hand. The module list is written without json.
+_BARE_BOOT = """
+import sys
+sys.path[:0] = [sys.argv[3]]
+sys.path.append(sys.argv[4])
+from kindling.cli import main
+code = main(["boot", "--root", sys.argv[1]])
+with open(sys.argv[2], "w") as fh:
+    fh.write("\\n".join(sorted(sys.modules)))
+sys.exit(code)
+"""
+# pathlib with what it pulls in; re (json's, before kindling.jsonio) with enum, functools, collections
+NOT_ON_A_BARE_LATER_BOOT = ("pathlib", "urllib.parse", "ipaddress", "fnmatch", "json", "re", "enum", "functools",
+                            "collections")
+
+
+def bare_boot_modules(root: Path, tmp_path: Path, site_packages: str) -> set[str]:
+    out = tmp_path / "bare-modules.txt"
+    done = subprocess.run([sys.executable, "-S", "-c", _BARE_BOOT, str(root), str(out), str(REPO), site_packages],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "boot ok" in done.stdout
+    return set(out.read_text().split("\n"))
+
+
+def test_a_bare_later_boot_imports_no_pathlib(tmp_path: Path) -> None:
+    import site
+
+    site_packages = next((p for p in site.getsitepackages() if os.path.isdir(p) and any(
+        n.startswith("kindling-") and n.endswith(".dist-info") for n in os.listdir(p))), None)
+    if site_packages is None:
+        pytest.skip("Kindling is not installed in this interpreter's site-packages (its entry points live there)")
+    root = demo_copy(tmp_path)
+    first = bare_boot_modules(root, tmp_path, site_packages)
+    assert "pathlib" in first  # a first boot renders through code that asks for Paths: the guard sees it
+    shutil.rmtree(root / "run")  # as after a reboot
+    (root / "run").mkdir()
+    later = bare_boot_modules(root, tmp_path, site_packages)
+    assert "kindling.boot_fingerprint" in later
+    assert sorted(later & set(NOT_ON_A_BARE_LATER_BOOT)) == []

@@ -241,5 +241,5 @@ def test_directories_are_resolved_once_only_while_the_boot_runs(host: Host) -> N
 
     host.path("/etc").mkdir()
     run_boot(host, "metal", stages=[Stage("a", 10, look)])
-    assert during == [{"/etc": str(host.root / "etc")}]
+    assert [d.get("/etc") for d in during] == [str(host.root / "etc")]  # (with the runner's own /run ones)
     assert host.resolved is None

@@ -30,8 +30,7 @@ PLUGIN = "kplug_stage"
 
 def fresh() -> None:
     """What a new process starts from: no scan, nothing restored, the plugin not imported."""
-    registry._distributions.cache_clear()
-    registry._all_entry_points.cache_clear()
+    registry.forget()
     registry._RESTORED.clear()
     sys.modules.pop(PLUGIN, None)
 

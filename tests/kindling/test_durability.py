@@ -202,9 +202,10 @@ class PowerCutHost(Host):
             raise SystemExit("power cut")  # not an Exception: the runner does not catch it
         return changed
 
-    def _write_atomic(self, target: Path, raw: bytes, mode: int, *, durable: bool = True) -> None:
-        if not durable and not target.is_relative_to(self.root / "run") and target not in self.volatile:
-            self.volatile[target] = target.read_bytes() if target.exists() else None
+    def _write_atomic(self, target: str, raw: bytes, mode: int, *, durable: bool = True) -> None:
+        file = Path(target)
+        if not durable and not file.is_relative_to(self.root / "run") and file not in self.volatile:
+            self.volatile[file] = file.read_bytes() if file.exists() else None
         super()._write_atomic(target, raw, mode, durable=durable)
 
     def barrier(self) -> None:

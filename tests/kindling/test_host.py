@@ -183,8 +183,15 @@ def test_directories_resolved_once_within_a_boot_land_where_chase_puts_them(host
     host.write_in_place("/srv/real.conf", "z")
     host.makedirs("/srv/new")
     assert "/srv" in host.resolved
-    host.write_file("/srv/other", "w")  # a new entry (it may replace a link): forgotten
-    assert "/srv" not in host.resolved
+    host.write_file("/srv/other", "w")  # a file where nothing was, then where a file was: kept
+    host.write_file("/srv/other", "v")
+    assert "/srv" in host.resolved
+    (root / "srv/dirlink").symlink_to("/etc")
+    assert host.path("/srv/dirlink/x") == root / "etc/x"
+    assert "/srv/dirlink" in host.resolved
+    host.write_file("/srv/dirlink", "w")  # a file in place of a link to a directory: forgotten
+    assert "/srv" not in host.resolved and "/srv/dirlink" not in host.resolved
+    assert host.path("/srv/dirlink") == root / "srv/dirlink"
     # a program running on (an applier's) may act at any time: no shortcut meanwhile
     host.in_flight = {"prog": object()}  # type: ignore[dict-item]
     (root / "etc/other").mkdir()
@@ -217,3 +224,23 @@ def test_reads_in_plain_reads_say_what_open_said(host: Host, root: Path) -> None
     assert host.read_text("/etc/same") == "abd"
     assert host.write_file("/etc/same", "abd", mode=0o600) is True
     assert host.write_file("/etc/same", "abd", mode=0o600) is False
+
+
+def test_real_is_path_as_a_string(root: Path) -> None:
+    """The Host resolves strings (`real`, `real_entry`; a later boot imports no pathlib):
+    on `/` spelt exactly as Path spells them, under a root prefix the same as `path`/`entry`."""
+    spellings = ["/", "", "/etc", "/etc/", "//etc//x/", "/./etc/./x/.", "etc/x", "/etc/../x", "/a/.b/..c/", "/."]
+    bare = Host("/")
+    assert not bare.prefixed and bare.real_root == "/" and bare.root == Path("/")
+    for p in spellings:
+        assert bare.real(p) == str(Path("/" + p.lstrip("/"))), p
+        assert bare.path(p) == Path("/" + p.lstrip("/")), p
+    (root / "etc/sub").mkdir(parents=True)
+    (root / "etc/link").symlink_to("/etc/sub")
+    host = Host(root)
+    assert host.real_root == str(root.resolve()) and host.root == root.resolve()
+    for p in [*spellings, "/etc/link", "/etc/link/", "/etc/link/x", "/etc/sub/../link"]:
+        assert host.real(p) == str(host.path(p)), p
+        assert host.real_entry(p) == str(host.entry(p)), p
+    assert host.real_entry("/etc/link") == str(root / "etc/link")  # the entry itself, not its target
+    assert host.real("/etc/link") == str(root / "etc/sub")

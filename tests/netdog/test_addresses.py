@@ -66,3 +66,29 @@ def test_dump_in_a_private_namespace() -> None:
         assert second == "NetlinkError"
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_link_address_reads_as_ipaddress_reads_the_same_bytes() -> None:
+    """`LinkAddress` stands in for `ipaddress` on the boot path: family, link-local, text,
+    equality, over the edges of both link-local ranges and IPv6's text forms."""
+    import ipaddress
+    import random
+
+    from netdog.addresses import LinkAddress
+
+    texts = ["0.0.0.0", "169.254.0.0", "169.254.255.255", "169.253.255.255", "169.255.0.0", "10.1.2.3",
+             "255.255.255.255", "::", "::1", "fe80::", "fe80::1", "febf:ffff::1", "fec0::1", "fe7f::1",
+             "2001:db8::5", "2001:db8:0:0:1:0:0:1", "::ffff:192.0.2.1", "::192.0.2.1", "64:ff9b::1.2.3.4",
+             "1:0:0:1:0:0:0:1", "ff02::1"]
+    rng = random.Random(20)
+    raws = [ipaddress.ip_address(t).packed for t in texts]
+    raws += [bytes(rng.getrandbits(8) for _ in range(n)) for n in (4, 16) for _ in range(300)]
+    raws += [bytes([0xFE, rng.getrandbits(8)]) + bytes(14) for _ in range(100)]
+    raws += [b"".join(rng.choice([b"\0\0", b"\0\0", b"\0\1", b"\xab\x0c"]) for _ in range(8)) for _ in range(2000)]
+    raws += [bytes([169, 254 if rng.random() < 0.5 else rng.getrandbits(8)]) + bytes(2) for _ in range(100)]
+    for raw in raws:
+        ours, theirs = LinkAddress(raw), ipaddress.ip_address(raw)
+        assert (ours.version, ours.is_link_local, str(ours)) == (theirs.version, theirs.is_link_local, str(theirs))
+        assert ours == LinkAddress(raw) and hash(ours) == hash(LinkAddress(raw))
+    with pytest.raises(ValueError, match="4 or 16 bytes"):
+        LinkAddress(b"\x01\x02")
