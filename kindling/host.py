@@ -130,6 +130,46 @@ def read_all(real: str | os.PathLike[str], limit: int | None = None) -> bytes:
         os.close(fd)
 
 
+def _start_writeback(fd: int) -> None:
+    """Ask Linux to start writing `fd`'s dirty pages back, without waiting: the stdlib's
+    one way is POSIX_FADV_DONTNEED (it drops only pages already clean, and pages under
+    writeback are not). Only a hint: durability is still the fsync's."""
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        pass
+
+
+_SYNC_BATCH = 256
+
+
+def _sync_files(targets: list[str], directories: dict[str, None]) -> None:
+    """fsync each of `targets` (noting its directory), each file's writeback started
+    first: their blocks are then allocated together, and the fsyncs find most of that in
+    one journal commit instead of one commit per file (docs/CONTRACT-NOTES.md, "One
+    barrier"). One removed or replaced since is skipped: its directory says so."""
+    opened: list[tuple[str, int]] = []
+    try:
+        for target in targets:
+            directories[os.path.dirname(target)] = None
+            try:
+                fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ELOOP):
+                    continue
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+            opened.append((target, fd))
+            _start_writeback(fd)
+        for target, fd in opened:
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
+    finally:
+        for _target, fd in opened:
+            os.close(fd)
+
+
 def _sync_directory(directory: str) -> None:
     """fsync a directory: what makes a rename (or a new entry) in it durable."""
     dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -539,20 +579,9 @@ class Host:
         if not pending:
             return
         directories: dict[str, None] = {}
-        for target in list(pending):
-            directories[os.path.dirname(target)] = None
-            try:
-                fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except OSError as exc:
-                if exc.errno in (errno.ENOENT, errno.ELOOP):  # removed or replaced since: the directory says so
-                    continue
-                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
-            try:
-                os.fsync(fd)
-            except OSError as exc:
-                raise HostError(f"{target}: cannot make it durable: {exc.strerror or exc}") from exc
-            finally:
-                os.close(fd)
+        targets = list(pending)
+        for first in range(0, len(targets), _SYNC_BATCH):  # a bounded number of descriptors open
+            _sync_files(targets[first:first + _SYNC_BATCH], directories)
         for directory in directories:
             try:
                 _sync_directory(directory)
