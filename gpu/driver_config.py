@@ -27,7 +27,6 @@ Errors name the file and the key path, never a value.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -35,7 +34,7 @@ from gpu.errors import DriverConfigError, ModulesSetNotFound
 from kindling import log
 from kindling.dotted import format_key
 from kindling.host import Host
-from kindling.nesting import loads_toml
+from kindling.nesting import TomlError, loads_toml
 from kindling.record import record
 
 __all__ = [
@@ -217,7 +216,7 @@ def parse_driver_config(
     still checked (`kindling validate`); the result holds the sets that passed."""
     try:
         doc = loads_toml(text, source=source)
-    except tomllib.TOMLDecodeError as exc:
+    except TomlError as exc:
         failed = DriverConfigError(f"not valid TOML: {exc}", source=source)
         if errors is None:
             raise failed from None

@@ -22,7 +22,7 @@ TYPE_CHECKING = False  # typing costs ~3 ms to import: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["MAX_DEPTH", "check_text", "check_tree", "loads_json", "loads_toml"]
+__all__ = ["MAX_DEPTH", "TomlError", "check_text", "check_tree", "loads_json", "loads_toml"]
 
 MAX_DEPTH = 32
 _OPEN = frozenset("[{")
@@ -98,14 +98,30 @@ def loads_json(text: str | bytes, *, source: str, limit: int = MAX_DEPTH) -> Any
     return doc
 
 
+class TomlError(ValueError):
+    """Text that is not TOML: tomllib's `TOMLDecodeError`, its message unchanged (a rule
+    and a position, never input text), so that a caller need not import tomllib to
+    catch it (kindling/toml_fast.py: most documents never import it)."""
+
+
 def loads_toml(text: str, *, source: str, limit: int = MAX_DEPTH) -> dict[str, Any]:
-    """`tomllib.loads` with the depth limit; `TOMLDecodeError` stays the caller's."""
-    import tomllib
+    """`tomllib.loads` with the depth limit; bad TOML raises `TomlError` (the caller's).
+
+    kindling.toml_fast reads the TOML Kindling's inputs use, with tomllib's result;
+    whatever it gives up on, tomllib parses (its result, or its error)."""
+    from kindling import toml_fast
 
     check_text(text, source=source, limit=limit)
     try:
-        doc = tomllib.loads(text)
-    except RecursionError:
-        raise _too_deep(source, limit) from None
+        doc = toml_fast.loads(text)
+    except toml_fast.GiveUp:
+        import tomllib
+
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TomlError(str(exc)) from exc
+        except RecursionError:
+            raise _too_deep(source, limit) from None
     check_tree(doc, source=source, limit=limit)
     return doc

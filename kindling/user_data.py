@@ -75,13 +75,11 @@ def parse_settings_toml(text: str, *, source: str) -> dict[str, Any]:
     tomllib's messages carry only a rule and a position, never input text, so they
     are safe to show (`invalid TOML: Expected '=' … (at line 1, column 6)`).
     """
-    import tomllib
-
-    from kindling.nesting import loads_toml
+    from kindling.nesting import TomlError, loads_toml
 
     try:
         doc = loads_toml(text, source=source)
-    except tomllib.TOMLDecodeError as exc:
+    except TomlError as exc:
         raise InputError(f"invalid TOML: {exc}", source=source) from None
     if "settings" not in doc:
         raise InputError("TOML data did not contain a 'settings' table", source=source)

@@ -26,11 +26,10 @@ Deliberate deviations (each tested in tests/netdog/test_parse.py):
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from kindling.errors import InputError
-from kindling.nesting import loads_toml
+from kindling.nesting import TomlError, loads_toml
 from netdog.errors import NetConfigError
 from netdog.model import (
     ArpMon,
@@ -423,7 +422,7 @@ def parse_net_toml(
     with collect:
         try:
             doc = loads_toml(text, source=source)
-        except tomllib.TOMLDecodeError as exc:
+        except TomlError as exc:
             raise w.error(None, f"not valid TOML: {exc}") from None
         except NetConfigError:
             raise

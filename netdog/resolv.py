@@ -16,12 +16,11 @@ conformance tests accept either order, as upstream's do.
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from kindling.errors import InputError
 from kindling.host import Host
-from kindling.nesting import loads_toml
+from kindling.nesting import TomlError, loads_toml
 from kindling.record import record
 from netdog import paths
 from netdog.model import InterfaceId, NetConfig, parse_ip
@@ -74,7 +73,7 @@ def parse_dns_toml(text: str, source: str) -> DnsSettings:
         return DnsSettings()
     try:
         doc = loads_toml(text, source=source)
-    except tomllib.TOMLDecodeError as exc:
+    except TomlError as exc:
         raise InputError(f"not valid TOML: {exc}", source=source) from None
     return dns_from_settings({"dns": doc}, source)
 

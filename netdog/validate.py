@@ -19,15 +19,13 @@ _INDEX = re.compile(r"\[(\d+)\]")
 
 def _tables(text: str, source: str) -> dict[str, str]:
     """Interface as netdog names it (`str(InterfaceId)`) -> the table key as written."""
-    import tomllib
-
     from kindling.errors import InputError
-    from kindling.nesting import loads_toml
+    from kindling.nesting import TomlError, loads_toml
     from netdog.model import parse_interface_id
 
     try:
         doc = loads_toml(text, source=source)
-    except (tomllib.TOMLDecodeError, InputError):
+    except (TomlError, InputError):
         return {}
     out: dict[str, str] = {}
     for key in doc:

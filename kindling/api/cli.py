@@ -25,7 +25,7 @@ from kindling.cli_common import add_common, emit_document, host_from_args
 from kindling.dotted import format_key, parse_key
 from kindling.errors import InputError, KindlingError, UsageError
 from kindling.merge import merge, unflatten
-from kindling.nesting import loads_json, loads_toml
+from kindling.nesting import TomlError, loads_json, loads_toml
 
 __all__ = ["ApiError", "build_parser", "main", "parse_assignments"]
 
@@ -96,11 +96,9 @@ def _load_document(name: str) -> dict[str, Any]:
         except ValueError as exc:
             raise InputError(f"malformed JSON (line {getattr(exc, 'lineno', '?')})", source=source) from None
     else:
-        import tomllib
-
         try:
             doc = loads_toml(text, source=source)
-        except tomllib.TOMLDecodeError as exc:
+        except TomlError as exc:
             raise InputError(f"malformed TOML: {exc}", source=source) from None
     if not isinstance(doc, dict) or "settings" not in doc or set(doc) != {"settings"}:
         raise InputError("expected a document with only a top-level 'settings' table", source=source)

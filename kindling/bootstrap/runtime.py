@@ -17,10 +17,10 @@ CAP_SYS_ADMIN and every device. Everything is argv, never a shell line.
 from __future__ import annotations
 
 import os
-import tomllib
 
 from kindling.errors import InputError
 from kindling.host import Host
+from kindling.nesting import TomlError, loads_toml
 from kindling.record import record
 
 __all__ = ["CONFIG_PATH", "ContainerSpec", "RuntimeConfig", "load_runtime_config", "run_argv", "state_dir"]
@@ -58,8 +58,8 @@ def _args(data: dict[str, object], key: str) -> tuple[str, ...]:
 
 def parse_runtime_config(text: str) -> RuntimeConfig:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = loads_toml(text, source=CONFIG_PATH)
+    except TomlError as exc:
         raise InputError(f"not valid TOML: {exc}", source=CONFIG_PATH) from None
     unknown = sorted(set(data) - {"runtime", "podman-args", "ctr-args", "run-args"})
     if unknown:

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from typing import Any
 
 from kindling.digest import digest
 from kindling.dotted import parse_key
 from kindling.errors import InputError, KindlingError
 from kindling.host import Host
+from kindling.nesting import TomlError, loads_toml
 from kindling.record import record
 from kindling.templates.errors import TemplateError
 
@@ -118,8 +118,8 @@ def parse_declaration(
     if not re.fullmatch(_NAME, name):
         raise _fail(name, "the file name must be lowercase letters, digits, '-' or '_' (then .toml)")
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = loads_toml(text, source=name)
+    except TomlError as exc:
         raise _fail(name, f"not valid TOML: {exc}") from None
     unknown = sorted(set(data) - _KEYS)
     if unknown:
@@ -248,7 +248,7 @@ def build_shipped_table() -> dict[str, Any]:
     declarations: dict[str, Any] = {}
     for name, text in _shipped_files():
         decl = _parse_shipped(name, text)
-        file = tomllib.loads(text).get("template-file")
+        file = loads_toml(text, source=name).get("template-file")
         declarations[name] = {
             "digest": digest(text.encode()), "service": decl.service, "path": decl.path,
             "template-file": file, "template": None if file is not None else decl.source,

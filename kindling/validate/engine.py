@@ -63,13 +63,11 @@ def _message(exc: InputError) -> str:
 
 
 def _toml_doc(text: str, source: str) -> dict[str, Any] | None:
-    import tomllib
-
-    from kindling.nesting import loads_toml
+    from kindling.nesting import TomlError, loads_toml
 
     try:
         return loads_toml(text, source=source)
-    except (tomllib.TOMLDecodeError, InputError):
+    except (TomlError, InputError):
         return None
 
 

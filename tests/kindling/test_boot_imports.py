@@ -11,6 +11,8 @@ interpreter and the test reads that interpreter's `sys.modules` once the boot is
   the Host's own runner, so `subprocess` (and the `locale`, `signal` and `threading` it
   pulls in) is not imported either, nor the `socket` wrapper and its `selectors`: the
   network status's netlink socket and the hostname's reverse lookup use `_socket`.
+- A first boot reads its TOML (net.toml, the user-data defaults, the user data) with
+  kindling/toml_fast.py, so it imports neither `tomllib` nor the `string` it pulls in.
 - Importing the modules a first boot loads compiles none of their regexes: each is
   compiled on first use (re's cache), so a boot compiles only those of its settings.
 - A later boot, where the fingerprint skips every stage whose inputs did not change,
@@ -57,7 +59,9 @@ sys.exit(code)
 """
 
 NEVER_ON_A_BOOT = ("dataclasses", "importlib.resources", "importlib.metadata", "hashlib", "random", "inspect",
-                   "shutil", "subprocess", "locale", "signal", "threading", "socket", "selectors")
+                   "shutil", "subprocess", "locale", "signal", "threading", "socket", "selectors",
+                   # the demo's TOML is all kindling/toml_fast.py reads (tomllib imports string, datetime, typing)
+                   "tomllib", "string")
 TEMPLATE_ENGINE = ("kindling.templates.engine", "kindling.templates.runtime")
 JINJA2 = ("jinja2", "markupsafe")
 NOT_ON_A_LATER_BOOT = (
