@@ -302,11 +302,12 @@ class BootState:
         if raw is None:  # no shortcut (a large or unreadable file): the next boot reads it
             return
         from kindling.api import service as api
+        from kindling.datastore import live_tree
 
-        try:
+        try:  # the subtrees from the rows digested: no second connection (its WAL switch, its close)
             rows = _datastore_digest(self.host.real(DATASTORE_PATH))
-            tree = api.SettingsService(self.host).get_settings(keys=prefixes) if prefixes else {}
-            api.release_thread_stores()
+            tree = live_tree(jsonio.loads(rows), DATASTORE_PATH) if prefixes and not rows.startswith(
+                b"datastore-error:") else {}
         except Exception:  # the next boot reads the datastore itself; the boot's state is saved
             return
         if not rows.startswith(b"datastore-error:") and store_raw(self.host) == raw:

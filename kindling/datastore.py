@@ -46,6 +46,7 @@ __all__ = [
     "Datastore",
     "PlanState",
     "check_tx_name",
+    "live_tree",
     "plan_state_for",
     "read_only_uri",
 ]
@@ -135,6 +136,17 @@ def check_tx_name(tx: str) -> str:
 
 def _segments(key: str) -> tuple[str, ...]:
     return tuple(parse_key(key, source="datastore key"))
+
+
+def live_tree(rows: Iterable[Any], where: str) -> dict[str, Any]:
+    """The settings tree of `live` rows ([key, JSON text] pairs, as stored); a row that is
+    not one names `where` and its key."""
+    pairs = []
+    for row in rows:
+        if not isinstance(row, list | tuple) or len(row) != 2:
+            raise HostError(f"{where}: a row is not a key and its JSON text")
+        pairs.append((row[0], row[1]))
+    return unflatten(_leaves(pairs, where))
 
 
 def _copied(value: Any) -> Any:
@@ -279,8 +291,7 @@ class Datastore:
         except sqlite3.Error as exc:
             raise HostError(f"{self.rel_path}: {exc}") from exc
         if self._live is None or self._live[0] != version:
-            rows = self._rows("SELECT key, value FROM live ORDER BY key")
-            self._live = (version, unflatten(_leaves(rows, self.rel_path)))
+            self._live = (version, live_tree(self._rows("SELECT key, value FROM live ORDER BY key"), self.rel_path))
         tree: dict[str, Any] = _copied(self._live[1])
         return tree
 
